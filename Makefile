@@ -1,0 +1,54 @@
+# ecom-platform — every command a user needs. Run `make help`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: help install prepare generate run dev test test-fast bench summary lock clean
+
+help:
+	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
+	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make test     install what tests need and run the whole test suite"
+	@echo "make summary  print tables, row counts and paths"
+	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
+	@echo "make clean    remove .venv, data/ and dbt artefacts"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+prepare: install
+	$(PY) -m ecom_platform.cli prepare
+
+generate: install
+	$(PY) -m ecom_platform.cli generate
+
+run: install
+	$(PY) -m ecom_platform.cli run
+
+summary: install
+	@$(PY) -m ecom_platform.cli summary
+
+dev: prepare
+	$(PY) -m ecom_platform.cli init-home
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: prepare
+	$(PY) -m pytest
+
+test-fast: prepare
+	$(PY) -m pytest -m "not integration and not realdata"
+
+lock:
+	rm -rf /tmp/ecom-lock-venv && $(PYTHON) -m venv /tmp/ecom-lock-venv
+	/tmp/ecom-lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	/tmp/ecom-lock-venv/bin/pip freeze --exclude ecom-platform | grep -v '^-e ' > constraints.txt
+	rm -rf /tmp/ecom-lock-venv
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs

@@ -1,0 +1,105 @@
+"""The one module that reads environment variables.
+
+Everything else asks :func:`get_settings`. Defaults put all state under ``data/`` in
+the repository, one warehouse file per environment (dev / staging / prod), so the
+three never share a file.
+
+| variable              | meaning                                   | default                               |
+|-----------------------|-------------------------------------------|---------------------------------------|
+| ``ECOM_ENV``          | dev, staging or prod                      | ``dev``                               |
+| ``ECOM_DATA_DIR``     | root of all local state                   | ``<repo>/data``                       |
+| ``ECOM_WAREHOUSE``    | the live DuckDB file (dbt and Dagster)    | ``<data>/<env>/warehouse.duckdb``     |
+| ``ECOM_LANDING``      | folder the ingestion reads                | ``<data>/landing``                    |
+| ``ECOM_BI_DIR``       | where the published BI copy goes          | ``<data>/<env>/bi``                   |
+| ``ECOM_SCALE``        | size of the generated shop (1 ≈ 1M lines) | ``1``                                 |
+| ``ECOM_SEED``         | generator seed                            | ``42``                                |
+| ``ECOM_DUCKDB_MEMORY``| DuckDB memory_limit                       | ``4GB``                               |
+| ``ECOM_DUCKDB_THREADS``| DuckDB threads                           | all cores                             |
+| ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
+| ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    warehouse_path: Path
+    landing_dir: Path
+    bi_dir: Path
+    scale: float
+    seed: int
+    duckdb_memory_limit: str
+    duckdb_threads: int | None
+    max_quarantine_rate: float
+    dagster_home: Path
+
+    @property
+    def env_dir(self) -> Path:
+        return self.warehouse_path.parent
+
+    def export_for_dbt(self) -> None:
+        """dbt's profiles.yml reads ``ECOM_WAREHOUSE``: make sure it points where we do."""
+        os.environ["ECOM_WAREHOUSE"] = str(self.warehouse_path)
+        os.environ["ECOM_DUCKDB_MEMORY"] = self.duckdb_memory_limit
+
+    def export_for_dagster(self) -> None:
+        """Dagster's instance reads ``DAGSTER_HOME``."""
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+
+
+def _float(name: str, default: str) -> float:
+    raw = os.environ.get(name, default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def get_settings() -> Settings:
+    env = os.environ.get("ECOM_ENV", "dev").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"ECOM_ENV={env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    data_dir = Path(os.environ.get("ECOM_DATA_DIR") or REPO_ROOT / "data").resolve()
+    warehouse = Path(
+        os.environ.get("ECOM_WAREHOUSE") or data_dir / env / "warehouse.duckdb"
+    ).resolve()
+    landing = Path(os.environ.get("ECOM_LANDING") or data_dir / "landing").resolve()
+    bi_dir = Path(os.environ.get("ECOM_BI_DIR") or warehouse.parent / "bi").resolve()
+    scale = _float("ECOM_SCALE", "1")
+    if scale <= 0:
+        raise ConfigError(f"ECOM_SCALE={scale} must be > 0")
+    seed_raw = os.environ.get("ECOM_SEED", "42")
+    try:
+        seed = int(seed_raw)
+    except ValueError:
+        raise ConfigError(f"ECOM_SEED={seed_raw!r} is not an integer") from None
+    threads_raw = os.environ.get("ECOM_DUCKDB_THREADS")
+    threads = int(threads_raw) if threads_raw else None
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        warehouse_path=warehouse,
+        landing_dir=landing,
+        bi_dir=bi_dir,
+        scale=scale,
+        seed=seed,
+        duckdb_memory_limit=os.environ.get("ECOM_DUCKDB_MEMORY", "4GB"),
+        duckdb_threads=threads,
+        max_quarantine_rate=_float("ECOM_MAX_QUARANTINE_RATE", "0.01"),
+        dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
+    )

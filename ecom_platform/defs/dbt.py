@@ -1,0 +1,67 @@
+"""dbt wiring: one DbtProject, one translator, dbt tests surfaced as asset checks."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from ecom_platform.config import DBT_PROJECT_DIR, get_settings
+from ecom_platform.defs.resources import WRITER_POOL
+
+_settings = get_settings()
+_settings.export_for_dbt()
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=_settings.env)
+# Under `dagster dev` (make dev) the manifest is re-parsed so edits show up; everywhere
+# else it must have been prepared at build time (make prepare / the test fixture).
+dbt_project.prepare_if_dev()
+
+if not dbt_project.manifest_path.exists():
+    raise FileNotFoundError(
+        f"dbt manifest {dbt_project.manifest_path} is missing: run `make prepare` "
+        "(it runs `dbt parse`) before loading the code location"
+    )
+
+LAYERS = ("staging", "intermediate", "marts", "bi")
+
+
+class EcomDbtTranslator(DagsterDbtTranslator):
+    """Models keyed ``<schema>/<name>``; groups by layer; sources map to the raw assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        rtype = dbt_resource_props["resource_type"]
+        if rtype in ("model", "seed", "snapshot"):
+            schema = dbt_resource_props.get("schema") or "main"
+            return dg.AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        for part in fqn[1:]:
+            if part in LAYERS:
+                return part
+        return "dbt"
+
+
+translator = EcomDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
+)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=WRITER_POOL,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build` over the selected models: runs, seeds, tests (as checks), row counts, column lineage."""
+    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), target=_settings.env)

@@ -1,0 +1,58 @@
+"""DuckDB connections and small warehouse helpers (no Dagster imports)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+
+def connect(
+    path: Path | str,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Creates the parent folder for a writer; a reader needs the file."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist yet: run `make run` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = str(threads)
+    # Spill to a folder beside the warehouse rather than /tmp.
+    if not read_only:
+        config["temp_directory"] = str(path.parent / ".duckdb_tmp")
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+@contextmanager
+def connection(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("raw", "staging", "intermediate", "marts", "bi", "ml")) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) for every base table in the given schemas, sorted."""
+    rows = con.execute(
+        """
+        SELECT table_schema, table_name FROM information_schema.tables
+        WHERE table_type = 'BASE TABLE' AND table_schema IN (SELECT unnest(?))
+        ORDER BY table_schema, table_name
+        """,
+        [list(schemas)],
+    ).fetchall()
+    out = []
+    for schema, table in rows:
+        n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+        out.append((schema, table, int(n)))
+    return out
