@@ -1,0 +1,24 @@
+{#-
+    Durable surrogate keys.
+
+    stable_key(expr): a positive BIGINT derived from md5 of the natural key (60 bits), so the
+    same natural key always gets the same key across rebuilds, environments and DuckDB
+    versions (unlike hash(), whose output may change between versions). This keeps facts
+    loadable incrementally: a fact row's foreign key can be computed without a lookup.
+    NULL in gives NULL out; callers coalesce to -1 (the "unknown" member) where needed.
+    The `unique` tests on every key would catch a collision.
+
+    date_key(expr): the yyyymmdd INTEGER of a date or timestamp.
+-#}
+{% macro stable_key(expr) -%}
+    cast(('0x' || left(md5(cast({{ expr }} as varchar)), 15)) as bigint)
+{%- endmacro %}
+
+{% macro date_key(expr) -%}
+    cast(strftime(cast({{ expr }} as date), '%Y%m%d') as integer)
+{%- endmacro %}
+
+{#- The key of the "unknown" member of every dimension. -#}
+{% macro unknown_key() -%}
+    cast(-1 as bigint)
+{%- endmacro %}

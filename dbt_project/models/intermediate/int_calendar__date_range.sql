@@ -1,0 +1,23 @@
+-- The calendar span: whole years from the first to the last date found in the invoice
+-- lines and the events (the current year when both are empty).
+with
+
+bounds as (
+
+    select min(day) as min_day, max(day) as max_day
+    from (
+        select min(invoice_day) as day from {{ ref('stg_retail__transactions') }}
+        union all
+        select max(invoice_day) from {{ ref('stg_retail__transactions') }}
+        union all
+        select min(event_day) from {{ ref('stg_shop__events') }}
+        union all
+        select max(event_day) from {{ ref('stg_shop__events') }}
+    ) as days
+
+)
+
+select
+    make_date(cast(year(coalesce(min_day, current_date)) as integer), 1, 1)   as start_date,
+    make_date(cast(year(coalesce(max_day, current_date)) as integer), 12, 31) as end_date
+from bounds

@@ -1,0 +1,56 @@
+-- Events with a session: the shop's user_session when given, otherwise a session derived
+-- per user by an inactivity gap of var('session_gap_minutes') (default 30) minutes,
+-- named 'derived:<user_id>:<n>'.
+with
+
+events as (
+
+    select * from {{ ref('stg_shop__events') }}
+
+),
+
+without_session as (
+
+    select
+        *,
+        case
+            when lag(event_time) over by_user is null then 1
+            when event_time - lag(event_time) over by_user
+                > to_minutes(cast({{ var('session_gap_minutes', 30) }} as bigint)) then 1
+            else 0
+        end as starts_session
+    from events
+    where user_session is null
+    window by_user as (partition by user_id order by event_time, _file_sha256, _row_number)
+
+),
+
+derived as (
+
+    select
+        * exclude (starts_session),
+        'derived:' || cast(user_id as varchar) || ':'
+            || cast(sum(starts_session) over (
+                partition by user_id
+                order by event_time, _file_sha256, _row_number
+                rows between unbounded preceding and current row
+            ) as varchar) as session_id,
+        true as is_derived_session
+    from without_session
+
+),
+
+given as (
+
+    select
+        *,
+        user_session as session_id,
+        false as is_derived_session
+    from events
+    where user_session is not null
+
+)
+
+select * from given
+union all by name
+select * from derived

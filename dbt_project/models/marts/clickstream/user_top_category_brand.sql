@@ -1,0 +1,64 @@
+-- One row per user with events: the category and the brand the user interacted with most
+-- (all event types count; ties broken alphabetically; events without a brand do not count
+-- for the brand, events without a category code count as category 'unknown').
+with
+
+events as (
+
+    select * from {{ ref('fct_events') }}
+
+),
+
+by_category as (
+
+    select
+        user_id,
+        category,
+        count(*) as interactions,
+        row_number() over (partition by user_id order by count(*) desc, category asc) as rank_in_user
+    from events
+    group by user_id, category
+
+),
+
+by_brand as (
+
+    select
+        user_id,
+        brand,
+        count(*) as interactions,
+        row_number() over (partition by user_id order by count(*) desc, brand asc) as rank_in_user
+    from events
+    where brand is not null
+    group by user_id, brand
+
+),
+
+users as (
+
+    select
+        user_id,
+        max(customer_key)               as customer_key,
+        count(*)                        as interactions,
+        count(distinct category)        as n_categories,
+        count(distinct brand)           as n_brands
+    from events
+    group by user_id
+
+)
+
+select
+    users.user_id,
+    users.customer_key,
+    users.interactions,
+    users.n_categories,
+    users.n_brands,
+    by_category.category                as top_category,
+    by_category.interactions            as top_category_interactions,
+    by_brand.brand                      as top_brand,
+    by_brand.interactions               as top_brand_interactions
+from users
+left join by_category
+    on users.user_id = by_category.user_id and by_category.rank_in_user = 1
+left join by_brand
+    on users.user_id = by_brand.user_id and by_brand.rank_in_user = 1

@@ -1,0 +1,61 @@
+{#-
+    Incremental-ready like fct_order_lines: switch to
+        materialized='incremental', incremental_strategy='delete+insert', unique_key='event_day'
+    and pass window_start_date / window_end_date. Sessions without a given user_session are
+    derived per user and may then need a one-day look-back (see int_events__sessionised).
+-#}
+{{ config(materialized='table') }}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events__sessionised') }}
+    where {{ day_window_filter('event_day') }}
+
+),
+
+customers as (
+
+    select customer_id, customer_key
+    from {{ ref('dim_customers') }}
+    where customer_id is not null
+
+),
+
+-- one product per catalogue product_id (the first stock code if several share an id)
+products as (
+
+    select product_id, min(product_key) as product_key
+    from {{ ref('dim_products') }}
+    where product_id is not null
+    group by product_id
+
+)
+
+select
+    {{ stable_key("events._file_sha256 || ':' || cast(events._row_number as varchar)") }} as event_key,
+    events.event_time,
+    events.event_day,
+    {{ date_key('events.event_day') }}                          as date_key,
+    events.event_type,
+    events.user_id,
+    coalesce(customers.customer_key, {{ unknown_key() }})       as customer_key,
+    events.product_id,
+    coalesce(products.product_key, {{ unknown_key() }})         as product_key,
+    events.category_id,
+    events.category_code,
+    coalesce(events.category_code, 'unknown')                   as category,
+    events.brand,
+    events.price,
+    events.user_session,
+    events.session_id,
+    events.is_derived_session,
+    events._source_file,
+    events._file_sha256,
+    events._row_number
+from events
+left join customers
+    on events.user_id = customers.customer_id
+left join products
+    on events.product_id = products.product_id

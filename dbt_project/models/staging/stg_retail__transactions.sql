@@ -1,0 +1,98 @@
+-- Invoice lines: rename, cast, trim and FLAG only. No row is filtered out here; the
+-- intermediate layer drops exact duplicates and every mart decides what it counts.
+with
+
+source as (
+
+    select * from {{ source('raw', 'transactions') }}
+
+),
+
+non_merchandise_codes as (
+
+    select upper(code) as code, match_type, reason
+    from {{ ref('non_merchandise_codes') }}
+
+),
+
+renamed as (
+
+    select
+        -- business columns
+        trim(invoice)                              as invoice,
+        trim(stock_code)                           as stock_code,
+        nullif(trim(description), '')              as description,
+        cast(quantity as integer)                  as quantity,
+        cast(invoice_date as timestamp)            as invoice_date,
+        cast(price as decimal(18, 3))              as unit_price,
+        cast(customer_id as bigint)                as customer_id,
+        nullif(trim(country), '')                  as country,
+
+        -- lineage
+        _source_file,
+        _source_sheet,
+        _file_sha256,
+        _row_number,
+        _ingested_at,
+        _run_id
+
+    from source
+
+),
+
+-- classify each distinct stock code once against the seed (exact codes and prefixes,
+-- case-insensitive), then join back on equality
+stock_code_flags as (
+
+    select
+        codes.stock_code,
+        min(nm.reason) as non_merchandise_reason
+    from (select distinct stock_code from renamed) as codes
+    inner join non_merchandise_codes as nm
+        on (nm.match_type = 'exact' and upper(codes.stock_code) = nm.code)
+        or (nm.match_type = 'prefix' and starts_with(upper(codes.stock_code), nm.code))
+    group by codes.stock_code
+
+),
+
+flagged as (
+
+    select
+        renamed.invoice,
+        renamed.stock_code,
+        renamed.description,
+        renamed.quantity,
+        renamed.invoice_date,
+        cast(renamed.invoice_date as date)                              as invoice_day,
+        renamed.unit_price,
+        -- exact: INTEGER x DECIMAL(18,3) stays DECIMAL(18,3)
+        cast(renamed.quantity * renamed.unit_price as decimal(18, 3))   as line_amount,
+        renamed.customer_id,
+        renamed.country,
+
+        starts_with(upper(renamed.invoice), 'C')                        as is_cancellation,
+        stock_code_flags.non_merchandise_reason is null                 as is_merchandise,
+        stock_code_flags.non_merchandise_reason,
+        -- the 2nd+ occurrence of a line identical on every business column; the first
+        -- occurrence (by file sha256, then row number) is the one kept
+        row_number() over (
+            partition by
+                renamed.invoice, renamed.stock_code, renamed.description, renamed.quantity,
+                renamed.invoice_date, renamed.unit_price, renamed.customer_id, renamed.country
+            order by renamed._file_sha256, renamed._row_number
+        ) > 1                                                           as is_duplicate,
+
+        renamed._source_file,
+        renamed._source_sheet,
+        renamed._file_sha256,
+        renamed._row_number,
+        renamed._ingested_at,
+        renamed._run_id
+
+    from renamed
+    left join stock_code_flags
+        on renamed.stock_code = stock_code_flags.stock_code
+
+)
+
+select * from flagged
