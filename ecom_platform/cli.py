@@ -82,14 +82,17 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
         )
     _say(f"materializing {selection!r} (Dagster run recorded in {settings.dagster_home})")
     t0 = time.perf_counter()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
     secs = time.perf_counter() - t0
     failed = [e for e in result.all_events if e.is_step_failure]
     checks_failed = [
-        e.event_specific_data.asset_check_evaluation
+        e.event_specific_data
         for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.event_specific_data.asset_check_evaluation.passed
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
     n_mat = len([e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"])
     n_chk = len([e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"])

@@ -1,7 +1,8 @@
 """dbt wiring: one DbtProject, one translator, dbt tests surfaced as asset checks."""
 
-from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
@@ -34,7 +35,9 @@ class EcomDbtTranslator(DagsterDbtTranslator):
         rtype = dbt_resource_props["resource_type"]
         if rtype in ("model", "seed", "snapshot"):
             schema = dbt_resource_props.get("schema") or "main"
-            return dg.AssetKey([schema, dbt_resource_props["name"]])
+            # The alias is the table name BI tools see (bi_sales_daily -> bi.sales_daily).
+            name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+            return dg.AssetKey([schema, name])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -64,4 +67,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), target=_settings.env)
+    # The dbt installed beside this interpreter (the venv's), whether or not .venv/bin is on PATH.
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=_settings.env,
+        dbt_executable=str(executable) if executable.exists() else "dbt",
+    )

@@ -1,6 +1,5 @@
 """Ingestion assets: landing files -> raw.* (thin wrappers around lib.ingest)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from ecom_platform import config
+
+
+def test_defaults_put_each_environment_in_its_own_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("ECOM_DATA_DIR", str(tmp_path))
+    for var in ("ECOM_WAREHOUSE", "ECOM_LANDING", "ECOM_BI_DIR", "ECOM_SCALE", "DAGSTER_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    paths = {}
+    for env in config.ENVIRONMENTS:
+        monkeypatch.setenv("ECOM_ENV", env)
+        s = config.get_settings()
+        paths[env] = s.warehouse_path
+        assert s.warehouse_path == tmp_path / env / "warehouse.duckdb"
+        assert s.landing_dir == tmp_path / "landing"
+        assert s.bi_dir == tmp_path / env / "bi"
+        assert s.scale == 1.0
+    assert len(set(paths.values())) == 3
+
+
+def test_one_variable_drives_dbt_and_dagster(monkeypatch, tmp_path):
+    target = tmp_path / "elsewhere.duckdb"
+    monkeypatch.setenv("ECOM_WAREHOUSE", str(target))
+    s = config.get_settings()
+    assert s.warehouse_path == target
+    s.export_for_dbt()
+    import os
+
+    assert os.environ["ECOM_WAREHOUSE"] == str(target)
+    profiles = (config.DBT_PROJECT_DIR / "profiles.yml").read_text()
+    assert "env_var('ECOM_WAREHOUSE')" in profiles
+
+
+@pytest.mark.parametrize(
+    "var, value, message",
+    [
+        ("ECOM_ENV", "qa", "ECOM_ENV='qa': expected one of dev, staging, prod"),
+        ("ECOM_SCALE", "big", "ECOM_SCALE='big' is not a number"),
+        ("ECOM_SCALE", "0", "ECOM_SCALE=0.0 must be > 0"),
+        ("ECOM_SEED", "x", "ECOM_SEED='x' is not an integer"),
+    ],
+)
+def test_bad_values_are_named(monkeypatch, var, value, message):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(config.ConfigError) as err:
+        config.get_settings()
+    assert str(err.value) == message
+
+
+def test_only_config_reads_the_environment():
+    root = config.REPO_ROOT
+    offenders = []
+    for folder in ("ecom_platform", "ml_assets"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text()
+            if path.name != "config.py" and ("os.environ" in text or "os.getenv" in text):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
