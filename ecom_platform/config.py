@@ -16,6 +16,7 @@ three never share a file.
 | ``ECOM_DUCKDB_MEMORY``| DuckDB memory_limit                       | ``4GB``                               |
 | ``ECOM_DUCKDB_THREADS``| DuckDB threads                           | all cores                             |
 | ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
+| ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy | unset: ids kept |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 """
 
@@ -47,6 +48,7 @@ class Settings:
     duckdb_threads: int | None
     max_quarantine_rate: float
     dagster_home: Path
+    bi_pseudonym_key: str | None = None
 
     @property
     def env_dir(self) -> Path:
@@ -102,4 +104,5 @@ def get_settings() -> Settings:
         duckdb_threads=threads,
         max_quarantine_rate=_float("ECOM_MAX_QUARANTINE_RATE", "0.01"),
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
+        bi_pseudonym_key=os.environ.get("ECOM_BI_PSEUDONYM_KEY") or None,
     )
