@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,8 +73,9 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
     import dagster as dg
 
     init_dagster_home(settings)
-    from ecom_platform.definitions import defs
+    from ecom_platform.definitions import build_defs
 
+    defs = build_defs(settings)
     instance = dg.DagsterInstance.get()
     job = defs.resolve_implicit_global_asset_job_def()
     if selection != "*":
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         generate(settings)
         prepare(settings)
         ok = materialize(settings)
-        summary(settings)
+        # A fresh process: this one still holds dbt's in-process connection to the warehouse.
+        subprocess.run([sys.executable, "-m", "ecom_platform.cli", "summary"], check=False)
         _say(f"\nmake run {'finished' if ok else 'FAILED'} in {time.perf_counter() - t0:.0f}s")
         return 0 if ok else 1
     return 0

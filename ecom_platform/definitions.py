@@ -1,21 +1,24 @@
 """The Dagster code location: assembles defs/ into one Definitions object."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-from ecom_platform.config import get_settings
+from ecom_platform.config import Settings, get_settings
 from ecom_platform.defs.dbt import dbt_models, dbt_resource
 from ecom_platform.defs.ingestion import audit_specs, ingestion_assets
 from ecom_platform.defs.resources import build_resources
 
-settings = get_settings()
 
-defs = dg.Definitions(
-    assets=[*ingestion_assets, *audit_specs, dbt_models],
-    resources=build_resources(settings, dbt_resource()),
-    # Steps of one run share the single DuckDB writer, so run them one after another in
-    # one process (cheaper than a process per step on a 2-core laptop). Across runs the
-    # `duckdb_writer` pool (limit 1 in dagster.yaml) serialises writers.
-    executor=dg.in_process_executor,
-)
+def build_defs(settings: Settings) -> dg.Definitions:
+    """Definitions bound to one environment's warehouse and landing folder (tests pass their own)."""
+    settings.export_for_dbt()
+    return dg.Definitions(
+        assets=[*ingestion_assets, *audit_specs, dbt_models],
+        resources=build_resources(settings, dbt_resource()),
+        # Steps of one run share the single DuckDB writer, so run them one after another
+        # in one process (cheaper than a process per step on a 2-core laptop). Across
+        # runs the `duckdb_writer` pool (limit 1 in dagster.yaml) serialises writers.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs(get_settings())

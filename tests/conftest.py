@@ -51,3 +51,40 @@ def use_environment(monkeypatch, root: Path, **extra: str) -> config.Settings:
     settings = config.get_settings()
     settings.export_for_dbt()
     return settings
+
+
+def materialize_everything(settings: config.Settings, selection: str | None = None):
+    """Materialize (a selection of) the code location in process on ``settings``' warehouse."""
+    import dagster as dg
+
+    from ecom_platform.definitions import build_defs
+
+    defs = build_defs(settings)
+    job = defs.resolve_implicit_global_asset_job_def()
+    if selection:
+        job = dg.define_asset_job("test_selection", selection=selection).resolve(
+            asset_graph=defs.resolve_asset_graph()
+        )
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+
+
+def check_results(result) -> dict[str, bool]:
+    """``{"asset/key:check_name": passed}`` for every check evaluated in a run."""
+    out = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = e.event_specific_data
+            out[f"{ev.asset_key.to_user_string()}:{ev.check_name}"] = ev.passed
+    return out
+
+
+def step_failures(result) -> list[str]:
+    return [
+        f"{e.step_key}: {e.event_specific_data.error.message[:2000]}"
+        for e in result.all_events
+        if e.is_step_failure
+    ]

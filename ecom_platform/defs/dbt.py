@@ -1,6 +1,7 @@
 """dbt wiring: one DbtProject, one translator, dbt tests surfaced as asset checks."""
 
 
+import gc
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -63,7 +64,25 @@ translator = EcomDbtTranslator(
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` over the selected models: runs, seeds, tests (as checks), row counts, column lineage."""
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
+    try:
+        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
+    finally:
+        release_adapter_connection()
+
+
+def release_adapter_connection() -> None:
+    """Close the read-only DuckDB handle dagster-dbt opened in this process for column metadata.
+
+    Left open, it pins the warehouse file in this process with a read-only configuration,
+    and every later step of the same run (ML, publish) could not open it for writing.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None and hasattr(env, "close"):
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -21,15 +21,19 @@ def connect(
         raise FileNotFoundError(f"warehouse {path} does not exist yet: run `make run` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str] = {}
+    # No config dict at connect time: DuckDB shares one database instance per file within a
+    # process only between connections opened with the same configuration, and dbt-duckdb
+    # (used in-process by dagster-dbt for column metadata) connects with none. Settings are
+    # applied with SET instead.
+    con = duckdb.connect(str(path), read_only=read_only)
     if memory_limit:
-        config["memory_limit"] = memory_limit
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
-        config["threads"] = str(threads)
-    # Spill to a folder beside the warehouse rather than /tmp.
+        con.execute(f"SET threads = {int(threads)}")
     if not read_only:
-        config["temp_directory"] = str(path.parent / ".duckdb_tmp")
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+        # Spill to a folder beside the warehouse rather than /tmp.
+        con.execute(f"SET temp_directory = '{path.parent / '.duckdb_tmp'}'")
+    return con
 
 
 @contextmanager
