@@ -100,9 +100,9 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
     n_chk = len([e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"])
     _say(f"run {result.run_id}: {n_mat} materializations, {n_chk} checks, {secs:.1f}s")
     for c in checks_failed:
-        _say(f"  check failed: {c.asset_key.to_user_string()} {c.check_name} ({c.severity.value})")
+        _say(f"  check failed: {c.asset_key.to_user_string()} {c.check_name} ({c.severity.value}): {c.description or ''}")
     for e in failed:
-        _say(f"  step failed: {e.step_key}: {e.event_specific_data.error.message.strip()[:500]}")
+        _say(f"  step failed: {e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0][:300]}")
     return result.success
 
 

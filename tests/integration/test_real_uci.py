@@ -27,7 +27,7 @@ def uci_warehouse(tmp_path_factory, dbt_manifest):
     shutil.copy(REES46, root / "landing" / "events" / REES46.name)
     mp = pytest.MonkeyPatch()
     settings = use_environment(mp, root)
-    result = materialize_everything(settings)
+    result = materialize_everything(settings, selection="not group:ml")
     mp.undo()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     yield result, con
