@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install prepare generate run dev test test-fast bench summary lock clean
+.PHONY: help install prepare generate run dev test test-fast browser bench summary lock clean
 
 help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
@@ -38,7 +38,14 @@ dev: prepare
 	$(PY) -m ecom_platform.cli init-home
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: prepare
+# The dashboard test drives Debian's headless Chromium; install it when missing (needs root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the dashboard browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: prepare browser
 	$(PY) -m pytest
 
 test-fast: prepare

@@ -1,0 +1,137 @@
+"""BI serving assets: the published read-only copy and the dashboard (thin wrappers).
+
+- ``bi_copy/warehouse``: :func:`ecom_platform.lib.publish.publish_bi_copy` — every ``bi.*``
+  table plus the ML outputs that exist, as a new versioned DuckDB file (+ Parquet),
+  swapped in atomically at ``<bi_dir>/ecom_bi.duckdb``. Runs in the single-writer pool:
+  it reads the live warehouse, so no other step may write it meanwhile.
+- ``bi_copy/dashboard``: :func:`ecom_platform.lib.dashboard.build_dashboard` — the Product
+  Sales Dashboard as one self-contained HTML file, built from the published copy only.
+"""
+
+
+import dagster as dg
+
+from ecom_platform.config import get_settings
+from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
+from ecom_platform.lib import dashboard as dashboard_lib
+from ecom_platform.lib import publish as publish_lib
+
+GROUP = "bi"
+
+# The contracted dbt bi models (aliases = table names; asset keys ["bi", <name>]).
+BI_TABLES = (
+    "sales_daily",
+    "customer_rfm",
+    "rfm_segments",
+    "product_bestsellers",
+    "product_sales_weekly",
+    "product_trending",
+    "category_price_stats",
+    "category_popularity",
+    "funnel_conversion",
+    "cohort_retention",
+)
+# ML outputs, published when present (asset keys ["ml", <table>]).
+ML_TABLES = publish_lib.ML_TABLES
+
+BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
+
+
+def _bi_model_keys() -> list[dg.AssetKey]:
+    """Every dbt model in schema `bi` (from the prepared manifest) plus the contracted list."""
+    from ecom_platform.defs.dbt import dbt_models
+
+    keys = {k for k in dbt_models.keys if k.path[0] == "bi"} | {dg.AssetKey(["bi", t]) for t in BI_TABLES}
+    return sorted(keys, key=lambda k: k.path)
+
+
+UPSTREAM_KEYS = _bi_model_keys() + [dg.AssetKey(["ml", t]) for t in ML_TABLES]
+DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
+
+
+def _md_tables(summary: dict) -> str:
+    pseudo = summary.get("pseudonymised_columns", {})
+    lines = ["| table | rows | pseudonymised columns |", "|---|---:|---|"]
+    for t in summary["tables"]:
+        lines.append(f"| {t} | {summary['rows'][t]:,} | {', '.join(pseudo.get(t, [])) or '–'} |")
+    for t in summary.get("missing_ml_tables", []):
+        lines.append(f"| {t} | not yet available | |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=BI_COPY_KEY,
+    group_name=GROUP,
+    pool=WRITER_POOL,
+    kinds={"duckdb", "parquet"},
+    deps=UPSTREAM_KEYS,
+    description=(
+        "Read-only copy of the BI-facing tables (every `bi.*` table and the `ml.*` outputs that exist) "
+        "for BI tools, published as a new version and swapped in atomically at `<bi_dir>/ecom_bi.duckdb` "
+        "(+ Parquet per table). Personal-data denylist enforced; customer ids pseudonymised with "
+        "HMAC-SHA256 when ECOM_BI_PSEUDONYM_KEY is set. See docs/bi.md."
+    ),
+)
+def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = get_settings()
+    summary = publish_lib.publish_bi_copy(
+        warehouse.path,
+        settings.bi_dir,
+        pseudonym_key=settings.bi_pseudonym_key,
+        progress=context.log.info,
+    )
+    for t in summary["missing_ml_tables"]:
+        context.log.warning(f"{t} not yet available: the BI copy was published without it")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(summary["path"]),
+            "version": summary["version"],
+            "version_path": dg.MetadataValue.path(summary["version_path"]),
+            "parquet_dir": dg.MetadataValue.path(summary["parquet_dir"]),
+            "manifest": dg.MetadataValue.path(summary["manifest"]),
+            "tables": dg.MetadataValue.md(_md_tables(summary)),
+            "table_count": len(summary["tables"]),
+            "row_counts": dg.MetadataValue.json(summary["rows"]),
+            "dagster/row_count": int(sum(summary["rows"].values())),
+            "missing_ml_tables": dg.MetadataValue.json(summary["missing_ml_tables"]),
+            "ml_tables_not_yet_available": ", ".join(summary["missing_ml_tables"]) or "none",
+            "pseudonymised": summary["pseudonymised"],
+            "pseudonymised_columns": dg.MetadataValue.json(summary["pseudonymised_columns"]),
+            "versions_pruned": dg.MetadataValue.json(summary["pruned"]),
+            "versions_kept_in_use": dg.MetadataValue.json(summary["kept_in_use"]),
+            "seconds": summary["seconds"],
+        }
+    )
+
+
+@dg.asset(
+    key=DASHBOARD_KEY,
+    group_name=GROUP,
+    deps=[BI_COPY_KEY],
+    kinds={"html"},
+    description=(
+        "The Product Sales Dashboard: one self-contained HTML file (inline SVG, no network) built from "
+        "the published BI copy, written to `<bi_dir>/dashboard.html`. Panels whose table is not "
+        "published yet say so."
+    ),
+)
+def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    out = settings.bi_dir / "dashboard.html"
+    result = dashboard_lib.build_dashboard(publish_lib.stable_path(settings.bi_dir), out)
+    for name, reason in result["missing"].items():
+        context.log.info(f"panel {name}: {reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(result["path"]),
+            "bi_version": result["version"] or "unknown",
+            "charts": dg.MetadataValue.json(result["charts"]),
+            "chart_count": len(result["charts"]),
+            "panels_not_yet_available": dg.MetadataValue.json(result["missing"]),
+            "bytes": result["bytes"],
+            "seconds": result["seconds"],
+        }
+    )
+
+
+bi_assets = [bi_copy, dashboard]
