@@ -132,12 +132,16 @@ def summary(settings: Settings) -> None:
             f"{status}: {files} files, {acc or 0:,} rows accepted, {rej or 0:,} quarantined"
             for status, files, acc, rej in log
         ))
-    bi = settings.bi_dir
-    if bi.exists() and any(bi.iterdir()):
-        _say(f"BI copy: {bi}")
+    from ecom_platform.lib.publish import stable_path
+
+    bi_file = stable_path(settings.bi_dir)
+    if bi_file.exists():
+        _say(f"BI copy (read-only, for BI tools): {bi_file}")
     else:
-        _say(f"BI copy: not published yet (the publish asset is tracked in the BI-serving issue); "
-             f"BI tools can meanwhile read {path} with read_only=True while no pipeline runs")
+        _say(f"BI copy: not published yet (it is published once every model passes its checks): {bi_file}")
+    dash = settings.bi_dir / "dashboard.html"
+    if dash.exists():
+        _say(f"Dashboard: open file://{dash}")
     _say(f"Landing folder: {settings.landing_dir}")
     _say("Dagster UI: `make dev`, then open http://127.0.0.1:3000")
 
