@@ -26,6 +26,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# LightGBM / scikit-learn use OpenMP; with the default (active) wait policy, idle threads
+# spin and training gets up to ~10x slower when another process shares the 2 cores. It
+# must be set before the OpenMP runtime loads; an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 ENVIRONMENTS = ("dev", "staging", "prod")

@@ -1,0 +1,314 @@
+"""Churn prediction: will a customer buy again in the next ``horizon`` days?
+
+Label at cutoff ``T``: a customer with a non-cancelled purchase before ``T`` (within
+``active_window_days``) *churns* if they make no non-cancelled purchase in
+``[T, T + horizon)``. Features use only rows strictly before ``T``
+(:func:`ml_assets.features.customer_features`).
+
+Time-based evaluation, with ``as_of`` = the day after the last invoice:
+
+    T_eval  = as_of  - horizon      labels observed in [T_eval, as_of)
+    T_train = T_eval - horizon      labels observed in [T_train, T_eval)  (before T_eval)
+    (plus ``n_train_cutoffs - 1`` earlier cutoffs, ``cutoff_step_days`` apart, stacked)
+
+LightGBM, logistic regression and "recency alone" (a logistic fit on log recency) are
+trained on the training cutoffs and compared at ``T_eval``. The published model is
+LightGBM refitted with the cutoffs ending at ``T_eval`` (labels fully observed), and
+scores every active customer as of ``as_of``; per-customer drivers come from
+LightGBM's ``pred_contrib=True`` (log-odds contributions, SHAP values).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
+from ml_assets.data import prepare_customers, prepare_events, prepare_lines
+from ml_assets.evaluation import calibration_table, classification_metrics
+from ml_assets.features import FeatureEncoder, customer_features, label_population
+
+SCORE_COLUMNS = ["customer_id", "as_of_date", "churn_probability", "risk_band", "top_drivers",
+                 "recency_days", "frequency", "monetary"]
+IMPORTANCE_COLUMNS = ["feature", "rank", "importance_gain", "importance_split",
+                      "mean_abs_contribution"]
+LOG_FEATURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+                "ipi_mean", "ipi_std", "ipi_last", "recency_over_ipi", "orders_30d",
+                "orders_90d", "orders_180d", "orders_365d", "orders_per_30d", "spend_per_30d", "orders_next90d_last_year", "spend_90d", "spend_prev_90d", "n_products",
+                "avg_lines_per_order", "avg_units_per_order", "avg_unit_price", "income",
+                "ev_events_30d", "ev_events_90d", "ev_views_30d", "ev_days_since_last",
+                "days_since_signup")
+
+
+@dataclass
+class ChurnConfig:
+    horizon_days: int = 90
+    active_window_days: int | None = 365
+    n_train_cutoffs: int = 3
+    cutoff_step_days: int = 30
+    min_feature_history_days: int = 60  # a training cutoff needs this much data before it
+    as_of: object | None = None  # default: the day after the last invoice
+    # minimum data (Klaviyo-style): customers with >= 2 orders and days of history
+    min_repeat_customers: int = 500
+    min_history_days: int = 180
+    # LightGBM
+    n_estimators: int = 400
+    learning_rate: float = 0.03
+    num_leaves: int = 7
+    min_child_samples: int = 100
+    reg_lambda: float = 5.0
+    num_threads: int = 2
+    random_state: int = 42
+    # output
+    risk_thresholds: tuple[float, float] = (1 / 3, 2 / 3)
+    n_drivers: int = 3
+
+
+@dataclass
+class ChurnResult:
+    """``scores`` -> ml.churn_scores; ``importance`` -> global feature importance;
+    ``calibration`` and ``evaluation`` -> diagnostics; ``run`` -> ml.model_metrics."""
+
+    scores: pd.DataFrame
+    importance: pd.DataFrame
+    calibration: pd.DataFrame
+    evaluation: pd.DataFrame
+    run: ModelRun
+    check: DataCheck
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None) -> DataCheck:
+    """>= ``min_repeat_customers`` customers with >= 2 orders and enough days of history.
+
+    The history needed is ``max(min_history_days, 2 * horizon + 30)``: the time-based
+    evaluation needs two label windows after some feature history.
+    """
+    cfg = config or ChurnConfig()
+    buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna()]
+    n_orders = buy.groupby("customer_id")["invoice"].nunique()
+    repeat = int((n_orders >= 2).sum())
+    if len(lines):
+        hist = float((lines["invoice_date"].max() - lines["invoice_date"].min()) / pd.Timedelta(days=1))
+    else:
+        hist = 0.0
+    need_days = max(cfg.min_history_days, 2 * cfg.horizon_days + 30)
+    return min_data("churn prediction", [
+        Requirement("repeat_customers", "customers with >= 2 orders", cfg.min_repeat_customers, repeat),
+        Requirement("history_days", "days of order history", need_days, round(hist, 1)),
+    ])
+
+
+def churn_cutoffs(lines: pd.DataFrame, config: ChurnConfig | None = None) -> dict[str, object]:
+    """The dates of the time split: as_of, eval cutoff, training and refit cutoffs."""
+    cfg = config or ChurnConfig()
+    start = lines["invoice_date"].min()
+    end = lines["invoice_date"].max()
+    as_of = pd.Timestamp(cfg.as_of) if cfg.as_of is not None else end.normalize() + pd.Timedelta(days=1)
+    h = pd.Timedelta(days=cfg.horizon_days)
+    step = pd.Timedelta(days=cfg.cutoff_step_days)
+    t_eval = as_of - h
+    min_start = start + pd.Timedelta(days=cfg.min_feature_history_days)
+
+    def series(last):
+        out = [last - i * step for i in range(cfg.n_train_cutoffs)]
+        return [c for c in out if c >= min_start]
+
+    return {"data_start": start, "data_end": end, "as_of": as_of, "eval_cutoff": t_eval,
+            "train_cutoffs": series(t_eval - h), "refit_cutoffs": series(t_eval)}
+
+
+def _risk_band(p: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
+    lo, hi = thresholds
+    return np.where(p >= hi, "high", np.where(p >= lo, "medium", "low"))
+
+
+def _lgb_params(cfg: ChurnConfig) -> dict:
+    return {
+        "objective": "binary", "learning_rate": cfg.learning_rate, "num_leaves": cfg.num_leaves,
+        "min_data_in_leaf": cfg.min_child_samples, "feature_fraction": 0.8,
+        "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": cfg.reg_lambda,
+        "num_threads": cfg.num_threads, "seed": cfg.random_state, "deterministic": True,
+        "force_row_wise": True, "verbose": -1,
+    }
+
+
+def _stack(lines, cutoffs, customers, events, cfg) -> tuple[pd.DataFrame, pd.Series]:
+    Xs, ys = [], []
+    for c in cutoffs:
+        f = customer_features(lines, c, customers, events, cfg.active_window_days)
+        if len(f) == 0:
+            continue
+        Xs.append(f)
+        ys.append(label_population(f, lines, c, cfg.horizon_days))
+    if not Xs:
+        return pd.DataFrame(), pd.Series(dtype=float)
+    return pd.concat(Xs), pd.concat(ys)
+
+
+class _Models:
+    """The three models fitted on one training set."""
+
+    def __init__(self, cfg: ChurnConfig):
+        self.cfg = cfg
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> "_Models":
+        cfg = self.cfg
+        self.enc_tree = FeatureEncoder(impute=False).fit(X)
+        Xt = self.enc_tree.transform(X)
+        self.feature_names = list(Xt.columns)
+        ds = lgb.Dataset(Xt.to_numpy(), label=y.to_numpy(), feature_name=_safe_names(self.feature_names),
+                         free_raw_data=True, params={"verbose": -1})
+        self.booster = lgb.train(_lgb_params(cfg), ds, num_boost_round=cfg.n_estimators)
+
+        self.enc_lin = FeatureEncoder(impute=True, log_features=LOG_FEATURES).fit(X)
+        self.logreg = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+        self.logreg.fit(self.enc_lin.transform(X).to_numpy(), y.to_numpy())
+
+        self.recency = LogisticRegression(max_iter=1000)
+        self.recency.fit(_recency_x(X), y.to_numpy())
+        return self
+
+    def predict(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {
+            "lightgbm": self.booster.predict(self.enc_tree.transform(X).to_numpy()),
+            "logistic_regression": self.logreg.predict_proba(self.enc_lin.transform(X).to_numpy())[:, 1],
+            "recency_only": self.recency.predict_proba(_recency_x(X))[:, 1],
+        }
+
+
+def _recency_x(X: pd.DataFrame) -> np.ndarray:
+    return np.log1p(X[["recency_days"]].astype(float).clip(lower=0).to_numpy())
+
+
+def _safe_names(names: list[str]) -> list[str]:
+    # LightGBM rejects some characters in feature names (JSON specials).
+    out = []
+    for n in names:
+        s = "".join(ch if ch.isalnum() or ch in "_=-." else "_" for ch in n)
+        out.append(s)
+    return out
+
+
+def format_drivers(contrib: np.ndarray, names: list[str], n: int = 3) -> list[str]:
+    """``"recency_days (+0.80), frequency (-0.30)"`` from per-row log-odds contributions."""
+    out = []
+    order = np.argsort(-np.abs(contrib), axis=1, kind="mergesort")[:, :n]
+    for i in range(contrib.shape[0]):
+        parts = [f"{names[j]} ({contrib[i, j]:+.2f})" for j in order[i] if contrib[i, j] != 0]
+        out.append(", ".join(parts))
+    return out
+
+
+def run_churn(
+    lines: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    config: ChurnConfig | None = None,
+) -> ChurnResult:
+    """Train, evaluate (time split) and score churn. See the module docstring."""
+    cfg = config or ChurnConfig()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    lines = prepare_lines(lines)
+    customers = prepare_customers(customers)
+    events = prepare_events(events)
+    check = check_churn_data(lines, cfg)
+    cut = churn_cutoffs(lines, cfg) if len(lines) else {}
+    params = {k: v for k, v in asdict(cfg).items()}
+    run = ModelRun(model="churn_lightgbm", task="churn", params=params,
+                   data_start=cut.get("data_start"), data_end=cut.get("data_end"),
+                   primary_metric="roc_auc", data_check=check)
+
+    def refuse(msg: str) -> ChurnResult:
+        run.notes.append(msg)
+        run.decide()
+        if msg not in run.reason:
+            run.reason += f"; {msg}"
+        return ChurnResult(_empty(SCORE_COLUMNS), _empty(IMPORTANCE_COLUMNS), pd.DataFrame(),
+                           pd.DataFrame(), run, check, timings)
+
+    if not cut or not cut["train_cutoffs"] or not cut["refit_cutoffs"]:
+        return refuse(f"cannot build a time split: {check.message}")
+
+    # ---------------------------------------------------------------- evaluate
+    X_tr, y_tr = _stack(lines, cut["train_cutoffs"], customers, events, cfg)
+    X_ev = customer_features(lines, cut["eval_cutoff"], customers, events, cfg.active_window_days)
+    y_ev = label_population(X_ev, lines, cut["eval_cutoff"], cfg.horizon_days)
+    timings["features_eval"] = time.perf_counter() - t0
+    if len(X_tr) < 20 or y_tr.nunique() < 2 or len(X_ev) < 10 or y_ev.nunique() < 2:
+        return refuse("too few labelled customers or only one class in the train/eval windows")
+
+    t1 = time.perf_counter()
+    models = _Models(cfg).fit(X_tr, y_tr)
+    preds = models.predict(X_ev)
+    evaluation = pd.DataFrame(
+        [{"model": name, **classification_metrics(y_ev.to_numpy(), p)} for name, p in preds.items()]
+    )
+    evaluation["n_eval"] = len(y_ev)
+    evaluation["churn_rate"] = float(y_ev.mean())
+    calibration = pd.concat(
+        [calibration_table(y_ev.to_numpy(), p).assign(model=name) for name, p in preds.items()],
+        ignore_index=True,
+    )
+    timings["train_eval"] = time.perf_counter() - t1
+
+    run.metrics = classification_metrics(y_ev.to_numpy(), preds["lightgbm"])
+    run.baselines = {name: classification_metrics(y_ev.to_numpy(), p)
+                     for name, p in preds.items() if name != "lightgbm"}
+    run.n_train, run.n_eval = len(X_tr), len(X_ev)
+    run.notes.append(
+        f"train cutoffs {', '.join(str(c.date()) for c in cut['train_cutoffs'])}; "
+        f"eval cutoff {cut['eval_cutoff'].date()} ({len(X_ev)} customers, churn rate "
+        f"{y_ev.mean():.1%}); scored as of {cut['as_of'].date()}"
+    )
+
+    # ---------------------------------------------------------------- refit and score
+    t2 = time.perf_counter()
+    X_rf, y_rf = _stack(lines, cut["refit_cutoffs"], customers, events, cfg)
+    final = _Models(cfg).fit(X_rf, y_rf) if y_rf.nunique() == 2 else models
+    X_now = customer_features(lines, cut["as_of"], customers, events, cfg.active_window_days)
+    Xt = final.enc_tree.transform(X_now).to_numpy()
+    prob = final.booster.predict(Xt)
+    contrib = final.booster.predict(Xt, pred_contrib=True)[:, :-1]  # last column = bias
+    scores = pd.DataFrame({
+        "customer_id": X_now.index.astype("Int64"),
+        "as_of_date": cut["as_of"],
+        "churn_probability": prob,
+        "risk_band": _risk_band(prob, cfg.risk_thresholds),
+        "top_drivers": format_drivers(contrib, final.feature_names, cfg.n_drivers),
+        "recency_days": X_now["recency_days"].to_numpy(),
+        "frequency": X_now["frequency"].astype("int64").to_numpy(),
+        "monetary": X_now["monetary"].to_numpy(),
+    })
+    scores["risk_band"] = scores["risk_band"].astype("string")
+    scores["top_drivers"] = scores["top_drivers"].astype("string")
+    importance = pd.DataFrame({
+        "feature": final.feature_names,
+        "importance_gain": final.booster.feature_importance("gain"),
+        "importance_split": final.booster.feature_importance("split").astype("int64"),
+        "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(contrib) else 0.0,
+    })
+    total = importance["importance_gain"].sum()
+    importance["importance_gain"] = importance["importance_gain"] / total if total > 0 else 0.0
+    importance = importance.sort_values(["mean_abs_contribution", "feature"],
+                                        ascending=[False, True], ignore_index=True)
+    importance["rank"] = np.arange(1, len(importance) + 1)
+    importance = importance[IMPORTANCE_COLUMNS]
+    timings["refit_score"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - t0
+
+    run.artifact_hash = artifact_hash(final.booster)
+    run.decide()
+    return ChurnResult(scores, importance, calibration, evaluation, run, check, timings)
+
+
+def _empty(cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})

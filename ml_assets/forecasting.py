@@ -1,0 +1,717 @@
+"""Weekly demand forecasting with a rolling-origin backtest.
+
+Series (:func:`weekly_series`): weekly units of the top-N products by volume
+(``product:<stock_code>``), the other products summed per category
+(``category:<name>``, ``category:uncategorized`` when there is none), and total weekly
+revenue (``total:revenue``). Demand = non-cancelled merchandise lines with quantity > 0;
+weeks start on Monday and only complete weeks are kept (a partial first/last week
+would look like a collapse in demand).
+
+Models, each forecasting ``horizon`` weeks from an origin with history ``y[:origin]``:
+
+- ``naive``: the last value;
+- ``seasonal_naive``: the value 52 weeks earlier; falls back to naive when the
+  series has less than a year of history at the origin;
+- ``moving_average``: mean of the last ``ma_window`` weeks;
+- ``ets``: exponential smoothing on log1p(y): Holt-Winters (additive seasonality,
+  damped trend) when the history is at least a season + horizon long, else damped
+  Holt; smoothing parameters by grid search on the in-sample one-step error (numpy,
+  no statsmodels);
+- ``lightgbm``: one global model over all series (L1 objective), direct multi-horizon
+  (the horizon is a feature); every row is divided by the series' mean over the 13
+  weeks up to the origin, so growth carries over (trees cannot extrapolate levels):
+  lags, rolling means/std, same-weeks-last-year values and a trend-adjusted seasonal
+  naive, calendar of the target week (week of year, month, weeks to Christmas), level.
+
+Backtest: ``n_origins`` origins ``origin_step`` weeks apart, the last ending at the last
+complete week; MASE (scaled by the in-sample mean absolute one-step difference, as in
+M5; comparable when seasonal naive has to fall back), WAPE and relative bias.
+The final forecast refits LightGBM on all weeks; the 80% interval comes from the
+quantiles of its backtest errors (per series, in units of the series level, stretched
+by the pooled horizon profile; see :func:`interval_quantiles`).
+:func:`reorder_points` turns forecast and backtest errors into safety stock and
+reorder points for a lead time and service level.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
+from ml_assets.data import prepare_lines
+from ml_assets.evaluation import mase_scale
+
+WEEK = pd.Timedelta(days=7)
+BASELINES = ["naive", "seasonal_naive", "moving_average", "ets"]
+FORECAST_COLUMNS = ["series_id", "series_type", "stock_code", "category", "measure",
+                    "week_start", "horizon", "forecast", "lower_80", "upper_80",
+                    "seasonal_naive", "model"]
+BACKTEST_COLUMNS = ["model", "level", "series_id", "measure", "n_origins", "n_points",
+                    "mase", "wape", "bias"]
+
+
+@dataclass
+class ForecastConfig:
+    horizon: int = 8
+    top_n_products: int = 100
+    n_origins: int = 4
+    origin_step: int = 8
+    season_length: int = 52
+    ma_window: int = 8
+    interval: float = 0.8
+    min_train_weeks: int = 26  # an origin needs this much history
+    min_history_weeks: int = 52  # to be publishable (one yearly cycle)
+    min_series: int = 1
+    # LightGBM
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 20
+    objective: str = "l1"
+    normalize: str = "recent"  # or "series": see _feature_rows
+    num_threads: int = 2
+    random_state: int = 42
+    # reorder helper
+    lead_time_weeks: int = 2
+    service_level: float = 0.95
+
+
+@dataclass
+class ForecastResult:
+    """``forecast`` -> ml.demand_forecast; ``backtest`` -> ml.forecast_backtest;
+    ``reorder`` -> reorder points (product series); ``backtest_detail``: one row per
+    model, series, origin and week; ``run`` -> ml.model_metrics."""
+
+    forecast: pd.DataFrame
+    backtest: pd.DataFrame
+    backtest_detail: pd.DataFrame
+    reorder: pd.DataFrame
+    series: pd.DataFrame
+    run: ModelRun
+    check: DataCheck
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- series
+
+
+def week_start(ts: pd.Series) -> pd.Series:
+    d = ts.dt.normalize()
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+
+
+def weekly_series(lines: pd.DataFrame, top_n_products: int = 100) -> pd.DataFrame:
+    """Long frame: series_id, series_type, stock_code, category, measure, week_start, y.
+
+    Only complete weeks; every series runs from its first non-zero week to the last
+    complete week, with zeros filled in.
+    """
+    ln = lines.loc[~lines["is_cancellation"] & lines["is_merchandise"] & (lines["quantity"] > 0)]
+    cols = ["series_id", "series_type", "stock_code", "category", "measure", "week_start", "y"]
+    if len(ln) == 0:
+        return pd.DataFrame(columns=cols)
+    first_day = lines["invoice_date"].min().normalize()
+    last_day = lines["invoice_date"].max().normalize()
+    wk = week_start(ln["invoice_date"])
+    first_week = wk.min() if wk.min() >= first_day else wk.min() + WEEK
+    last_week = wk.max() if wk.max() + pd.Timedelta(days=6) <= last_day else wk.max() - WEEK
+    keep = (wk >= first_week) & (wk <= last_week)
+    ln = ln.loc[keep]
+    wk = wk.loc[keep]
+    weeks = pd.date_range(first_week, last_week, freq="7D")
+    if len(weeks) == 0:
+        return pd.DataFrame(columns=cols)
+
+    d = pd.DataFrame({"stock_code": ln["stock_code"].astype(str), "category": ln["category"],
+                      "week_start": wk, "units": ln["quantity"].astype(float),
+                      "revenue": ln["net_amount"].astype(float)})
+    recent = d.loc[d["week_start"] > last_week - 52 * WEEK]
+    vol = recent.groupby("stock_code")["units"].sum().reset_index()
+    vol = vol.sort_values(["units", "stock_code"], ascending=[False, True])
+    top = list(vol["stock_code"].head(top_n_products))
+    is_top = d["stock_code"].isin(top)
+    cat = d["category"].astype("string").fillna("uncategorized").astype(str)
+    d["series_id"] = np.where(is_top, "product:" + d["stock_code"], "category:" + cat)
+    # the category of a product: its most frequent one
+    pc = d.loc[is_top].groupby(["stock_code", "category"], dropna=False).size().reset_index(name="n")
+    pc = pc.sort_values(["stock_code", "n"], ascending=[True, False]).drop_duplicates("stock_code")
+    prod_cat = dict(zip(pc["stock_code"], pc["category"]))
+
+    units = d.groupby(["series_id", "week_start"])["units"].sum()
+    revenue = d.groupby("week_start")["revenue"].sum()
+    frames = []
+    for sid, s in units.groupby(level=0):
+        s = s.droplevel(0).reindex(weeks, fill_value=0.0)
+        nz = np.flatnonzero(s.to_numpy() > 0)
+        if len(nz) == 0:
+            continue
+        s = s.iloc[nz[0]:]
+        is_prod = sid.startswith("product:")
+        code = sid.split(":", 1)[1] if is_prod else None
+        frames.append(pd.DataFrame({
+            "series_id": sid, "series_type": "product" if is_prod else "category",
+            "stock_code": code,
+            "category": prod_cat.get(code) if is_prod else sid.split(":", 1)[1],
+            "measure": "units", "week_start": s.index, "y": s.to_numpy()}))
+    r = revenue.reindex(weeks, fill_value=0.0)
+    frames.append(pd.DataFrame({"series_id": "total:revenue", "series_type": "total",
+                                "stock_code": None, "category": None, "measure": "revenue",
+                                "week_start": r.index, "y": r.to_numpy()}))
+    out = pd.concat(frames, ignore_index=True)
+    for c in ("series_id", "series_type", "stock_code", "category", "measure"):
+        out[c] = out[c].astype("string")
+    return out[cols]
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def naive_forecast(y: np.ndarray, h: int) -> np.ndarray:
+    return np.repeat(y[-1], h).astype(float)
+
+
+def seasonal_naive_forecast(y: np.ndarray, h: int, m: int = 52) -> tuple[np.ndarray, bool]:
+    """(forecast, fell_back): y[t+h-m], or naive when the history is shorter than m."""
+    n = len(y)
+    if n < m:
+        return naive_forecast(y, h), True
+    idx = n + np.arange(h) - m
+    # horizons beyond a season reuse the last season
+    idx = np.where(idx >= n, idx - m, idx)
+    return y[idx].astype(float), False
+
+
+def moving_average_forecast(y: np.ndarray, h: int, window: int = 8) -> np.ndarray:
+    return np.repeat(float(np.mean(y[-window:])), h)
+
+
+_ALPHAS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
+_BETAS = np.array([0.0, 0.02, 0.1, 0.2])
+_PHIS = np.array([0.8, 0.9, 0.98])
+_GAMMAS = np.array([0.05, 0.15, 0.3, 0.5])
+
+
+def ets_forecast(y: np.ndarray, h: int, m: int = 52, seasonal: bool | None = None) -> np.ndarray:
+    """Exponential smoothing on log1p(y), parameters by grid search (vectorized).
+
+    Holt-Winters (additive seasonality on the log scale = multiplicative on y, damped
+    trend) when ``len(y) >= m + h`` (seasonal indices initialised from the first
+    season), else damped Holt. Forecasts are clipped at 0.
+    """
+    x = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
+    n = len(x)
+    if n < 3:
+        return naive_forecast(np.asarray(y, float), h)
+    if seasonal is None:
+        seasonal = n >= m + h
+    if seasonal:
+        A, B, P, G = np.meshgrid(_ALPHAS, _BETAS, _PHIS, _GAMMAS, indexing="ij")
+    else:
+        A, B, P = np.meshgrid(_ALPHAS, _BETAS, _PHIS, indexing="ij")
+        G = np.zeros_like(A)
+    a, b, p, g = A.ravel(), B.ravel(), P.ravel(), G.ravel()
+    k = len(a)
+    if seasonal:
+        base = x[:m].mean()
+        season = np.tile(x[:m] - base, (k, 1))  # k x m
+        level = np.full(k, base)
+        trend = np.zeros(k)
+        start = m
+    else:
+        level = np.full(k, x[0])
+        trend = np.full(k, (x[min(n - 1, 3)] - x[0]) / max(1, min(n - 1, 3)))
+        season = np.zeros((k, 1))
+        start = 1
+    sse = np.zeros(k)
+    for t in range(start, n):
+        si = (t % m) if seasonal else 0
+        s_old = season[:, si] if seasonal else 0.0
+        pred = level + p * trend + s_old
+        err = x[t] - pred
+        sse += err * err
+        new_level = a * (x[t] - s_old) + (1 - a) * (level + p * trend)
+        trend = b * (new_level - level) + (1 - b) * p * trend
+        if seasonal:
+            season[:, si] = g * (x[t] - new_level) + (1 - g) * s_old
+        level = new_level
+    best = int(np.argmin(sse))
+    damp = np.cumsum(p[best] ** np.arange(1, h + 1))
+    fc = level[best] + damp * trend[best]
+    if seasonal:
+        fc = fc + season[best, (n + np.arange(h)) % m]
+    return np.clip(np.expm1(fc), 0, None)
+
+
+# --------------------------------------------------------------------------- LightGBM
+
+_LAGS = 12
+
+
+def _xmas_weeks(weeks: pd.DatetimeIndex) -> np.ndarray:
+    """Signed weeks from the week to the nearest Christmas (Dec 25)."""
+    out = []
+    for w in weeks:
+        best = None
+        for yr in (w.year - 1, w.year, w.year + 1):
+            d = (pd.Timestamp(yr, 12, 25) - w) / WEEK
+            if best is None or abs(d) < abs(best):
+                best = d
+        out.append(best)
+    return np.asarray(out, dtype=float)
+
+
+@dataclass
+class _Panel:
+    """Series as a dense matrix (series x weeks) with NaN before each series' start."""
+
+    ids: list[str]
+    weeks: pd.DatetimeIndex
+    Y: np.ndarray
+    start: np.ndarray  # first index per series
+    stype: np.ndarray  # 0 product, 1 category, 2 total
+
+    @classmethod
+    def from_long(cls, series: pd.DataFrame) -> "_Panel":
+        wide = series.pivot(index="series_id", columns="week_start", values="y")
+        wide = wide.sort_index()
+        weeks = pd.DatetimeIndex(wide.columns)
+        Y = wide.to_numpy(dtype=float)
+        start = np.argmax(~np.isnan(Y), axis=1)
+        types = series.drop_duplicates("series_id").set_index("series_id")["series_type"]
+        code = {"product": 0, "category": 1, "total": 2}
+        stype = np.array([code.get(str(types[i]), 1) for i in wide.index])
+        return cls(list(wide.index), weeks, Y, start, stype)
+
+
+def _feature_rows(panel: _Panel, origin_t: np.ndarray, series_idx: np.ndarray, hz: np.ndarray,
+                  scale: np.ndarray, m: int, normalize: str = "recent"
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Features for rows (series i, last observed week t, horizon h): target week t+h.
+
+    Returns (X, row_scale): values are divided by ``row_scale``, the series' mean over
+    the 13 weeks up to t (``normalize='recent'``; the series scale when that is 0) or
+    the series scale (``'series'``); the model predicts y[t+h] / row_scale.
+    """
+    Y = panel.Y
+    nW = Y.shape[1]
+
+    def val(i, t):
+        ok = (t >= 0) & (t < nW)
+        out = np.full(len(i), np.nan)
+        out[ok] = Y[i[ok], t[ok]]
+        return out
+
+    def mean_window(i, t_end, w):
+        # mean of y[t_end-w+1 .. t_end], ignoring NaN
+        acc = np.zeros(len(i))
+        cnt = np.zeros(len(i))
+        for d in range(w):
+            v = val(i, t_end - d)
+            ok = ~np.isnan(v)
+            acc[ok] += v[ok]
+            cnt[ok] += 1
+        return np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
+
+    i, t = series_idx, origin_t
+    rm4 = mean_window(i, t, 4)
+    rm8 = mean_window(i, t, 8)
+    rm13 = mean_window(i, t, 13)
+    rm26 = mean_window(i, t, 26)
+    sc = scale[series_idx]
+    if normalize == "recent":
+        sc = np.where(np.isfinite(rm13) & (rm13 > 0), rm13, sc)
+    feats = []
+    for lag in range(_LAGS):
+        feats.append(val(i, t - lag) / sc)
+    feats += [rm4 / sc, rm8 / sc, rm13 / sc, rm26 / sc]
+    sq = np.zeros(len(i))
+    cnt = np.zeros(len(i))
+    for d in range(8):
+        v = val(i, t - d)
+        ok = ~np.isnan(v)
+        sq[ok] += (v[ok] - rm8[ok]) ** 2
+        cnt[ok] += 1
+    feats.append(np.sqrt(sq / np.maximum(cnt, 1)) / sc)
+    target = t + hz
+    s0 = val(i, target - m)
+    feats += [s0 / sc, val(i, target - m - 1) / sc, val(i, target - m + 1) / sc,
+              mean_window(i, target - m + 2, 5) / sc]
+    ly13 = mean_window(i, t - m, 13)
+    growth = rm13 / np.where(ly13 > 0, ly13, np.nan)
+    feats += [growth, s0 * growth / sc]
+    # calendar of the target week (may lie beyond the panel)
+    cal = _calendar(panel.weeks, extra=60)
+    tix = np.clip(target, 0, len(cal) - 1)
+    feats += [cal[tix, 0], cal[tix, 1], cal[tix, 2]]
+    feats += [hz.astype(float), panel.stype[i].astype(float),
+              (t - panel.start[i]).astype(float), np.log1p(sc)]
+    return np.column_stack(feats), sc
+
+
+def _calendar(weeks: pd.DatetimeIndex, extra: int = 60) -> np.ndarray:
+    """(week of year, month, weeks to Christmas) for the panel weeks and ``extra`` more."""
+    allw = weeks.append(pd.date_range(weeks[-1] + WEEK, periods=extra, freq="7D"))
+    return np.column_stack([allw.isocalendar().week.to_numpy(dtype=float),
+                            allw.month.to_numpy(dtype=float), _xmas_weeks(allw)])
+
+
+FEATURE_NAMES = ([f"lag_{k}" for k in range(_LAGS)]
+                 + ["rmean_4", "rmean_8", "rmean_13", "rmean_26", "rstd_8",
+                    "ly_same_week", "ly_week_before", "ly_week_after", "ly_5wk_mean",
+                    "yoy_growth", "seasonal_naive_trend_adj", "week_of_year", "month",
+                    "weeks_to_christmas", "horizon", "series_type", "series_age", "log_level"])
+
+
+def _scales(panel: _Panel, origin: int) -> np.ndarray:
+    hist = np.abs(panel.Y[:, max(0, origin - 52):origin])
+    cnt = (~np.isnan(hist)).sum(axis=1)
+    sc = np.where(cnt > 0, np.nansum(hist, axis=1) / np.maximum(cnt, 1), np.nan)
+    sc = np.where(np.isfinite(sc) & (sc > 0), sc, 1.0)
+    return sc
+
+
+def _lgb_params(cfg: ForecastConfig) -> dict:
+    return {"objective": cfg.objective, "learning_rate": cfg.learning_rate,
+            "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_child_samples,
+            "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
+            "lambda_l2": 1.0, "max_bin": 63, "num_threads": cfg.num_threads, "seed": cfg.random_state,
+            "deterministic": True, "force_row_wise": True, "verbose": -1}
+
+
+def _train_lgb(panel: _Panel, origin: int, cfg: ForecastConfig) -> tuple[lgb.Booster, np.ndarray]:
+    """Train on all (series, t, h) with t + h < origin; returns (booster, scales)."""
+    scale = _scales(panel, origin)
+    H = cfg.horizon
+    n_s = len(panel.ids)
+    rows_i, rows_t, rows_h = [], [], []
+    for i in range(n_s):
+        t0 = panel.start[i] + 3
+        for h in range(1, H + 1):
+            ts = np.arange(t0, origin - h)
+            if len(ts) == 0:
+                continue
+            rows_i.append(np.full(len(ts), i))
+            rows_t.append(ts)
+            rows_h.append(np.full(len(ts), h))
+    if not rows_i:
+        raise ValueError("not enough history to train the forecasting model")
+    ii, tt, hh = (np.concatenate(a) for a in (rows_i, rows_t, rows_h))
+    X, row_scale = _feature_rows(panel, tt, ii, hh, scale, cfg.season_length, cfg.normalize)
+    y = panel.Y[ii, tt + hh] / row_scale
+    ok = ~np.isnan(y)
+    ds = lgb.Dataset(X[ok], y[ok], feature_name=FEATURE_NAMES, params={"verbose": -1})
+    booster = lgb.train(_lgb_params(cfg), ds, num_boost_round=cfg.n_estimators)
+    return booster, scale
+
+
+def _predict_lgb(booster, panel: _Panel, origin: int, scale: np.ndarray, cfg: ForecastConfig,
+                 series: np.ndarray) -> np.ndarray:
+    """Forecasts (len(series) x H) from origin (last observed week = origin-1)."""
+    H = cfg.horizon
+    ii = np.repeat(series, H)
+    hh = np.tile(np.arange(1, H + 1), len(series))
+    tt = np.full(len(ii), origin - 1)
+    X, row_scale = _feature_rows(panel, tt, ii, hh, scale, cfg.season_length, cfg.normalize)
+    pred = booster.predict(X, num_threads=cfg.num_threads) * row_scale
+    return np.clip(pred, 0, None).reshape(len(series), H)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _baseline_forecasts(y: np.ndarray, cfg: ForecastConfig) -> tuple[dict[str, np.ndarray], bool]:
+    H = cfg.horizon
+    sn, fell = seasonal_naive_forecast(y, H, cfg.season_length)
+    return {
+        "naive": naive_forecast(y, H),
+        "seasonal_naive": sn,
+        "moving_average": moving_average_forecast(y, H, cfg.ma_window),
+        "ets": ets_forecast(y, H, cfg.season_length),
+    }, fell
+
+
+def backtest_origins(n_weeks: int, cfg: ForecastConfig) -> list[int]:
+    """Origins (index of the first forecast week), oldest first."""
+    last = n_weeks - cfg.horizon
+    out = [last - k * cfg.origin_step for k in range(cfg.n_origins)]
+    return sorted(o for o in out if o >= cfg.min_train_weeks)
+
+
+def check_forecast_data(n_weeks: int, n_series: int, cfg: ForecastConfig) -> DataCheck:
+    return min_data("demand forecasting", [
+        Requirement("weeks", "complete weeks of sales history", cfg.min_history_weeks, n_weeks),
+        Requirement("series", "series with sales", cfg.min_series, n_series),
+    ])
+
+
+def run_forecasting(lines: pd.DataFrame, config: ForecastConfig | None = None) -> ForecastResult:
+    """Build series, backtest all models, forecast the next ``horizon`` weeks."""
+    cfg = config or ForecastConfig()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    lines = prepare_lines(lines)
+    series = weekly_series(lines, cfg.top_n_products)
+    n_weeks = series["week_start"].nunique() if len(series) else 0
+    n_series = series["series_id"].nunique() if len(series) else 0
+    check = check_forecast_data(n_weeks, n_series, cfg)
+    run = ModelRun(model="forecast_lightgbm", task="forecasting", params=asdict(cfg),
+                   primary_metric="mase",
+                   data_check=check)
+    if len(series):
+        run.data_start, run.data_end = series["week_start"].min(), series["week_start"].max() + pd.Timedelta(days=6)
+    timings["series"] = time.perf_counter() - t0
+    origins = backtest_origins(n_weeks, cfg)
+    if not origins:
+        run.notes.append(f"no backtest origin with >= {cfg.min_train_weeks} weeks of history "
+                         f"and {cfg.horizon} weeks to test (have {n_weeks} weeks)")
+        run.decide()
+        run.reason += "; " + run.notes[-1]
+        empty = pd.DataFrame(columns=FORECAST_COLUMNS)
+        return ForecastResult(empty, pd.DataFrame(columns=BACKTEST_COLUMNS), pd.DataFrame(),
+                              pd.DataFrame(), series, run, check, timings)
+
+    panel = _Panel.from_long(series)
+    all_idx = np.arange(len(panel.ids))
+    H = cfg.horizon
+    detail = []
+    n_fallback = 0
+    n_pairs = 0
+    t1 = time.perf_counter()
+    t_lgb = 0.0
+    for o in origins:
+        tl = time.perf_counter()
+        booster, scale = _train_lgb(panel, o, cfg)
+        active = np.array([i for i in all_idx if o - panel.start[i] >= 4])
+        lgb_pred = _predict_lgb(booster, panel, o, scale, cfg, active)
+        t_lgb += time.perf_counter() - tl
+        for row, i in enumerate(active):
+            y_hist = panel.Y[i, panel.start[i]:o]
+            actual = panel.Y[i, o:o + H]
+            fc, fell = _baseline_forecasts(y_hist, cfg)
+            n_fallback += fell
+            n_pairs += 1
+            fc["lightgbm"] = lgb_pred[row]
+            msc = mase_scale(y_hist, 1)
+            for model, f in fc.items():
+                detail.append((model, i, o, actual, f, msc, scale[i], fell))
+    timings["backtest"] = time.perf_counter() - t1
+    timings["backtest_lightgbm"] = t_lgb
+    detail_df = _detail_frame(detail, panel, H)
+    measure = series.drop_duplicates("series_id").set_index("series_id")["measure"]
+    detail_df["measure"] = detail_df["series_id"].map(measure).astype("string")
+    backtest = summarize_backtest(detail_df)
+
+    def overall(model: str) -> dict[str, float]:
+        b = backtest.loc[(backtest["model"] == model) & (backtest["level"] == "overall")].set_index("measure")
+        out = {"mase": float(b.loc["all", "mase"])}
+        for meas in ("units", "revenue"):
+            if meas in b.index:
+                out[f"mase_{meas}"] = float(b.loc[meas, "mase"])
+                out[f"wape_{meas}"] = float(b.loc[meas, "wape"])
+                out[f"bias_{meas}"] = float(b.loc[meas, "bias"])
+        return out
+
+    run.metrics = overall("lightgbm")
+    run.baselines = {m: overall(m) for m in BASELINES}
+    run.n_eval = int((detail_df["model"] == "lightgbm").sum())
+    fb = n_fallback / max(1, n_pairs)
+    run.notes.append(
+        f"{len(origins)} origins ({', '.join(str(panel.weeks[o].date()) for o in origins)}), "
+        f"horizon {H} weeks, {len(panel.ids)} series over {n_weeks} weeks")
+    if fb > 0:
+        run.notes.append(f"seasonal naive fell back to naive for {fb:.0%} of series x origins "
+                         f"(less than {cfg.season_length} weeks of history)")
+    sn = run.baselines["seasonal_naive"]["mase"]
+    if np.isfinite(sn) and sn > 0:
+        run.metrics["mase_vs_seasonal_naive"] = run.metrics["mase"] / sn - 1.0
+
+    # ---------------------------------------------------------------- final forecast
+    t2 = time.perf_counter()
+    n_w = len(panel.weeks)
+    booster, scale = _train_lgb(panel, n_w, cfg)
+    pred = _predict_lgb(booster, panel, n_w, scale, cfg, all_idx)
+    lgbd = detail_df.loc[detail_df["model"] == "lightgbm"]
+    q_lo_s, q_hi_s = interval_quantiles(lgbd, H, cfg.interval)
+    fweeks = pd.date_range(panel.weeks[-1] + WEEK, periods=H, freq="7D")
+    meta = series.drop_duplicates("series_id").set_index("series_id")
+    rows = []
+    for i, sid in enumerate(panel.ids):
+        y_hist = panel.Y[i, panel.start[i]:]
+        sn_f, _ = seasonal_naive_forecast(y_hist, H, cfg.season_length)
+        q_lo, q_hi = q_lo_s.get(sid, q_lo_s["__pooled__"]), q_hi_s.get(sid, q_hi_s["__pooled__"])
+        rows.append(pd.DataFrame({
+            "series_id": sid, "series_type": meta.loc[sid, "series_type"],
+            "stock_code": meta.loc[sid, "stock_code"], "category": meta.loc[sid, "category"],
+            "measure": meta.loc[sid, "measure"], "week_start": fweeks,
+            "horizon": np.arange(1, H + 1), "forecast": pred[i],
+            "lower_80": np.clip(pred[i] + q_lo * scale[i], 0, None),
+            "upper_80": np.clip(pred[i] + q_hi * scale[i], 0, None),
+            "seasonal_naive": sn_f, "model": "lightgbm"}))
+    forecast = pd.concat(rows, ignore_index=True)
+    forecast["upper_80"] = np.maximum(forecast["upper_80"], forecast["forecast"])
+    forecast["lower_80"] = np.minimum(forecast["lower_80"], forecast["forecast"])
+    for c in ("series_id", "series_type", "stock_code", "category", "measure", "model"):
+        forecast[c] = forecast[c].astype("string")
+    forecast["horizon"] = forecast["horizon"].astype("int64")
+    timings["final"] = time.perf_counter() - t2
+
+    reorder = reorder_points(forecast, detail_df, cfg.lead_time_weeks, cfg.service_level)
+    run.artifact_hash = artifact_hash(booster)
+    run.n_train = int(n_w * len(panel.ids))
+    run.decide()
+    timings["total"] = time.perf_counter() - t0
+    return ForecastResult(forecast[FORECAST_COLUMNS], backtest, detail_df, reorder, series, run,
+                          check, timings)
+
+
+def interval_quantiles(detail: pd.DataFrame, H: int, interval: float = 0.8,
+                       min_points: int = 12) -> tuple[dict, dict]:
+    """Lower/upper error quantiles per series and horizon, in units of the series level.
+
+    Errors ``(actual - forecast) / level`` from the backtest. A series with at least
+    ``min_points`` errors gets its own quantiles (over all horizons) stretched by the
+    pooled horizon profile (width at h / mean width); other series use the pooled
+    quantiles per horizon (key ``"__pooled__"``).
+    """
+    alpha = (1 - interval) / 2
+    r = (detail["actual"] - detail["forecast"]) / detail["level_scale"]
+    hz = detail["horizon"].to_numpy()
+    pooled = pd.DataFrame({"r": r.to_numpy(), "h": hz}).groupby("h")["r"].quantile(
+        [alpha, 1 - alpha]).unstack().reindex(range(1, H + 1)).ffill().fillna(0.0)
+    p_lo, p_hi = pooled.iloc[:, 0].to_numpy(), pooled.iloc[:, 1].to_numpy()
+    width = p_hi - p_lo
+    stretch = width / width.mean() if width.mean() > 0 else np.ones(H)
+    lo: dict = {"__pooled__": p_lo}
+    hi: dict = {"__pooled__": p_hi}
+    frame = pd.DataFrame({"sid": detail["series_id"].astype(str).to_numpy(), "r": r.to_numpy()})
+    for sid, g in frame.groupby("sid"):
+        if len(g) < min_points:
+            continue
+        ql, qh = np.quantile(g["r"], [alpha, 1 - alpha])
+        lo[sid] = min(ql, 0.0) * stretch
+        hi[sid] = max(qh, 0.0) * stretch
+    return lo, hi
+
+
+def _detail_frame(detail: list, panel: _Panel, H: int) -> pd.DataFrame:
+    n = len(detail)
+    hz = np.tile(np.arange(1, H + 1), n)
+    origin_idx = np.repeat([d[2] for d in detail], H)
+    return pd.DataFrame({
+        "model": pd.array(np.repeat([d[0] for d in detail], H), dtype="string"),
+        "series_id": pd.array(np.repeat([panel.ids[d[1]] for d in detail], H), dtype="string"),
+        "origin": panel.weeks[origin_idx],
+        "week_start": panel.weeks[origin_idx + hz - 1],
+        "horizon": hz,
+        "actual": np.concatenate([d[3] for d in detail]),
+        "forecast": np.concatenate([d[4] for d in detail]),
+        "mase_scale": np.repeat([d[5] for d in detail], H),
+        "level_scale": np.repeat([d[6] for d in detail], H),
+        "seasonal_fallback": np.repeat([d[7] for d in detail], H),
+    })
+
+
+def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
+    """Per model: one row per series and overall rows per measure (units, revenue, all).
+
+    Series MASE = mean over its origins of MAE / in-sample scale; overall MASE = mean of
+    the series-origin MASEs; WAPE and bias are pooled sums (per measure; ``all`` mixes
+    units and revenue so only its MASE is meaningful).
+    """
+    d = pd.DataFrame({
+        "model": detail["model"].astype(str).to_numpy(),
+        "series_id": detail["series_id"].astype(str).to_numpy(),
+        "measure": detail["measure"].astype(str).to_numpy(),
+        "origin": detail["origin"].to_numpy(),
+        "actual": detail["actual"].to_numpy(dtype=float),
+        "forecast": detail["forecast"].to_numpy(dtype=float),
+        "mase_scale": detail["mase_scale"].to_numpy(dtype=float),
+    })
+    d["abs_err"] = (d["actual"] - d["forecast"]).abs()
+    d["err"] = d["forecast"] - d["actual"]
+    d["abs_act"] = d["actual"].abs()
+    so = d.groupby(["model", "measure", "series_id", "origin"], sort=True).agg(
+        mae=("abs_err", "mean"), scale=("mase_scale", "first"))
+    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
+    so = so.reset_index()
+
+    def pooled(keys: list[str]) -> pd.DataFrame:
+        g = d.groupby(keys, sort=True).agg(sum_abs=("abs_err", "sum"), sum_err=("err", "sum"),
+                                            sum_act=("abs_act", "sum"), n_points=("err", "size"))
+        den = g["sum_act"].where(g["sum_act"] > 0)
+        g["wape"] = g["sum_abs"] / den
+        g["bias"] = g["sum_err"] / den
+        return g
+
+    ps = pooled(["model", "measure", "series_id"])
+    ms = so.groupby(["model", "measure", "series_id"], sort=True).agg(
+        mase=("mase", "mean"), n_origins=("origin", "nunique"))
+    per_series = ms.join(ps[["n_points", "wape", "bias"]]).reset_index()
+    per_series["level"] = "series"
+
+    pm = pooled(["model", "measure"])
+    mm = so.groupby(["model", "measure"], sort=True).agg(mase=("mase", "mean"),
+                                                        n_origins=("origin", "nunique"))
+    over = mm.join(pm[["n_points", "wape", "bias"]]).reset_index()
+    alls = so.groupby("model", sort=True).agg(mase=("mase", "mean"), n_origins=("origin", "nunique"))
+    alls["n_points"] = d.groupby("model").size()
+    alls = alls.reset_index()
+    alls["measure"] = "all"
+    alls["wape"] = np.nan
+    alls["bias"] = np.nan
+    over = pd.concat([over, alls], ignore_index=True)
+    over["level"] = "overall"
+    over["series_id"] = None
+    order = {"units": 0, "revenue": 1, "all": 2}
+    over = over.sort_values(["model", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)
+    out = pd.concat([over, per_series], ignore_index=True)
+    for c in ("model", "level", "series_id", "measure"):
+        out[c] = out[c].astype("string")
+    out["n_origins"] = out["n_origins"].astype("int64")
+    out["n_points"] = out["n_points"].astype("int64")
+    return out[BACKTEST_COLUMNS]
+
+
+def reorder_points(forecast: pd.DataFrame, backtest_detail: pd.DataFrame,
+                   lead_time_weeks: int = 2, service_level: float = 0.95,
+                   model: str = "lightgbm") -> pd.DataFrame:
+    """Safety stock and reorder point per product series.
+
+    lead-time demand = sum of the first ``lead_time_weeks`` weekly forecasts;
+    sigma = RMSE of the model's backtest errors for that series at horizons <= lead
+    time (weekly); safety stock = z(service level) * sigma * sqrt(lead time);
+    reorder point = lead-time demand + safety stock. Series with no backtest errors
+    fall back to the pooled RMSE relative to their level.
+    """
+    L = int(lead_time_weeks)
+    if L < 1:
+        raise ValueError("lead_time_weeks must be >= 1")
+    if not 0.5 <= service_level < 1:
+        raise ValueError("service_level must be in [0.5, 1)")
+    z = NormalDist().inv_cdf(service_level)
+    f = forecast.loc[(forecast["series_type"] == "product") & (forecast["horizon"] <= L)]
+    demand = f.groupby("series_id")["forecast"].sum()
+    bt = backtest_detail.loc[(backtest_detail["model"] == model) & (backtest_detail["horizon"] <= L)]
+    err = bt["forecast"] - bt["actual"]
+    rmse = (err ** 2).groupby(bt["series_id"]).mean().pow(0.5)
+    rel = ((err / bt["level_scale"]) ** 2).mean() ** 0.5 if len(bt) else np.nan
+    level = f.groupby("series_id")["forecast"].mean()
+    sigma = rmse.reindex(demand.index)
+    sigma = sigma.fillna(level.reindex(demand.index) * rel)
+    out = pd.DataFrame({"series_id": demand.index.astype("string")})
+    out["stock_code"] = out["series_id"].str.replace("product:", "", regex=False)
+    out["lead_time_weeks"] = L
+    out["service_level"] = service_level
+    out["z"] = z
+    out["lead_time_demand"] = demand.to_numpy()
+    out["forecast_error_sd_weekly"] = sigma.to_numpy()
+    out["safety_stock"] = z * out["forecast_error_sd_weekly"] * np.sqrt(L)
+    out["reorder_point"] = out["lead_time_demand"] + out["safety_stock"]
+    out["reorder_point_units"] = np.ceil(out["reorder_point"].fillna(0)).astype("int64")
+    return out

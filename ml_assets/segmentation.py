@@ -1,0 +1,312 @@
+"""Customer segmentation: K-Means on behavioural (and, when present, profile) features.
+
+Pipeline: features as of ``as_of`` (default: the day after the last invoice) ->
+median imputation -> age from birth year -> outliers capped to the [5th, 95th]
+percentile -> StandardScaler -> PCA (``pca_variance`` of the variance) -> K-Means for
+every k in ``k_range`` (inertia and silhouette recorded) -> k with the best silhouette
+(ties: the smaller k).
+
+Stable across reruns on the same data: rows are sorted by customer_id, every random
+step has a fixed ``random_state``, clusters are renumbered by a deterministic order
+(centroid monetary value, then frequency) and named from their centroids by fixed rules
+("High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket", "Premium", else
+"Mid-/Low-value regular"; duplicates get a qualifier).
+
+Baseline: the rule-based RFM segments (``rfm.segment``) when given, else monetary
+quantile tiers with the same k, scored by silhouette in the same space. The model must
+beat it and be stable (adjusted Rand index >= ``min_stability_ari`` against a refit
+with another seed) to be publishable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
+from ml_assets.data import prepare_customers, prepare_lines
+from ml_assets.features import customer_features
+
+BEHAVIOUR = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+             "avg_unit_price", "n_products"]
+PROFILE = ["age", "income", "household_size"]
+SEGMENT_COLUMNS = ["customer_id", "cluster", "segment_name"]
+
+ARCHETYPES = ["High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket",
+              "Premium"]
+
+
+@dataclass
+class SegmentationConfig:
+    k_min: int = 3
+    k_max: int = 8
+    cap_low: float = 0.05
+    cap_high: float = 0.95
+    pca_variance: float = 0.90
+    random_state: int = 42
+    n_init: int = 10
+    silhouette_sample: int = 5000
+    min_customers: int = 200
+    min_profile_coverage: float = 0.5  # use a profile column if >= this share is known
+    min_stability_ari: float = 0.8
+    name_threshold: float = 0.5  # archetype score (in SDs) needed to take its name
+    new_max_tenure_days: float = 180.0  # "New" needs a median tenure at most this
+    lapsed_min_recency_days: float = 90.0  # "Lapsed" needs a median recency at least this
+    as_of: object | None = None
+
+
+@dataclass
+class SegmentationResult:
+    """``segments`` -> ml.customer_segments; ``profiles`` -> ml.segment_profiles;
+    ``k_scores``: inertia and silhouette per k; ``run`` -> ml.model_metrics."""
+
+    segments: pd.DataFrame
+    profiles: pd.DataFrame
+    k_scores: pd.DataFrame
+    run: ModelRun
+    check: DataCheck
+    features_used: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | None,
+                          rfm: pd.DataFrame | None, as_of=None,
+                          min_profile_coverage: float = 0.5) -> pd.DataFrame:
+    """Raw (uncapped, unimputed) feature frame indexed by customer_id, sorted."""
+    frames = []
+    if lines is not None and len(lines):
+        ln = prepare_lines(lines)
+        T = pd.Timestamp(as_of) if as_of is not None else (
+            ln["invoice_date"].max().normalize() + pd.Timedelta(days=1))
+        f = customer_features(ln, T)
+        frames.append(f[BEHAVIOUR])
+    elif rfm is not None and len(rfm):
+        r = rfm.copy()
+        r["customer_id"] = r["customer_id"].astype("Int64")
+        r = r.set_index("customer_id")
+        f = r[["recency_days", "frequency", "monetary"]].astype(float)
+        f["avg_order_value"] = f["monetary"] / f["frequency"].where(f["frequency"] > 0)
+        frames.append(f)
+        T = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today().normalize()
+    else:
+        return pd.DataFrame(columns=BEHAVIOUR)
+    X = frames[0]
+    prof = prepare_customers(customers)
+    if len(prof):
+        p = prof.set_index("customer_id")
+        pf = pd.DataFrame(index=p.index)
+        pf["age"] = (T.year - p["birth_year"].astype("Float64")).astype(float)
+        pf.loc[(pf["age"] < 10) | (pf["age"] > 110), "age"] = np.nan
+        pf["income"] = p["income"].astype(float)
+        pf["household_size"] = p["household_size"].astype("Float64").astype(float)
+        pf = pf.reindex(X.index)
+        for c in PROFILE:
+            if pf[c].notna().mean() >= min_profile_coverage:
+                X = X.assign(**{c: pf[c]})
+    X = X.sort_index()
+    return X.astype(float)
+
+
+def _prepare(X: pd.DataFrame, cfg: SegmentationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Impute medians, cap outliers; returns (imputed raw, capped)."""
+    med = X.median(numeric_only=True).fillna(0.0)
+    imp = X.fillna(med)
+    lo = imp.quantile(cfg.cap_low)
+    hi = imp.quantile(cfg.cap_high)
+    capped = imp.clip(lower=lo, upper=hi, axis=1)
+    return imp, capped
+
+
+def _kmeans(Z: np.ndarray, k: int, seed: int, n_init: int) -> KMeans:
+    return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(Z)
+
+
+def _silhouette(Z: np.ndarray, labels: np.ndarray, cfg: SegmentationConfig) -> float:
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
+        return float("nan")
+    n = min(len(labels), cfg.silhouette_sample)
+    return float(silhouette_score(Z, labels, sample_size=n if n < len(labels) else None,
+                                  random_state=cfg.random_state))
+
+
+def name_clusters(z_centroids: pd.DataFrame, threshold: float = 0.5,
+                  medians: pd.DataFrame | None = None, new_max_tenure_days: float = 180.0,
+                  lapsed_min_recency_days: float = 90.0) -> list[str]:
+    """Names from centroid z-scores (rows = clusters, columns = features).
+
+    Each archetype has a score; the best (cluster, archetype) pairs above
+    ``threshold`` are assigned greedily, one archetype per cluster. A cluster left
+    over takes its best archetype with a value qualifier, or "Mid-/Low-value regular".
+    With ``medians`` (raw per-cluster medians), "New" also needs a median tenure of at
+    most ``new_max_tenure_days`` and "Lapsed" a median recency of at least
+    ``lapsed_min_recency_days``: relative z-scores alone would call the least tenured
+    third of a mature customer base "New".
+    """
+    z = z_centroids.reindex(columns=sorted(set(z_centroids.columns) | set(BEHAVIOUR))).fillna(0.0)
+    scores = pd.DataFrame(index=z.index)
+    scores["High-value loyal"] = (z["monetary"] + z["frequency"] - z["recency_days"]) / 2
+    scores["Lapsed"] = z["recency_days"]
+    scores["New"] = (-z["tenure_days"] - z["frequency"]) / 2
+    scores["Price-sensitive"] = -z["avg_unit_price"]
+    scores["Big-basket"] = z["avg_order_value"]
+    scores["Premium"] = z["avg_unit_price"]
+    if medians is not None:
+        med = medians.reindex(z.index)
+        if "tenure_days" in med:
+            scores.loc[med["tenure_days"] > new_max_tenure_days, "New"] = -np.inf
+        if "recency_days" in med:
+            scores.loc[med["recency_days"] < lapsed_min_recency_days, "Lapsed"] = -np.inf
+    pairs = scores.stack().rename("s").reset_index()
+    pairs.columns = ["cluster", "archetype", "s"]
+    pairs["arch_order"] = pairs["archetype"].map({a: i for i, a in enumerate(ARCHETYPES)})
+    pairs = pairs.sort_values(["s", "cluster", "arch_order"], ascending=[False, True, True])
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    for row in pairs.itertuples(index=False):
+        if row.s <= threshold:
+            break
+        if row.cluster in names or row.archetype in used:
+            continue
+        names[row.cluster] = row.archetype
+        used.add(row.archetype)
+    out = []
+    for c in z.index:
+        if c in names:
+            out.append(names[c])
+            continue
+        best = scores.loc[c].sort_values(ascending=False, kind="mergesort")
+        arch = best.index[0]
+        if np.isfinite(best.iloc[0]) and best.iloc[0] > threshold:
+            tier = "higher value" if z.loc[c, "monetary"] >= 0 else "lower value"
+            out.append(f"{arch} ({tier})")
+        else:
+            tier = "Mid-value" if z.loc[c, "monetary"] >= 0 else "Low-value"
+            out.append(f"{tier} regular")
+    # make unique, deterministic
+    seen: dict[str, int] = {}
+    final = []
+    for n in out:
+        seen[n] = seen.get(n, 0) + 1
+        final.append(n if seen[n] == 1 else f"{n} {seen[n]}")
+    return final
+
+
+def _baseline_labels(X: pd.DataFrame, rfm: pd.DataFrame | None, k: int) -> tuple[str, np.ndarray]:
+    if rfm is not None and len(rfm) and "segment" in rfm.columns:
+        seg = rfm.assign(customer_id=rfm["customer_id"].astype("Int64")).set_index("customer_id")["segment"]
+        lab = seg.reindex(X.index).astype("string").fillna("unknown")
+        codes = pd.factorize(lab, sort=True)[0]
+        return "rfm_segments", codes
+    ranks = X["monetary"].rank(method="first")
+    return "monetary_tiers", pd.qcut(ranks, k, labels=False).to_numpy()
+
+
+def check_segmentation_data(n_customers: int, cfg: SegmentationConfig) -> DataCheck:
+    return min_data("customer segmentation", [
+        Requirement("customers", "customers with a purchase", cfg.min_customers, n_customers)])
+
+
+def run_segmentation(
+    lines: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    rfm: pd.DataFrame | None = None,
+    config: SegmentationConfig | None = None,
+) -> SegmentationResult:
+    """Segment customers; see the module docstring. Works with empty ``customers``."""
+    cfg = config or SegmentationConfig()
+    t0 = time.perf_counter()
+    X = segmentation_features(lines, customers, rfm, cfg.as_of, cfg.min_profile_coverage)
+    check = check_segmentation_data(len(X), cfg)
+    run = ModelRun(model="segmentation_kmeans", task="segmentation", params=asdict(cfg),
+                   primary_metric="silhouette", data_check=check)
+    if lines is not None and len(lines):
+        run.data_start = pd.to_datetime(lines["invoice_date"]).min()
+        run.data_end = pd.to_datetime(lines["invoice_date"]).max()
+    k_values = [k for k in range(cfg.k_min, cfg.k_max + 1) if k < len(X)]
+    if len(X) < max(10, cfg.k_min + 1) or not k_values:
+        run.decide()
+        return SegmentationResult(
+            pd.DataFrame({"customer_id": pd.Series(dtype="Int64"), "cluster": pd.Series(dtype="int64"),
+                          "segment_name": pd.Series(dtype="string")}),
+            pd.DataFrame(), pd.DataFrame(columns=["k", "inertia", "silhouette", "chosen"]),
+            run, check, list(X.columns), {"total": time.perf_counter() - t0})
+
+    imp, capped = _prepare(X, cfg)
+    scaler = StandardScaler().fit(capped.to_numpy())
+    S = scaler.transform(capped.to_numpy())
+    pca = PCA(n_components=cfg.pca_variance, svd_solver="full", random_state=cfg.random_state)
+    Z = pca.fit_transform(S)
+
+    rows, fits = [], {}
+    for k in k_values:
+        km = _kmeans(Z, k, cfg.random_state, cfg.n_init)
+        fits[k] = km
+        rows.append({"k": k, "inertia": float(km.inertia_),
+                     "silhouette": _silhouette(Z, km.labels_, cfg)})
+    k_scores = pd.DataFrame(rows)
+    best_k = int(k_scores.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
+    k_scores["chosen"] = k_scores["k"] == best_k
+    km = fits[best_k]
+
+    # deterministic renumbering: by centroid monetary (desc), then frequency (desc)
+    zc = pd.DataFrame(S, index=X.index, columns=X.columns).groupby(km.labels_).mean()
+    order = zc.sort_values(["monetary", "frequency"], ascending=[False, False], kind="mergesort").index
+    remap = {old: new for new, old in enumerate(order)}
+    labels = np.array([remap[v] for v in km.labels_])
+    zc = zc.rename(index=remap).sort_index()
+    medians = imp.groupby(labels).median()
+    names = name_clusters(zc, cfg.name_threshold, medians, cfg.new_max_tenure_days,
+                          cfg.lapsed_min_recency_days)
+
+    segments = pd.DataFrame({
+        "customer_id": X.index.astype("Int64"),
+        "cluster": labels.astype("int64"),
+        "segment_name": pd.array([names[c] for c in labels], dtype="string"),
+    })
+
+    # profiles: size, share, raw means (imputed, uncapped), z-scores of the centroid
+    prof = imp.groupby(labels).mean().add_prefix("mean_")
+    med = imp.groupby(labels).median()[["recency_days", "frequency", "monetary"]].add_prefix("median_")
+    sizes = pd.Series(labels).value_counts().sort_index()
+    profiles = pd.DataFrame({"cluster": sizes.index.astype("int64"),
+                             "segment_name": pd.array([names[c] for c in sizes.index], dtype="string"),
+                             "n_customers": sizes.to_numpy().astype("int64"),
+                             "share": (sizes / sizes.sum()).to_numpy()})
+    profiles = profiles.join(prof, on="cluster").join(med, on="cluster")
+    profiles["description"] = [_describe(zc.loc[c]) for c in profiles["cluster"]]
+    profiles["k"] = best_k
+    profiles["silhouette"] = float(k_scores.loc[k_scores["k"] == best_k, "silhouette"].iloc[0])
+
+    # metrics: silhouette vs baseline labelling; stability against another seed
+    sil = float(k_scores.loc[k_scores["k"] == best_k, "silhouette"].iloc[0])
+    alt = _kmeans(Z, best_k, cfg.random_state + 1, cfg.n_init)
+    ari = float(adjusted_rand_score(km.labels_, alt.labels_))
+    bname, blabels = _baseline_labels(X, rfm, best_k)
+    run.metrics = {"silhouette": sil, "stability_ari": ari, "n_clusters": float(best_k),
+                   "pca_components": float(pca.n_components_)}
+    run.baselines = {bname: {"silhouette": _silhouette(Z, blabels, cfg)}}
+    run.extra_checks = [(f"stability_ari {ari:.3f} >= {cfg.min_stability_ari}", ari >= cfg.min_stability_ari)]
+    run.n_train = len(X)
+    # canonical form: clusters in their deterministic order, values rounded so that
+    # floating-point summation order (row order of the input) does not change the hash
+    centers = km.cluster_centers_[np.asarray(order)]
+    run.artifact_hash = artifact_hash({k: np.round(v, 8) for k, v in {
+        "scaler_mean": scaler.mean_, "scaler_scale": scaler.scale_,
+        "pca": np.abs(pca.components_), "centers": np.abs(centers)}.items()})
+    run.notes.append(f"features: {', '.join(X.columns)}; k={best_k} chosen by silhouette over "
+                     f"{cfg.k_min}..{cfg.k_max}; {pca.n_components_} PCA components")
+    run.decide()
+    return SegmentationResult(segments, profiles, k_scores, run, check, list(X.columns),
+                              {"total": time.perf_counter() - t0})
+
+
+def _describe(z: pd.Series, n: int = 3) -> str:
+    top = z.reindex(z.abs().sort_values(ascending=False, kind="mergesort").index)[:n]
+    return ", ".join(f"{name} {v:+.1f} sd" for name, v in top.items())

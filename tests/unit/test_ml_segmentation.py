@@ -1,0 +1,147 @@
+"""Segmentation: planted groups are found and named, reruns are identical, profiles optional."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_assets.data import prepare_lines
+from ml_assets.segmentation import (
+    SegmentationConfig,
+    _prepare,
+    name_clusters,
+    run_segmentation,
+    segmentation_features,
+)
+from ml_assets.synthetic import simulate_shop
+
+START = pd.Timestamp("2023-01-02")
+END = START + pd.Timedelta(days=728)
+
+
+def planted_lines() -> tuple[pd.DataFrame, dict[str, list[int]]]:
+    """Four groups: loyal big spenders, lapsed, brand new, bargain hunters."""
+    rng = np.random.default_rng(11)
+    rows, inv = [], 0
+    groups: dict[str, list[int]] = {"loyal": [], "lapsed": [], "new": [], "cheap": []}
+
+    def order(cust, when, n_items, price, qty):
+        nonlocal inv
+        inv += 1
+        for j in range(n_items):
+            rows.append({"invoice": str(100000 + inv), "stock_code": f"S{rng.integers(0, 400)}",
+                         "customer_id": cust, "invoice_date": when, "quantity": qty,
+                         "unit_price": price, "country": "United Kingdom"})
+
+    cid = 1
+    for _ in range(50):  # weekly, big baskets, full two years
+        groups["loyal"].append(cid)
+        for w in range(0, 104, 1):
+            order(cid, START + pd.Timedelta(days=7 * w + int(rng.integers(0, 5))), 12, 4.0, 6)
+        cid += 1
+    for _ in range(50):  # three orders in the first two months, then gone
+        groups["lapsed"].append(cid)
+        for w in (1, 4, 8):
+            order(cid, START + pd.Timedelta(days=7 * w + int(rng.integers(0, 5))), 3, 3.0, 2)
+        cid += 1
+    for _ in range(50):  # first (and only) order in the last three weeks
+        groups["new"].append(cid)
+        order(cid, END - pd.Timedelta(days=int(rng.integers(1, 20))), 3, 3.0, 2)
+        cid += 1
+    for _ in range(50):  # monthly, very cheap items
+        groups["cheap"].append(cid)
+        for w in range(20, 104, 4):
+            order(cid, START + pd.Timedelta(days=7 * w + int(rng.integers(0, 5))), 4, 0.3, 3)
+        cid += 1
+    return prepare_lines(pd.DataFrame(rows)), groups
+
+
+CFG = SegmentationConfig(min_customers=50, k_min=3, k_max=6)
+
+
+def test_planted_groups_are_found_and_named():
+    lines, groups = planted_lines()
+    res = run_segmentation(lines, config=CFG)
+    seg = res.segments.set_index("customer_id")
+    expected = {"loyal": "High-value loyal", "lapsed": "Lapsed", "new": "New",
+                "cheap": "Price-sensitive"}
+    for g, name in expected.items():
+        names = seg.loc[groups[g], "segment_name"]
+        assert (names == name).mean() >= 0.9, (g, names.value_counts())
+    assert res.run.metrics["stability_ari"] > 0.95
+    assert res.run.metrics["silhouette"] > 0.5
+
+
+def test_k_scores_record_inertia_and_silhouette_per_k():
+    lines, _ = planted_lines()
+    res = run_segmentation(lines, config=CFG)
+    ks = res.k_scores
+    assert list(ks["k"]) == [3, 4, 5, 6]
+    assert ks["inertia"].is_monotonic_decreasing
+    assert ks["chosen"].sum() == 1
+    best = ks.loc[ks["silhouette"].idxmax(), "k"]
+    assert ks.loc[ks["chosen"], "k"].item() == best
+    assert res.profiles["n_customers"].sum() == len(res.segments)
+    assert res.profiles["segment_name"].is_unique
+
+
+def test_reruns_and_row_order_give_identical_segments():
+    lines, _ = planted_lines()
+    a = run_segmentation(lines, config=CFG)
+    b = run_segmentation(lines.sample(frac=1.0, random_state=3).reset_index(drop=True), config=CFG)
+    pd.testing.assert_frame_equal(a.segments, b.segments)
+    pd.testing.assert_frame_equal(a.profiles, b.profiles)
+    assert a.run.artifact_hash == b.run.artifact_hash
+
+
+def test_profiles_with_missing_values_and_outliers_are_used():
+    shop = simulate_shop(n_customers=400, n_products=60, n_weeks=60, seed=2)
+    res = run_segmentation(shop.lines, shop.customers, config=CFG)
+    assert {"age", "income", "household_size"} <= set(res.features_used)
+    assert res.segments["cluster"].notna().all()
+    assert len(res.segments) == shop.lines["customer_id"].nunique()
+    # empty profile table: behavioural features only
+    res2 = run_segmentation(shop.lines, shop.customers.iloc[0:0], config=CFG)
+    assert "income" not in res2.features_used and len(res2.segments) == len(res.segments)
+
+
+def test_age_from_birth_year_and_caps_at_95th_percentile():
+    shop = simulate_shop(n_customers=300, n_products=50, n_weeks=40, seed=4)
+    X = segmentation_features(shop.lines, shop.customers, None)
+    cust = shop.customers.set_index("customer_id")
+    some = X.index[X["age"].notna()][0]
+    T = prepare_lines(shop.lines)["invoice_date"].max().normalize() + pd.Timedelta(days=1)
+    assert X.loc[some, "age"] == T.year - cust.loc[some, "birth_year"]
+    imp, capped = _prepare(X, CFG)
+    assert not imp.isna().any().any()
+    assert capped["income"].max() == pytest.approx(imp["income"].quantile(0.95))
+    assert capped["monetary"].max() <= imp["monetary"].quantile(0.95) + 1e-9
+
+
+def test_names_come_from_centroids_and_are_unique():
+    z = pd.DataFrame({"recency_days": [-1.0, 2.0, -0.5, 2.1], "frequency": [2.0, -1, -1, -1],
+                      "monetary": [2.0, -0.5, -0.6, 0.5], "tenure_days": [1.0, 0.5, -2.0, 0.5],
+                      "avg_unit_price": [0, 0, 0, 0], "avg_order_value": [0, 0, 0, 0]})
+    names = name_clusters(z)
+    assert names[0] == "High-value loyal" and names[2] == "New"
+    assert names[3] == "Lapsed" and names[1].startswith("Lapsed (")
+    assert len(set(names)) == 4
+
+
+def test_too_few_customers_is_refused_with_message():
+    lines, groups = planted_lines()
+    few = lines[lines.customer_id.isin(groups["loyal"][:8])]
+    res = run_segmentation(few)
+    assert not res.run.publishable
+    assert "need >= 200 customers with a purchase (have 8)" in res.run.reason
+
+
+def test_rfm_segments_are_the_baseline_when_given():
+    lines, groups = planted_lines()
+    ids = sorted(lines["customer_id"].dropna().unique())
+    seg = ["Champions" if c in groups["loyal"] else "Hibernating" for c in ids]
+    rfm = pd.DataFrame({"customer_id": ids, "segment": seg})
+    res = run_segmentation(lines, rfm=rfm, config=CFG)
+    assert set(res.run.baselines) == {"rfm_segments"}
+    assert res.run.metrics_frame()["baseline_name"].eq("rfm_segments").any()
