@@ -309,9 +309,12 @@ def _typed_expr(col_sql: str, sql_type: str) -> str:
     if t == "VARCHAR":
         return v
     if t in ("INTEGER", "BIGINT"):
+        # Whole numbers only: TRY_CAST('12.5' AS BIGINT) would round to 13. '17850.0'
+        # (spreadsheets write ids as floats) is accepted, without going through DOUBLE,
+        # so 19-digit ids keep every digit.
         return (
-            f"COALESCE(TRY_CAST({v} AS {t}), "
-            f"CASE WHEN regexp_full_match({v}, '-?[0-9]+\\.0+') THEN TRY_CAST(TRY_CAST({v} AS DOUBLE) AS {t}) END)"
+            f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS {t}) "
+            f"WHEN regexp_full_match({v}, '[+-]?[0-9]+\\.0+') THEN TRY_CAST(split_part({v}, '.', 1) AS {t}) END"
         )
     if t.startswith("DECIMAL") or t == "DOUBLE":
         return f"COALESCE(TRY_CAST({v} AS {t}), TRY_CAST(TRY_CAST({v} AS DOUBLE) AS {t}))"
@@ -566,6 +569,44 @@ def ingest_source(
                 f"{res.seconds:.1f}s{f', {rate:,.0f} rows/s' if rate else ''}{extra}"
             )
     return results, refused
+
+
+def file_days(path: Path, source: str, rel: str | None = None) -> list[str]:
+    """The distinct business days ('YYYY-MM-DD', sorted) that a landing file's rows cover.
+
+    Read exactly as ingestion reads it (same formats, header aliases and typing), in a
+    private in-memory DuckDB, so it never touches the warehouse. Rows whose date does not
+    parse are left out (ingestion quarantines them). Raises :class:`IngestError` for a file
+    ingestion would reject; returns ``[]`` for sources without a date column.
+    """
+    src = SOURCES[source]
+    if src.date_column is None:
+        return []
+    path = Path(path)
+    rel = rel or path.name
+    fmt = file_format(path)
+    con = duckdb.connect(":memory:")
+    try:
+        if fmt in ("csv", "csv.gz"):
+            if path.stat().st_size == 0:
+                raise IngestError(f"{rel}: the file is empty (0 bytes)")
+            _load_csv(con, path, rel, fmt)
+        elif fmt == "parquet":
+            _load_parquet(con, path, rel)
+        elif fmt == "xlsx":
+            _load_xlsx(con, path, rel)
+        else:
+            raise IngestError(f"{rel}: unsupported file type")
+        header = [r[0] for r in con.execute("DESCRIBE _land").fetchall() if r[0] != "_sheet"]
+        mapping = map_header(src, header, rel)
+        col = src.column(src.date_column)
+        expr = _typed_expr(_q(mapping[col.name]), col.sql_type)
+        rows = con.execute(
+            f"SELECT DISTINCT d FROM (SELECT CAST({expr} AS DATE) AS d FROM _land) WHERE d IS NOT NULL ORDER BY d"
+        ).fetchall()
+    finally:
+        con.close()
+    return [d.isoformat() for (d,) in rows]
 
 
 def summarise(results: list[FileResult]) -> dict:

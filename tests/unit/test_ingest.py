@@ -169,6 +169,8 @@ def test_parquet_and_events_utc_suffix(env):
     [
         ("489500,22111,SCOTTIE DOG,N/A,2009-12-02 09:00:00,1.25,13085,United Kingdom",
          "quantity 'N/A' is not a valid integer"),
+        ("489500,22111,SCOTTIE DOG,12.5,2009-12-02 09:00:00,1.25,13085,United Kingdom",
+         "quantity '12.5' is not a valid integer"),
         ("489501,22111,SCOTTIE DOG,3,yesterday,1.25,13085,United Kingdom",
          "invoice_date 'yesterday' is not a valid timestamp"),
         ("489502,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,one pound,13085,United Kingdom",
