@@ -16,9 +16,10 @@ _settings = get_settings()
 _settings.export_for_dbt()
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=_settings.env)
-# Under `dagster dev` (make dev) the manifest is re-parsed so edits show up; everywhere
-# else it must have been prepared at build time (make prepare / the test fixture).
-dbt_project.prepare_if_dev()
+# The manifest is prepared at build time (`make prepare`, which `make dev` and `make run`
+# run first; the test fixture), never parsed when the code location loads: a load stays
+# fast and cannot fail on a dbt parse. After editing dbt files, run `make prepare` and
+# reload the code location in the UI.
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(

@@ -41,3 +41,23 @@ def test_every_duckdb_writer_is_in_the_single_writer_pool(dbt_manifest):
     assert pools, "no executable assets found"
     # The dashboard only reads the published read-only BI copy and writes an HTML file.
     assert {k: p for k, p in pools.items() if p != WRITER_POOL} == {"bi_copy/dashboard": None}
+
+
+def test_code_location_loads_like_dagster_dev_without_parsing_dbt(dbt_manifest, tmp_path):
+    """`make dev` loads the location in a code server with DAGSTER_IS_DEV_CLI set and no
+    .venv/bin on PATH: the load must not try to run `dbt parse` (which failed with "The dbt
+    executable 'dbt' was not found on PATH"), and must leave the prepared manifest alone."""
+    import os
+    import subprocess
+    import sys
+
+    before = dbt_manifest.stat().st_mtime_ns
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env.update(PATH="/usr/bin:/bin", DAGSTER_IS_DEV_CLI="1", DAGSTER_HOME=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", "import ecom_platform.definitions as d; print(len(d.defs.assets))"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.strip().splitlines()[-1]) > 0
+    assert dbt_manifest.stat().st_mtime_ns == before
