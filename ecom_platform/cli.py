@@ -9,6 +9,7 @@ print where everything is.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,10 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
     import dagster as dg
 
     init_dagster_home(settings)
+    # Dagster's console logger prints every event once. dbt's telemetry library calls
+    # logging.basicConfig() when dagster-dbt loads the adapter, which would print every
+    # line a second time through the root logger; keep Dagster's records out of it.
+    logging.getLogger("dagster").propagate = False
     from ecom_platform.definitions import build_defs
 
     defs = build_defs(settings)
