@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.churn import SCORE_COLUMNS, ChurnConfig, churn_cutoffs, run_churn
+from ml_assets.churn import (
+    CHURN_FEATURES, SCORE_COLUMNS, ChurnConfig, choose_model, churn_cutoffs, churn_features,
+    run_churn,
+)
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
 from ml_assets.synthetic import simulate_shop
@@ -80,6 +83,82 @@ def test_leakage_guard_rows_at_or_after_cutoff_change_nothing():
     assert after.loc[after.index.isin(moved), "days_since_signup"].isna().all()
 
 
+def test_leakage_guard_covers_the_churn_features():
+    shop = simulate_shop(n_customers=150, n_products=40, n_weeks=60, seed=3, with_events=True)
+    lines = prepare_lines(shop.lines)
+    T = pd.Timestamp("2023-09-04")
+    before = churn_features(lines, T, shop.customers, shop.events, 365)
+    assert set(CHURN_FEATURES) <= set(before.columns)
+    future = lines["invoice_date"] >= T
+    changed = lines.copy()
+    changed.loc[future, "quantity"] = changed.loc[future, "quantity"] * 10
+    changed.loc[future, "net_amount"] = changed.loc[future, "net_amount"] * 10
+    changed.loc[future, "is_cancellation"] = ~changed.loc[future, "is_cancellation"]
+    changed.loc[future, "stock_code"] = "P9"
+    known = int(before.index[0])
+    extra = pd.DataFrame([
+        _line("900001", "P9", known, T), _line("C900002", "P9", known, T, qty=-50),
+        _line("900003", "P9", known, T + pd.Timedelta(days=2)),
+        _line("900004", "P9", 99999, T + pd.Timedelta(days=30)),
+    ])
+    changed = prepare_lines(pd.concat([changed, extra], ignore_index=True))
+    after = churn_features(changed, T, shop.customers, shop.events, 365)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_churn_features_on_crafted_rows():
+    day = pd.Timedelta(days=1)
+    at = START + pd.Timedelta(hours=10)
+    lines = prepare_lines(pd.DataFrame([
+        _line("1", "P1", 1, at),                            # 2 x 3 = 6
+        _line("2", "P2", 1, at + 10 * day, qty=4),          # 12
+        _line("C3", "P2", 1, at + 20 * day, qty=-1),        # a return of 3
+        _line("4", "P1", 1, at + 70 * day),                 # 6 + 6 = 12
+        _line("4", "P1", 1, at + 70 * day),
+        _line("5", "P1", 2, at + 50 * day),                 # one purchase only
+        _line("6", "P3", 1, START + 100 * day),             # at the cutoff: ignored
+    ]))
+    T = START + 100 * day
+    f = churn_features(lines, T, horizon_days=90)
+    a = f.loc[1]
+    recency = 30 - 10 / 24
+    assert a["recency_days"] == pytest.approx(recency)
+    assert a["purchase_days"] == 3
+    assert [a[f"purchase_days_{w}d"] for w in (30, 60, 90, 180)] == [1, 1, 2, 3]
+    assert a["purchase_days_per_30d"] == pytest.approx(3 / 100 * 30)
+    # 30-day periods back from T: ages 100, 90, 30 -> periods 3, 3, 1 of 0..3
+    assert a["active_period_share"] == pytest.approx(2 / 4)
+    # gaps 10 and 60 days
+    assert a["recency_over_median_gap"] == pytest.approx(recency / 35)
+    assert a["recency_over_max_gap"] == pytest.approx(recency / 60)
+    assert a["recency_gap_z"] == pytest.approx((recency - 35) / (25 + 7))
+    rate = 2 / 70
+    assert a["purchase_rate"] == pytest.approx(rate)
+    assert a["p_silent_since_last"] == pytest.approx(np.exp(-rate * recency))
+    assert a["expected_purchases_horizon"] == pytest.approx(rate * 90)
+    assert a["last_order_rel"] == pytest.approx(12 / 10)
+    assert a["return_value_share"] == pytest.approx(3 / 30)
+    assert a["product_repeat_share"] == pytest.approx(1 - 2 / 4)
+    assert a["median_line_quantity"] == 2
+    b = f.loc[2]
+    assert b["purchase_days"] == 1 and b["return_value_share"] == 0
+    for c in ("recency_over_median_gap", "recency_gap_z", "purchase_rate", "p_silent_since_last"):
+        assert np.isnan(b[c])
+
+
+def test_model_choice_never_reads_the_eval_window():
+    shop = simulate_shop(n_customers=300, n_products=40, n_weeks=80, seed=11)
+    lines = prepare_lines(shop.lines)
+    cfg = ChurnConfig(min_child_samples=5, model_candidates=((3, 20), (7, 40)))
+    cut = churn_cutoffs(lines, cfg)
+    leaves, rounds, how = choose_model(lines, cut, None, None, cfg)
+    assert (leaves, rounds) in cfg.model_candidates and "validation AUC" in how
+    # rewrite everything from the eval cutoff on: the choice and its scores stay the same
+    late = lines["invoice_date"] >= cut["eval_cutoff"]
+    other = lines.loc[~late | (lines["customer_id"] % 2 == 0)]
+    assert choose_model(other, cut, None, None, cfg) == (leaves, rounds, how)
+
+
 def test_features_are_computed_from_the_past_only():
     lines = separable_lines(n_loyal=2, n_oneoff=0, weeks=10)
     T = START + pd.Timedelta(days=35)
@@ -108,6 +187,10 @@ def test_time_split_keeps_training_labels_before_the_eval_cutoff():
     assert cut["eval_cutoff"] + h == cut["as_of"]
     assert all(c + h <= cut["eval_cutoff"] for c in cut["train_cutoffs"])
     assert all(c + h <= cut["as_of"] for c in cut["refit_cutoffs"])
+    # the inner validation that picks the boosting rounds never reaches the eval window
+    assert cut["validation_cutoff"] == cut["train_cutoffs"][0]
+    assert cut["validation_cutoff"] + h <= cut["eval_cutoff"]
+    assert all(c + h <= cut["validation_cutoff"] for c in cut["validation_train_cutoffs"])
 
 
 def test_separable_churn_scores_near_perfect_auc():
