@@ -1,21 +1,92 @@
 {#-
-    Incremental readiness for the day-grained facts (fct_order_lines, fct_events).
+    Daily partitions for the day-grained facts (fct_order_lines by invoice_day, fct_events
+    by event_day).
 
-    day_window_filter('invoice_day') renders a predicate restricting a model to the day
-    window given by the vars `window_start_date` (inclusive) and `window_end_date`
-    (exclusive), both 'YYYY-MM-DD'. It only applies when the model is built incrementally
-    (is_incremental()), so while the facts are plain tables it renders `true` and the whole
-    history is built. To switch a fact to incremental by day, change its config to
-    materialized='incremental', incremental_strategy='delete+insert', unique_key='<day column>'
-    and pass the partition window from Dagster as vars.
+    Dagster passes a partition window as the vars `window_start_date` (inclusive) and
+    `window_end_date` (exclusive), both 'YYYY-MM-DD' (one dbt invocation per window, so a
+    backfill of a range is one `dbt build`). Without a window the models build fully.
+
+    day_window_filter('invoice_day') renders the predicate restricting a model's SELECT to
+    the window, or `true` when no window is given (a plain `dbt build`, Dagster's
+    unpartitioned runs, which also pass --full-refresh). A window given to a model that does
+    not exist yet builds just that window, as a partition should.
+
+    delete_day_window('invoice_day') is the models' pre-hook: in an incremental run it
+    deletes every row of the window before the delete+insert strategy inserts the window's
+    new rows. delete+insert alone only replaces the days present in the new rows; a day
+    whose rows all disappeared (a corrected file under the same name) would otherwise keep
+    its stale rows. Building the same window twice therefore changes nothing, and an
+    incremental run without a window (plain `dbt build` on an existing table) rebuilds
+    every day.
 -#}
-{% macro day_window_filter(day_column) -%}
+{% macro day_window_predicate(day_column) -%}
     {%- set start = var('window_start_date', none) -%}
     {%- set end = var('window_end_date', none) -%}
-    {%- if is_incremental() and (start or end) -%}
-        ({{ day_column }} >= {{ "cast('" ~ start ~ "' as date)" if start else day_column }}
+    {%- if start or end -%}
+        ({{ day_column }} >= {{ "cast('" ~ start ~ "' as date)" if start else "date '0001-01-01'" }}
          and {{ day_column }} < {{ "cast('" ~ end ~ "' as date)" if end else "date '9999-12-31'" }})
     {%- else -%}
         true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro day_window_filter(day_column) -%}
+    {{ day_window_predicate(day_column) }}
+{%- endmacro %}
+
+{% macro delete_day_window(day_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ day_window_predicate(day_column) }}
+    {%- else -%}
+        select 1 as no_window_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    fct_events looks its customer_key / product_key up in dim_customers / dim_products. A
+    day built incrementally uses the dimensions as they are at that time; a customer first
+    seen later (events usually come before the first purchase), or a catalogue loaded later,
+    would leave older days with -1. These post-hooks re-resolve both keys over the whole table
+    after every incremental build, touching only the rows whose key changed, so the table
+    always equals a full rebuild.
+-#}
+{% macro repair_event_customer_keys() -%}
+    {%- if is_incremental() -%}
+        update {{ this }}
+        set customer_key = resolved.customer_key
+        from (
+            select users.user_id, coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key
+            from (select distinct user_id from {{ this }} where user_id is not null) as users
+            left join (
+                select customer_id, customer_key from {{ ref('dim_customers') }} where customer_id is not null
+            ) as customers
+                on users.user_id = customers.customer_id
+        ) as resolved
+        where {{ this }}.user_id = resolved.user_id
+          and {{ this }}.customer_key <> resolved.customer_key
+    {%- else -%}
+        select 1 as keys_resolved_by_the_full_build
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro repair_event_product_keys() -%}
+    {%- if is_incremental() -%}
+        update {{ this }}
+        set product_key = resolved.product_key
+        from (
+            select items.product_id, coalesce(products.product_key, {{ unknown_key() }}) as product_key
+            from (select distinct product_id from {{ this }} where product_id is not null) as items
+            left join (
+                select product_id, min(product_key) as product_key
+                from {{ ref('dim_products') }}
+                where product_id is not null
+                group by product_id
+            ) as products
+                on items.product_id = products.product_id
+        ) as resolved
+        where {{ this }}.product_id = resolved.product_id
+          and {{ this }}.product_key <> resolved.product_key
+    {%- else -%}
+        select 1 as keys_resolved_by_the_full_build
     {%- endif -%}
 {%- endmacro %}

@@ -3,16 +3,20 @@
     compare_model by more than `tolerance` (default 0: exact, e.g. to the cent for DECIMAL).
     Optional `where_clause` / `compare_where` restrict either side.
 -#}
-{% test equal_sum(model, column_name, compare_model, compare_column, where_clause=none, compare_where=none, tolerance=0) %}
+{#- window_column / compare_window_column: restrict both sides to the partition window a
+    daily-partitioned build passes as vars (day_window_predicate; `true` without a window). -#}
+{% test equal_sum(model, column_name, compare_model, compare_column, where_clause=none, compare_where=none, tolerance=0, window_column=none, compare_window_column=none) %}
 with a as (
     select coalesce(sum({{ column_name }}), 0) as total
     from {{ model }}
-    {% if where_clause %}where {{ where_clause }}{% endif %}
+    where {{ where_clause or 'true' }}
+    {% if window_column %}and {{ day_window_predicate(window_column) }}{% endif %}
 ),
 b as (
     select coalesce(sum({{ compare_column }}), 0) as total
     from {{ compare_model }}
-    {% if compare_where %}where {{ compare_where }}{% endif %}
+    where {{ compare_where or 'true' }}
+    {% if compare_window_column %}and {{ day_window_predicate(compare_window_column) }}{% endif %}
 )
 select a.total as model_total, b.total as compare_total, a.total - b.total as difference
 from a cross join b

@@ -2,6 +2,8 @@
 -- fct_order_lines = accepted raw lines - documented exclusions, to the cent (and line count).
 -- Computed independently of reconciliation_order_lines: raw from the source table, the
 -- exclusion (exact duplicate lines) recomputed here from the business columns.
+-- In a daily-partitioned build both sides are restricted to the partition window (duplicate
+-- groups share their invoice_date, so a window never splits one).
 with
 
 raw_lines as (
@@ -17,17 +19,24 @@ raw_lines as (
 
 ),
 
+raw_window as (
+
+    select * from raw_lines
+    where {{ day_window_predicate('cast(invoice_date as date)') }}
+
+),
+
 raw_total as (
 
     select count(*) as n_lines, coalesce(sum(cast(quantity * price as decimal(18, 3))), 0) as amount
-    from raw_lines
+    from raw_window
 
 ),
 
 exclusions as (
 
     select count(*) as n_lines, coalesce(sum(cast(quantity * price as decimal(18, 3))), 0) as amount
-    from raw_lines
+    from raw_window
     where occurrence > 1
 
 ),
@@ -36,6 +45,7 @@ fct_total as (
 
     select count(*) as n_lines, coalesce(sum(net_amount), 0) as amount
     from {{ ref('fct_order_lines') }}
+    where {{ day_window_predicate('invoice_day') }}
 
 )
 

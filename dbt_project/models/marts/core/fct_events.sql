@@ -1,10 +1,19 @@
 {#-
-    Incremental-ready like fct_order_lines: switch to
-        materialized='incremental', incremental_strategy='delete+insert', unique_key='event_day'
-    and pass window_start_date / window_end_date. Sessions without a given user_session are
-    derived per user and may then need a one-day look-back (see int_events__sessionised).
+    Incremental by day like fct_order_lines (window vars, pre-hook delete, delete+insert on
+    event_day). Derived sessions (events without a user_session) are numbered over each
+    user's whole history in int_events__sessionised, so a day built alone gets the same
+    session_id as a full build. The dimension keys of older days are re-resolved by the
+    post-hooks (a customer or catalogue product that appears later), see day_window.sql.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_day',
+    on_schema_change='fail',
+    tags=['partitioned_daily'],
+    pre_hook="{{ delete_day_window('event_day') }}",
+    post_hook=["{{ repair_event_customer_keys() }}", "{{ repair_event_product_keys() }}"],
+) }}
 
 with
 

@@ -1,11 +1,19 @@
 {#-
-    Incremental-ready: the day_window_filter renders `true` while this is a table. To load it
-    by day, switch the config to
-        materialized='incremental', incremental_strategy='delete+insert', unique_key='invoice_day'
-    and pass window_start_date / window_end_date. Duplicate detection is per invoice_date,
-    so a day window never splits a duplicate group.
+    Incremental by day (Dagster daily partitions, see macros/day_window.sql): a partition
+    run passes window_start_date / window_end_date and rebuilds exactly those invoice days
+    (the pre-hook deletes the window, delete+insert writes its rows). Without a window
+    (a plain `dbt build`, or Dagster's unpartitioned runs with --full-refresh) every day is
+    built. Duplicate detection upstream partitions on the invoice timestamp, so a day
+    window never splits a duplicate group.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='invoice_day',
+    on_schema_change='fail',
+    tags=['partitioned_daily'],
+    pre_hook="{{ delete_day_window('invoice_day') }}",
+) }}
 
 with
 
