@@ -1,4 +1,15 @@
-"""Ingestion assets: landing files -> raw.* (thin wrappers around lib.ingest)."""
+"""Ingestion assets: landing files -> raw.* (thin wrappers around lib.ingest).
+
+A file that cannot be ingested at all is logged as ``rejected`` (every other file of the
+run stays committed). What happens next depends on who started the run:
+
+- by hand / ``make run`` (no tag): the asset fails with the file and the reason, so the run
+  fails clearly;
+- by the landing sensor (tag ``ecom/on_rejected_file=check``): the materialization is
+  recorded and the non-blocking ERROR check ``no_rejected_files`` fails with the file and the
+  reason, so the good files of the same batch still flow downstream; the failure-log sensor
+  records the failed check in ``ops.run_failures``.
+"""
 
 
 import dagster as dg
@@ -9,6 +20,44 @@ from ecom_platform.lib import checks, ingest
 from ecom_platform.lib.schemas import SOURCES
 
 GROUP = "ingestion"
+# Run tag set by the landing sensor: a rejected file fails a check instead of the run.
+ON_REJECTED_TAG = "ecom/on_rejected_file"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _days_by_file(con, source: str, names: list[str]) -> dict[str, set[str]]:
+    """Business days of the rows currently in raw.<source>, per landing file name."""
+    col = SOURCES[source].date_column
+    if not col or not names:
+        return {}
+    rows = con.execute(
+        f'SELECT DISTINCT _source_file, CAST("{col}" AS DATE) FROM {SOURCES[source].table} '
+        f"WHERE _source_file IN (SELECT unnest(?)) AND \"{col}\" IS NOT NULL",
+        [names],
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for name, day in rows:
+        out.setdefault(name, set()).add(day.isoformat())
+    return out
+
+
+def _run_window(tags) -> tuple[str, str] | None:
+    """(first, last) partition day of the run, from Dagster's partition tags."""
+    if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
+        return tags[RANGE_START_TAG], tags[RANGE_END_TAG]
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    return None
+
+
+def _days_summary(days: set[str]) -> dict:
+    ordered = sorted(days)
+    out = {"count": len(ordered), "first": ordered[0] if ordered else None, "last": ordered[-1] if ordered else None}
+    if len(ordered) <= 62:
+        out["days"] = ordered
+    return out
 
 
 def _md_files(results: list[ingest.FileResult]) -> str:
@@ -39,24 +88,39 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             dg.AssetCheckSpec("required_columns_not_null", asset=["raw", source], blocking=True),
             dg.AssetCheckSpec("unique_lineage_key", asset=["raw", source], blocking=True),
             dg.AssetCheckSpec("quarantine_rate_below_threshold", asset=["raw", source]),
+            dg.AssetCheckSpec(
+                "no_rejected_files",
+                asset=["raw", source],
+                description="No landing file of this source was rejected whole (ERROR if one was this run; "
+                "WARN while a file rejected earlier is still in the folder).",
+            ),
         ],
     )
     def _ingest(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolder
     ):
-        files = None
-        paths = context.run.tags.get("ecom/files") if context.run else None
+        tags = context.run.tags if context.run else {}
+        paths = tags.get("ecom/files")
         with warehouse.connect() as con:
             ingest.ensure_raw_schema(con)
+            files, refused = ingest.discover_files(landing.root, [source])
             if paths:
                 # A sensor named the files of this run; ingest only those (still checked for safety).
                 wanted = set(paths.split(","))
-                found, refused = ingest.discover_files(landing.root, [source])
-                files = [f for f in found if f.rel in wanted]
-            results, refused = ingest.ingest_source(
+                files = [f for f in files if f.rel in wanted]
+            # Days held by the versions about to be replaced (a corrected file may drop days).
+            days_before = _days_by_file(con, source, [f.rel for f in files])
+            results, _ = ingest.ingest_source(
                 con, landing.root, source, context.run_id, files=files, progress=context.log.info
             )
             summary = ingest.summarise(results)
+            changed = [r.file_name for r in results if r.status in ("loaded", "replaced")]
+            days_touched: set[str] = set()
+            for name, days in _days_by_file(con, source, changed).items():
+                days_touched |= days
+            for r in results:
+                if r.status == "replaced":
+                    days_touched |= days_before.get(r.file_name, set())
             total = con.execute(f"SELECT count(*) FROM {src.table}").fetchone()[0]
             outcomes = [
                 checks.required_not_null(con, source),
@@ -79,14 +143,52 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             "top_quarantine_reasons": dg.MetadataValue.json(summary["top_reasons"]),
             "files": dg.MetadataValue.md(_md_files(results)),
             "paths_refused": dg.MetadataValue.json(refused),
+            "days_touched": dg.MetadataValue.json(_days_summary(days_touched)),
         }
-        if rejected:
+        window = _run_window(tags)
+        if window and days_touched:
+            outside = sorted(d for d in days_touched if not window[0] <= d <= window[1])
+            metadata["days_outside_run_window"] = dg.MetadataValue.json(outside)
+            if outside:
+                context.log.warning(
+                    f"{len(outside)} day(s) changed outside this run's partition window {window[0]}..{window[1]} "
+                    f"({', '.join(outside[:10])}{' ...' if len(outside) > 10 else ''}): backfill those partitions "
+                    "of the daily facts (or wait for the weekly full rebuild)"
+                )
+        if rejected and tags.get(ON_REJECTED_TAG) != "check":
             # Everything else of this run is committed; fail loudly so nobody misses it.
             raise dg.Failure(
                 description="; ".join(r.error or r.file_name for r in rejected),
                 metadata=metadata,
             )
         yield dg.MaterializeResult(metadata=metadata)
+        pending = [r for r in results if r.status == "pending_rejected"]
+        if rejected:
+            for r in rejected:
+                context.log.error(f"rejected: {r.error or r.file_name}")
+            yield dg.AssetCheckResult(
+                check_name="no_rejected_files",
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description="; ".join(r.error or r.file_name for r in rejected)[:2000],
+                metadata={
+                    "rejected_files": dg.MetadataValue.json([r.file_name for r in rejected]),
+                    "errors": dg.MetadataValue.json({r.file_name: r.error for r in rejected}),
+                },
+            )
+        else:
+            yield dg.AssetCheckResult(
+                check_name="no_rejected_files",
+                passed=not pending,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=(
+                    f"{len(pending)} file(s) rejected earlier are still in the landing folder (not retried): "
+                    + ", ".join(r.file_name for r in pending[:10])
+                )
+                if pending
+                else "no file rejected",
+                metadata={"rejected_earlier_still_present": dg.MetadataValue.json([r.file_name for r in pending])},
+            )
         for name, outcome in zip(
             ("required_columns_not_null", "unique_lineage_key", "quarantine_rate_below_threshold"), outcomes
         ):
