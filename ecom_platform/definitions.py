@@ -4,7 +4,8 @@ import dagster as dg
 
 from ecom_platform.config import Settings, get_settings
 from ecom_platform.defs.bi import bi_assets
-from ecom_platform.defs.dbt import dbt_models, dbt_resource
+from ecom_platform.defs import automation
+from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
 from ecom_platform.defs.ingestion import audit_specs, ingestion_assets
 from ecom_platform.defs.ml import ml_assets_defs
 from ecom_platform.defs.resources import build_resources
@@ -14,7 +15,14 @@ def build_defs(settings: Settings) -> dg.Definitions:
     """Definitions bound to one environment's warehouse and landing folder (tests pass their own)."""
     settings.export_for_dbt()
     return dg.Definitions(
-        assets=[*ingestion_assets, *audit_specs, dbt_models, *ml_assets_defs, *bi_assets],
+        assets=[
+            *ingestion_assets, *audit_specs, dbt_models, dbt_incremental_models, *ml_assets_defs, *bi_assets,
+            *automation.automation_assets,
+        ],
+        asset_checks=automation.automation_checks,
+        jobs=automation.jobs,
+        schedules=automation.schedules,
+        sensors=automation.sensors,
         resources=build_resources(settings, dbt_resource()),
         # Steps of one run share the single DuckDB writer, so run them one after another
         # in one process (cheaper than a process per step on a 2-core laptop). Across
