@@ -51,6 +51,10 @@ test: prepare browser
 test-fast: prepare
 	$(PY) -m pytest -m "not integration and not realdata"
 
+# Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
+bench-refresh: prepare
+	$(PY) -m ecom_platform.bench_refresh
+
 lock:
 	rm -rf /tmp/ecom-lock-venv && $(PYTHON) -m venv /tmp/ecom-lock-venv
 	/tmp/ecom-lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'

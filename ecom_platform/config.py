@@ -111,3 +111,20 @@ def get_settings() -> Settings:
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
         bi_pseudonym_key=os.environ.get("ECOM_BI_PSEUDONYM_KEY") or None,
     )
+
+
+def override_environment(**values: str | Path) -> Settings:
+    """Set ``ECOM_*`` / ``DAGSTER_HOME`` variables for this process (and its children) and
+    return the resulting settings; used by tools that run on their own state (the refresh
+    benchmark)."""
+    allowed = {"ECOM_DATA_DIR", "ECOM_LANDING", "ECOM_WAREHOUSE", "ECOM_BI_DIR", "DAGSTER_HOME", "ECOM_SCALE", "ECOM_SEED"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ConfigError(f"cannot override {sorted(unknown)}: expected some of {sorted(allowed)}")
+    os.environ.update({k: str(v) for k, v in values.items()})
+    return get_settings()
+
+
+def environment_for_subprocess() -> dict[str, str]:
+    """A copy of this process's environment, for a child process that must see the same settings."""
+    return dict(os.environ)
