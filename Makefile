@@ -5,13 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install prepare generate run dev test test-fast browser bench summary lock clean
+.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh summary lock clean
 
 help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     install what tests need and run the whole test suite"
 	@echo "make summary  print tables, row counts and paths"
+	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline, a plain-DuckDB floor and pandas; write bench_results/"
+	@echo "make bench-refresh  full build vs one new day dropped in the landing folder (scale 1)"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
 	@echo "make clean    remove .venv, data/ and dbt artefacts"
 
@@ -52,6 +54,10 @@ test-fast: prepare
 	$(PY) -m pytest -m "not integration and not realdata"
 
 # Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
+BENCH_SCALES ?= 1,10,50
+bench: prepare
+	$(PY) -m ecom_platform.bench --scales $(BENCH_SCALES) --out bench_results $(BENCH_ARGS)
+
 bench-refresh: prepare
 	$(PY) -m ecom_platform.bench_refresh
 

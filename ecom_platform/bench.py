@@ -49,7 +49,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ecom_platform.config import DBT_PROJECT_DIR, REPO_ROOT, get_settings
+from ecom_platform.config import DBT_PROJECT_DIR, REPO_ROOT, environment_for_subprocess, get_settings
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 ENV_KEYS_CLEARED = ("ECOM_WAREHOUSE", "ECOM_BI_DIR", "ECOM_LANDING", "ECOM_DATA_DIR", "DAGSTER_HOME", "ECOM_ENV")
@@ -178,7 +178,7 @@ def _tail(path: Path, n: int = 12) -> str:
 
 
 def child_env(work: Path, scale: float, seed: int, extra: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS_CLEARED}
+    env = {k: v for k, v in environment_for_subprocess().items() if k not in ENV_KEYS_CLEARED}
     data = work / "data"
     env.update({
         "ECOM_ENV": "dev",
