@@ -7,15 +7,26 @@ Rules, in the order they apply to one file:
 1. The file is found under ``<landing>/<source>/``. Names starting with ``.`` or ``_``
    and names ending in ``.tmp`` / ``.part`` are ignored (being written, or metadata).
    Symlinks and paths that resolve outside the landing folder are refused.
-2. Its sha256 is computed. The same bytes already loaded (under any name) are a no-op.
-   Bytes already rejected are not retried (they are reported as ``pending_rejected``).
-3. It is read as text (CSV, CSV.GZ: UTF-8, falling back to Latin-1), Parquet or XLSX
-   (every sheet). Header names are mapped through ``schemas.py`` aliases, so Online
-   Retail I and II both fit. A file that cannot be read at all (empty, binary, not a
-   table, missing required columns) raises :class:`IngestError` naming the file and
-   the problem; it is logged as ``rejected`` and nothing of it is loaded.
-4. Each record is typed. A record that fails typing or validation goes to
-   ``raw.quarantine`` with its raw text and the reason; the rest of the file loads.
+2. Its sha256 is computed and compared with ``raw.ingest_log`` (see :func:`_decide`):
+   the same path with the bytes it last loaded is a no-op (``skipped``); the same path
+   with the bytes it was last rejected for is not retried (``pending_rejected``). A new
+   path whose bytes another file currently holds in the warehouse is not loaded twice
+   (``skipped``, "identical to ..."). A path that held other content and now holds such
+   bytes has its old rows removed (``replaced``, with a note naming the other file).
+   Anything else is read and loaded; a path that held other content is ``replaced``.
+3. It is read as text (CSV, CSV.GZ), Parquet or XLSX (every sheet). Text that is not
+   UTF-8 is copied, in chunks, to a temporary UTF-8 file first: lines that are valid
+   UTF-8 stay as they are, the others are decoded as Windows-1252 (a superset of the
+   printable Latin-1; its five unassigned bytes map as Latin-1 would), so ’ “ ” € …
+   survive. Header names are mapped through ``schemas.py`` aliases, so Online Retail I
+   and II both fit. A file that cannot be read at all (empty, binary, not a table,
+   missing required columns) raises :class:`IngestError` naming the file and the
+   problem; it is logged as ``rejected`` and nothing of it is loaded.
+4. Each record is typed. A record that fails typing or validation, or a CSV line that
+   cannot be parsed, goes to ``raw.quarantine`` with its raw text and the reason; the
+   rest of the file loads. ``_row_number`` (and ``raw.quarantine.row_number``) is the
+   1-based position of the record among the file's data records (header and blank lines
+   excluded; across sheets for XLSX), the same whether it was accepted or quarantined.
 5. One transaction per file: the file's previous rows (a corrected version under the
    same name) are replaced, rows and quarantine and the ``raw.ingest_log`` row land
    together, or nothing does.
@@ -23,9 +34,12 @@ Rules, in the order they apply to one file:
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import json
+import os
+import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -173,47 +187,174 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Windows-1252 with its five unassigned bytes (0x81 0x8D 0x8F 0x90 0x9D) decoded as Latin-1 would.
+_CP1252_TABLE = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+
+
+def _is_utf8_head(head: bytes) -> bool:
+    """False when the first bytes are not UTF-8 (a sequence cut by the end of ``head`` is fine)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+    return True
+
+
+def _decode_lines(piece: bytes) -> str:
+    """``piece`` as text: lines that are UTF-8 kept, the others decoded as Windows-1252."""
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    out = []
+    for line in piece.splitlines(keepends=True):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(codecs.charmap_decode(line, "strict", _CP1252_TABLE)[0])
+    return "".join(out)
+
+
+def _cut(buf: bytes, final: bool) -> int:
+    """Where to cut a streamed buffer: after its last line end, else before a trailing,
+    possibly incomplete UTF-8 sequence (0: read on). Never between "\r" and "\n"."""
+    if final:
+        return len(buf)
+    end = len(buf) - buf.endswith(b"\r")  # a last "\r" may be the first half of "\r\n"
+    i = max(buf.rfind(b"\n", 0, end), buf.rfind(b"\r", 0, end)) + 1
+    if i:
+        return i
+    for k in range(1, min(4, end) + 1):
+        if buf[end - k] < 0x80:
+            break
+        if buf[end - k] >= 0xC0:
+            return end - k
+    return end
+
+
+def _transcode_to_utf8(path: Path, rel: str, fmt: str, chunk: int = 1 << 20) -> tuple[str, str]:
+    """Copy a CSV that is not UTF-8 to a temporary UTF-8 file, ``chunk`` bytes at a time
+    (memory stays bounded). Returns ``(temporary path, encoding)``; the caller deletes the file.
+    """
+    fd, tmp = tempfile.mkstemp(prefix="ecom_ingest_", suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as dst, (gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")) as src:
+            carry = b""
+            while True:
+                block = src.read(chunk)
+                buf = carry + block
+                if not buf:
+                    break
+                cut = _cut(buf, final=not block)
+                dst.write(_decode_lines(buf[:cut]).encode("utf-8"))
+                carry = buf[cut:]
+    except (OSError, EOFError, zlib.error) as exc:
+        os.unlink(tmp)
+        raise IngestError(f"{rel}: cannot be read as {fmt}: {exc}") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp, "windows-1252"
+
+
+def _read_csv(con, read_path: str, rel: str) -> None:
+    """``read_path`` (UTF-8) -> temp table ``_land`` (all VARCHAR) and DuckDB's rejects tables."""
+    for t in ("_land", "_land_rejects", "_land_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    try:
+        con.execute(
+            f"""
+            CREATE TEMP TABLE _land AS
+            SELECT * FROM read_csv({_sql_str(read_path)},
+                header = true, all_varchar = true, encoding = 'utf-8',
+                ignore_errors = true, store_rejects = true,
+                rejects_table = '_land_rejects', rejects_scan = '_land_reject_scans',
+                null_padding = false, auto_detect = true)
+            """
+        )
+    except duckdb.Error as exc:
+        msg = str(exc).splitlines()[0].replace(read_path, rel)
+        raise IngestError(f"{rel}: cannot be parsed as CSV: {msg}") from None
+
+
+def _blank_lines_before(
+    read_path: str, gz: bool, lines: list[int], quote: str, chunk: int = 1 << 20
+) -> dict[int, int]:
+    """For each of DuckDB's reject line numbers (header = 1, blank lines counted, a quoted
+    line break not), how many blank lines come before it. Streams the file in ``chunk``
+    bytes and stops after the last line asked for. Quotes are tracked by parity."""
+    wanted = set(lines)
+    out: dict[int, int] = {}
+    q = quote.encode() if quote and quote != "(empty)" else b""
+    duck_line = blanks = 0
+    in_quotes, at_start, after_cr = False, True, False
+    with (gzip.open(read_path, "rb") if gz else open(read_path, "rb")) as fh:
+        while len(out) < len(wanted) and (block := fh.read(chunk)):
+            if after_cr and block.startswith(b"\n"):
+                block = block[1:]  # the second half of a "\r\n" cut by the block end
+            after_cr = block.endswith(b"\r")
+            for seg in block.splitlines(keepends=True):
+                body = seg.rstrip(b"\r\n")
+                if at_start and not in_quotes:
+                    duck_line += 1
+                    if not body:
+                        blanks += 1
+                    elif duck_line in wanted:
+                        out[duck_line] = blanks
+                if q and body.count(q) % 2:
+                    in_quotes = not in_quotes
+                at_start = len(body) < len(seg)
+    return out
+
+
 def _load_csv(con, path: Path, rel: str, fmt: str) -> tuple[str, list[dict]]:
-    """Read a CSV into temp table ``_land`` (all VARCHAR). Returns (encoding, unparseable lines)."""
+    """Read a CSV into temp table ``_land`` (all VARCHAR). Returns (encoding, unparseable lines).
+
+    Each unparseable line is ``{"row": record position, "reason", "text"}``; the position
+    counts data records only (header and blank lines excluded), like ``_row_number``.
+    """
     head = _head_bytes(path, rel, fmt)
     if not head.strip():
         raise IngestError(f"{rel}: the file is empty (no header, no rows)")
     if b"\x00" in head:
         raise IngestError(f"{rel}: looks binary (NUL bytes), not a CSV text file")
-    encoding = "utf-8"
-    for attempt in ("utf-8", "latin-1"):
-        encoding = attempt
-        con.execute("DROP TABLE IF EXISTS _land")
-        con.execute("DROP TABLE IF EXISTS _land_rejects")
-        con.execute("DROP TABLE IF EXISTS _land_reject_scans")
-        try:
-            con.execute(
-                f"""
-                CREATE TEMP TABLE _land AS
-                SELECT * FROM read_csv({_sql_str(str(path))},
-                    header = true, all_varchar = true, encoding = {_sql_str(attempt)},
-                    ignore_errors = true, store_rejects = true,
-                    rejects_table = '_land_rejects', rejects_scan = '_land_reject_scans',
-                    null_padding = false, auto_detect = true)
-                """
-            )
-        except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
-            raise IngestError(f"{rel}: cannot be parsed as CSV: {msg}") from None
-        bad_encoding = con.execute(
-            "SELECT count(*) FROM _land_rejects WHERE error_type = 'INVALID ENCODING'"
-        ).fetchone()[0]
-        if bad_encoding == 0:
-            break
-    rejects = con.execute(
-        "SELECT line, error_type, error_message, csv_line FROM _land_rejects ORDER BY line"
-    ).fetchall()
-    # One entry per bad line (DuckDB may report several errors for one line).
-    seen: dict[int, dict] = {}
-    for line, etype, emsg, text in rejects:
-        if line not in seen:
-            seen[int(line)] = {"line": int(line), "reason": f"unparseable CSV line ({etype.lower()}): {emsg}", "text": text}
-    return encoding, list(seen.values())
+    encoding, tmp = "utf-8", None
+    try:
+        utf8 = _is_utf8_head(head)
+        if utf8:
+            try:
+                _read_csv(con, str(path), rel)
+            except IngestError as exc:
+                if not any(w in str(exc).lower() for w in ("unicode", "encod")):
+                    raise
+                utf8 = False
+            else:
+                utf8 = not con.execute(
+                    "SELECT count(*) FROM _land_rejects WHERE error_type = 'INVALID ENCODING'"
+                ).fetchone()[0]
+        if not utf8:
+            tmp, encoding = _transcode_to_utf8(path, rel, fmt)
+            _read_csv(con, tmp, rel)
+        rejects = con.execute(
+            "SELECT line, error_type, error_message, csv_line FROM _land_rejects ORDER BY line"
+        ).fetchall()
+        # One entry per bad line (DuckDB may report several errors for one line).
+        seen: dict[int, dict] = {}
+        for line, etype, emsg, text in rejects:
+            if int(line) not in seen:
+                # DuckDB's text of a line after a blank line starts with that line's end.
+                text = text.lstrip("\r\n") if text else text
+                seen[int(line)] = {"reason": f"unparseable CSV line ({etype.lower()}): {emsg}", "text": text}
+        if seen:
+            quote = con.execute("SELECT any_value(quote) FROM _land_reject_scans").fetchone()[0] or ""
+            read_path, gz = (tmp, False) if tmp else (str(path), fmt == "csv.gz")
+            blanks = _blank_lines_before(read_path, gz, list(seen), quote)
+            for line, bad in seen.items():
+                bad["row"] = line - 1 - blanks.get(line, 0)
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    return encoding, [seen[k] for k in sorted(seen)]
 
 
 def _load_parquet(con, path: Path, rel: str) -> None:
@@ -223,7 +364,7 @@ def _load_parquet(con, path: Path, rel: str) -> None:
             f"CREATE TEMP TABLE _land AS SELECT COLUMNS(*)::VARCHAR FROM read_parquet({_sql_str(str(path))})"
         )
     except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
+        msg = str(exc).splitlines()[0].replace(str(path), rel)
         raise IngestError(f"{rel}: cannot be read as Parquet: {msg}") from None
 
 
@@ -393,16 +534,46 @@ def _typing_sql(source: Source, mapping: dict[str, str]) -> tuple[list[str], str
 # --------------------------------------------------------------------------- one file
 
 
-def _already(con, sha: str) -> tuple[str, str, str | None] | None:
-    row = con.execute(
+def _decide(con, source: str, rel: str, sha: str) -> tuple[str, str | None]:
+    """What to do with ``rel`` now holding bytes ``sha``, from ``raw.ingest_log``.
+
+    Returns one of ``("load", None)``, ``("skip", note)``, ``("pending_rejected", error)``
+    or ``("dedupe", other file)``: remove ``rel``'s rows because another file of the same
+    source holds these bytes in the warehouse (one copy of the same bytes, never two).
+    A log row with ``rows_read = 0`` and status loaded/replaced is such a removal.
+    """
+    latest = """
+        SELECT status, file_sha256, error, rows_read FROM raw.ingest_log
+        WHERE file_name = ? AND status IN ({})
+        ORDER BY finished_at DESC, rowid DESC LIMIT 1
+    """
+    last = con.execute(latest.format("'loaded', 'replaced', 'rejected'"), [rel]).fetchone()
+    if last is not None and last[1] == sha and last[0] == "rejected":
+        return "pending_rejected", last[2]
+    # The version of rel whose rows are in the warehouse now (if any).
+    current = con.execute(latest.format("'loaded', 'replaced'"), [rel]).fetchone()
+    holds_rows = current is not None and current[3] > 0
+    if holds_rows and current[1] == sha:
+        return "skip", None
+    holder = con.execute(
         """
-        SELECT status, file_name, error FROM raw.ingest_log
-        WHERE file_sha256 = ? AND status IN ('loaded', 'replaced', 'rejected')
-        ORDER BY finished_at DESC LIMIT 1
+        SELECT file_name FROM (
+            SELECT file_name, file_sha256, rows_read,
+                   row_number() OVER (PARTITION BY file_name ORDER BY finished_at DESC, rowid DESC) AS k
+            FROM raw.ingest_log
+            WHERE status IN ('loaded', 'replaced') AND source = ? AND file_name <> ?
+              AND file_name IN (SELECT file_name FROM raw.ingest_log WHERE file_sha256 = ?)
+        )
+        WHERE k = 1 AND file_sha256 = ? AND rows_read > 0
+        ORDER BY file_name LIMIT 1
         """,
-        [sha],
+        [source, rel, sha, sha],
     ).fetchone()
-    return row
+    if holder is None:
+        return "load", None
+    if holds_rows:
+        return "dedupe", holder[0]
+    return "skip", f"identical to {holder[0]}, already loaded"
 
 
 def _log(con, res: FileResult, file_bytes: int, run_id: str, started: datetime) -> None:
@@ -424,6 +595,16 @@ def _log(con, res: FileResult, file_bytes: int, run_id: str, started: datetime) 
     )
 
 
+def _delete_file_rows(con, source: Source, rel: str) -> int:
+    """Remove a file's rows and quarantine entries (inside the caller's transaction).
+    Returns how many rows and quarantine entries it had."""
+    n = con.execute(f"SELECT count(*) FROM {source.table} WHERE _source_file = ?", [rel]).fetchone()[0]
+    n += con.execute("SELECT count(*) FROM raw.quarantine WHERE file_name = ?", [rel]).fetchone()[0]
+    con.execute(f"DELETE FROM {source.table} WHERE _source_file = ?", [rel])
+    con.execute("DELETE FROM raw.quarantine WHERE file_name = ?", [rel])
+    return int(n)
+
+
 def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) -> FileResult:
     """Ingest one landing file. Never raises for bad data: a bad file returns status ``rejected``."""
     t0 = time.perf_counter()
@@ -432,15 +613,27 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
     sha = sha256_of(lf.path)
     size = lf.path.stat().st_size
     res = FileResult(source=lf.source, file_name=lf.rel, file_sha256=sha, status="loaded")
-    prior = _already(con, sha)
-    if prior is not None:
-        status, name, error = prior
-        if status == "rejected":
-            res.status, res.error = "pending_rejected", error
-        else:
-            res.status = "skipped"
-            res.error = None if name == lf.rel else f"identical to {name}, already loaded"
+    action, note = _decide(con, lf.source, lf.rel, sha)
+    if action in ("skip", "pending_rejected"):
+        res.status = "skipped" if action == "skip" else "pending_rejected"
+        res.error = note
         res.seconds = time.perf_counter() - t0
+        return res
+    if action == "dedupe":
+        con.execute("BEGIN TRANSACTION")
+        try:
+            removed = _delete_file_rows(con, source, lf.rel)
+            res.status = "replaced"
+            res.error = (
+                f"identical to {note}, already loaded (not loaded twice); the {removed:,} rows and "
+                f"quarantine entries of the previous version of {lf.rel} were removed"
+            )
+            res.seconds = time.perf_counter() - t0
+            _log(con, res, size, run_id, started)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         return res
 
     fmt = file_format(lf.path)
@@ -462,16 +655,34 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
         mapping = map_header(source, header, lf.rel)
         typed, reason, raw_json = _typing_sql(source, mapping)
         sheet = "_sheet" if has_sheet else "CAST(NULL AS VARCHAR)"
+        land, row_number = "_land", "rowid + 1"
+        if unparseable:
+            # The k-th parsed record's position is the k-th one not taken by an unparseable
+            # line: k + (number of unparseable lines j whose position q_j - j < k).
+            qs = sorted(bad["row"] for bad in unparseable)
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _land_skips AS
+                SELECT _skip_t, max(_skip_n) AS _skip_n
+                FROM (SELECT unnest(?::BIGINT[]) AS _skip_t, unnest(?::BIGINT[]) AS _skip_n) GROUP BY _skip_t
+                """,
+                [[q - j for j, q in enumerate(qs, 1)], list(range(1, len(qs) + 1))],
+            )
+            land = (
+                "(SELECT *, rowid + 1 AS _land_k FROM _land) "
+                "ASOF LEFT JOIN _land_skips ON _land_k > _skip_t"
+            )
+            row_number = "_land_k + COALESCE(_skip_n, 0)"
         con.execute("DROP TABLE IF EXISTS _typed")
         con.execute(
             f"""
             CREATE TEMP TABLE _typed AS
             SELECT {', '.join(typed)},
                    {sheet} AS _sheet,
-                   rowid + 1 AS _row_number,
+                   {row_number} AS _row_number,
                    {reason} AS _reason,
                    {raw_json} AS _raw
-            FROM _land
+            FROM {land}
             """
         )
         n_read, n_bad = con.execute(
@@ -485,11 +696,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
         cols = ", ".join(_q(c.name) for c in source.columns)
         con.execute("BEGIN TRANSACTION")
         try:
-            replaced = con.execute(
-                f"SELECT count(*) FROM {source.table} WHERE _source_file = ?", [lf.rel]
-            ).fetchone()[0]
-            con.execute(f"DELETE FROM {source.table} WHERE _source_file = ?", [lf.rel])
-            con.execute("DELETE FROM raw.quarantine WHERE file_name = ?", [lf.rel])
+            replaced = _delete_file_rows(con, source, lf.rel)
             con.execute(
                 f"""
                 INSERT INTO {source.table}
@@ -509,7 +716,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             for bad in unparseable:
                 con.execute(
                     "INSERT INTO raw.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
-                    [lf.source, lf.rel, sha, bad["line"], bad["text"], bad["reason"], run_id],
+                    [lf.source, lf.rel, sha, bad["row"], bad["text"], bad["reason"], run_id],
                 )
             res.rows_read, res.rows_rejected = int(n_read), int(n_bad)
             res.rows_accepted = res.rows_read - res.rows_rejected
@@ -536,7 +743,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
         res.seconds = time.perf_counter() - t0
         _log(con, res, size, run_id, started)
     finally:
-        for t in ("_land", "_typed", "_land_rejects", "_land_reject_scans"):
+        for t in ("_land", "_typed", "_land_rejects", "_land_reject_scans", "_land_skips"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return res
 

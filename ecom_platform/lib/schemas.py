@@ -17,7 +17,7 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("_source_file", "VARCHAR"),  # path relative to the landing folder
     ("_source_sheet", "VARCHAR"),  # XLSX sheet name, NULL for other formats
     ("_file_sha256", "VARCHAR"),  # sha256 of the file as it lay in the landing folder
-    ("_row_number", "BIGINT"),  # 1-based position of the record in the file (across sheets)
+    ("_row_number", "BIGINT"),  # 1-based record position in the file: header and blank lines excluded, across sheets
     ("_ingested_at", "TIMESTAMP"),
     ("_run_id", "VARCHAR"),
 ]
@@ -140,7 +140,7 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     source         VARCHAR NOT NULL,
     file_name      VARCHAR NOT NULL,
     file_sha256    VARCHAR NOT NULL,
-    row_number     BIGINT,            -- record position in the file (line number for unparseable lines)
+    row_number     BIGINT,            -- record position in the file, numbered as _row_number (also for unparseable lines)
     raw_text       VARCHAR,           -- the record as read, JSON of the raw strings or the raw line
     reason         VARCHAR NOT NULL,
     run_id         VARCHAR,

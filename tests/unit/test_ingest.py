@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -22,6 +27,18 @@ GOOD_ROWS = [
     "C489449,22087,PAPER BUNTING WHITE LACE,-12,2009-12-01 10:33:00,2.95,16321,Australia",
     "489436,POST,POSTAGE,1,2009-12-01 09:06:00,18.00,,United Kingdom",
 ]
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf) as xw:
+        for name, frame in sheets.items():
+            frame.to_excel(xw, sheet_name=name, index=False)
+    return buf.getvalue()
+
+
+TX_COLUMNS = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+TX_ROW = ["489434", "85048", "GLASS BALL", 12, "2009-12-01 07:45:00", 6.95, 13085, "United Kingdom"]
 
 
 @pytest.fixture()
@@ -109,6 +126,86 @@ def test_online_retail_i_names_latin1_and_us_dates(env):
     ).fetchone()
     assert row == ("CAFÉ HEART T-LIGHT HOLDER", pd.Timestamp("2010-12-01 08:26").to_pydatetime(), 17850)
     baseline_intact(con)
+
+
+CP1252_DESCRIPTIONS = [
+    "GRANNY’S “BEST” TIN – €5…",  # ’ “ ” – € …: bytes 0x92 0x93 0x94 0x96 0x80 0x85
+    "CRÈME BRÛLÉE ½ PRICE",  # Latin-1 range
+    "ODD BYTE \x81 AND \x9d",  # unassigned in cp1252: kept as Latin-1 would
+]
+
+
+@pytest.mark.parametrize("rel", ["transactions/win.csv", "transactions/win.csv.gz"])
+def test_windows_1252_file_keeps_quotes_and_euro(env, rel):
+    con, landing = env
+    rows = [
+        f"51000{i},2211{i},{d},1,2009-12-02 09:00:00,1.00,13085,France" for i, d in enumerate(CP1252_DESCRIPTIONS)
+    ]
+    data = HEADER_II.encode() + b"".join(
+        (r.encode("latin-1") if "\x81" in r else r.encode("cp1252")) + b"\n" for r in rows
+    )
+    assert b"\x92" in data and b"\x80" in data and b"\x85" in data
+    path = write(landing, rel, gzip.compress(data, mtime=0) if rel.endswith(".gz") else data)
+    res = ingest_one(con, landing, rel)
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 3, 0), res.error
+    got = con.execute(
+        "SELECT description, _source_file, _file_sha256 FROM raw.transactions WHERE _source_file = ? "
+        "ORDER BY _row_number",
+        [rel],
+    ).fetchall()
+    assert [g[0] for g in got] == CP1252_DESCRIPTIONS
+    # Lineage is the landing file's, not the temporary UTF-8 copy's.
+    assert {g[1:] for g in got} == {(rel, hashlib.sha256(path.read_bytes()).hexdigest())}
+    baseline_intact(con)
+
+
+def test_windows_1252_byte_in_the_header_is_not_mistaken_for_data(env):
+    con, landing = env
+    header = HEADER_II.strip() + ",Note – internal\n"
+    write(landing, "transactions/hdr.csv", header + GOOD_ROWS[0].replace("489434", "520001") + ",ok\n", "cp1252")
+    res = ingest_one(con, landing, "transactions/hdr.csv")
+    assert (res.status, res.rows_accepted) == ("loaded", 1), res.error
+    assert con.execute("SELECT invoice FROM raw.transactions WHERE _source_file = 'transactions/hdr.csv'").fetchall() == [
+        ("520001",)
+    ]
+
+
+def test_utf8_file_with_one_windows_1252_line_keeps_both(env):
+    """Only the line that is not UTF-8 is read as Windows-1252; the UTF-8 lines are not garbled."""
+    con, landing = env
+    data = (
+        HEADER_II.encode()
+        + "530001,1,CAFÉ “NOIR”,1,2009-12-02 09:00:00,1.00,1,France\n".encode("utf-8")
+        + "530002,2,NAÏVE’S MUG,1,2009-12-02 09:00:00,1.00,1,France\n".encode("cp1252")
+        + "530003,3,CRÈME €,1,2009-12-02 09:00:00,1.00,1,France\n".encode("utf-8")
+    )
+    write(landing, "transactions/mixed_enc.csv", data)
+    res = ingest_one(con, landing, "transactions/mixed_enc.csv")
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 3, 0)
+    assert con.execute(
+        "SELECT description FROM raw.transactions WHERE _source_file = 'transactions/mixed_enc.csv' ORDER BY _row_number"
+    ).fetchall() == [("CAFÉ “NOIR”",), ("NAÏVE’S MUG",), ("CRÈME €",)]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
+def test_transcoding_streams_in_chunks_without_splitting_characters(tmp_path, chunk):
+    lines = [
+        "a,b\r\n".encode(),
+        "1,é€’ utf8\r\n".encode("utf-8"),
+        "2,’€é cp1252\r\n".encode("cp1252"),
+        b"3,plain\r",  # a lone CR line end
+        "4,ü\n".encode("utf-8"),
+    ]
+    src = tmp_path / "in.csv.gz"
+    src.write_bytes(gzip.compress(b"".join(lines)))
+    tmp, encoding = ingest._transcode_to_utf8(src, "x/in.csv.gz", "csv.gz", chunk=chunk)
+    try:
+        assert Path(tmp).read_bytes().decode("utf-8") == (
+            "a,b\r\n1,é€’ utf8\r\n2,’€é cp1252\r\n3,plain\r4,ü\n"
+        )
+        assert encoding == "windows-1252"
+    finally:
+        os.unlink(tmp)
 
 
 def test_xlsx_reads_every_sheet(env, tmp_path):
@@ -200,10 +297,90 @@ def test_malformed_line_is_quarantined_with_its_text(env):
     write(landing, "transactions/ragged.csv", text)
     res = ingest_one(con, landing, "transactions/ragged.csv")
     assert (res.rows_read, res.rows_accepted, res.rows_rejected) == (2, 1, 1)
-    (line, reason, raw_text), = quarantine(con, "transactions/ragged.csv")
-    assert line == 3 and raw_text == "500002,1,2,3,4,5,6,7,8,9"
+    (row_number, reason, raw_text), = quarantine(con, "transactions/ragged.csv")
+    # The second data record (line 3 of the file, the header is not a record).
+    assert row_number == 2 and raw_text == "500002,1,2,3,4,5,6,7,8,9"
     assert reason.startswith("unparseable CSV line (too many columns)")
     baseline_intact(con)
+
+
+RECORDS = [  # (record position, CSV text); the invoice is the position
+    (1, '900001,22111,"SCOTTIE DOG\nHOT WATER BOTTLE",1,2009-12-02 09:00:00,4.95,13085,France'),
+    (2, "900002,22112,RAGGED,1,2009-12-02 09:00:00,4.95,13085,France,extra"),
+    (3, "900003,22113,BAD QUANTITY,N/A,2009-12-02 09:00:00,4.95,13085,France"),
+    (4, "900004,22114,GOOD,2,2009-12-02 09:00:00,4.95,13085,France"),
+    (5, "900005,22115,TOO FEW"),
+    (6, "900006,22116,GOOD,3,2009-12-02 09:00:00,4.95,13085,France"),
+]
+
+
+def lineage(con, rel):
+    rows = con.execute(
+        "SELECT invoice, _row_number FROM raw.transactions WHERE _source_file = ? ORDER BY _row_number", [rel]
+    ).fetchall()
+    return [(int(inv), n) for inv, n in rows]
+
+
+def test_row_number_is_the_record_position_accepted_or_quarantined(env):
+    """Header, a quoted line break and a blank line are not records; ragged lines and bad values are."""
+    con, landing = env
+    lines = [text for _, text in RECORDS]
+    lines.insert(1, "")  # a blank line before record 2
+    write(landing, "transactions/mixed.csv", HEADER_II + "\n".join(lines) + "\n")
+    res = ingest_one(con, landing, "transactions/mixed.csv")
+    assert (res.rows_read, res.rows_accepted, res.rows_rejected) == (6, 3, 3)
+    assert lineage(con, "transactions/mixed.csv") == [(900001, 1), (900004, 4), (900006, 6)]
+    got = quarantine(con, "transactions/mixed.csv")
+    assert [(n, reason.split(":")[0]) for n, reason, _ in got] == [
+        (2, "unparseable CSV line (too many columns)"),
+        (3, "quantity 'N/A' is not a valid integer"),
+        (5, "unparseable CSV line (missing columns)"),
+    ]
+    assert got[0][2] == RECORDS[1][1] and json.loads(got[1][2])["Invoice"] == "900003"
+    # Corrected file: the formerly quarantined records keep their numbers, nobody moves.
+    fixed = [text.replace(",extra", "").replace("N/A", "1") for pos, text in RECORDS if pos != 5]
+    fixed.insert(4, "900005,22115,TOO FEW,1,2009-12-02 09:00:00,4.95,13085,France")
+    write(landing, "transactions/mixed.csv", HEADER_II + "\n".join(fixed) + "\n")
+    assert ingest_one(con, landing, "transactions/mixed.csv").status == "replaced"
+    assert lineage(con, "transactions/mixed.csv") == [(900000 + n, n) for n in range(1, 7)]
+    assert quarantine(con, "transactions/mixed.csv") == []
+    baseline_intact(con)
+
+
+def test_row_numbers_on_a_large_crlf_file_never_collide(env):
+    """Several 1 MiB blocks, CRLF line ends, blank lines and unparseable lines in between."""
+    con, landing = env
+    n = 30_000
+    bad = {7, 12_345, 12_346, 29_999}
+    lines = [HEADER_II.strip()]
+    for i in range(1, n + 1):
+        if i in bad:
+            lines.append(f"{900000 + i},X,RAGGED {i},1,2009-12-02 09:00:00,1.00,1,France,extra,more")
+        else:
+            lines.append(f"{900000 + i},X,LINE {i} {'X' * 40},1,2009-12-02 09:00:00,1.00,1,France")
+        if i % 9_000 == 0:
+            lines.append("")
+    write(landing, "transactions/big.csv", "\r\n".join(lines) + "\r\n")
+    res = ingest_one(con, landing, "transactions/big.csv")
+    assert (res.rows_read, res.rows_rejected) == (n, len(bad))
+    accepted = lineage(con, "transactions/big.csv")
+    assert all(inv - 900000 == num for inv, num in accepted)
+    quarantined = [(int(text.split(",")[0]) - 900000, num) for num, _, text in quarantine(con, "transactions/big.csv")]
+    assert quarantined == [(i, i) for i in sorted(bad)]
+    assert sorted([num for _, num in accepted] + [num for _, num in quarantined]) == list(range(1, n + 1))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_blank_lines_are_counted_outside_quotes_across_chunks(tmp_path, chunk):
+    text = 'h1,h2\r\n\r\na,"x\r\n\r\ny"\r\nbad\r\n\r\n\r\nb,c\r\nbad2\r\nc,d\r\n'
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode())
+    con = duckdb.connect()
+    ingest._read_csv(con, str(path), "f.csv")
+    # DuckDB numbers lines with the header as 1 and blank lines counted, a quoted line
+    # break not: "bad" is line 4 after 1 blank line, "bad2" line 8 after 3.
+    assert con.execute("SELECT line FROM _land_rejects ORDER BY line").fetchall() == [(4,), (8,)]
+    assert ingest._blank_lines_before(str(path), False, [4, 8], '"', chunk=chunk) == {4: 1, 8: 3}
 
 
 def test_unknown_event_type_is_quarantined(env):
@@ -238,6 +415,23 @@ def test_unknown_event_type_is_quarantined(env):
          "header found: Invoice, StockCode, Quantity, InvoiceDate"),
         ("transactions/broken.csv.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate",
          "transactions/broken.csv.gz: cannot be"),
+        ("transactions/corrupt.parquet", b"PAR1" + b"\x00garbage" * 20 + b"PAR1",
+         "transactions/corrupt.parquet: cannot be read as Parquet: Invalid Input Error: Footer length error "
+         "in file 'transactions/corrupt.parquet'"),
+        ("transactions/export.parquet", HEADER_II.encode() + GOOD_ROWS[0].encode(),
+         "transactions/export.parquet: cannot be read as Parquet: Invalid Input Error: No magic bytes found "
+         "at end of file 'transactions/export.parquet'"),
+        ("transactions/renamed.xlsx", HEADER_II.encode() + GOOD_ROWS[0].encode(),
+         "transactions/renamed.xlsx: cannot be read as XLSX: File is not a zip file"),
+        ("transactions/two_layouts.xlsx",
+         xlsx_bytes({
+             "Jan": pd.DataFrame([TX_ROW], columns=TX_COLUMNS),
+             "Feb": pd.DataFrame([TX_ROW[:2] + TX_ROW[3:]], columns=TX_COLUMNS[:2] + TX_COLUMNS[3:]),
+         }),
+         "transactions/two_layouts.xlsx: sheet 'Feb' has header ['Invoice', 'StockCode', 'Quantity', "
+         "'InvoiceDate', 'Price', 'Customer ID', 'Country'] but the first sheet has ['Invoice', 'StockCode', "
+         "'Description', 'Quantity', 'InvoiceDate', 'Price', 'Customer ID', 'Country']; all sheets of one "
+         "workbook must share a layout"),
     ],
 )
 def test_unreadable_file_is_rejected_and_nothing_else_changes(env, rel, content, message):
@@ -275,6 +469,21 @@ def test_same_bytes_under_another_name_are_not_duplicated(env):
     assert con.execute("SELECT count(*) FROM raw.transactions").fetchone() == (4,)
 
 
+def test_same_bytes_in_another_source_folder_load_into_that_source(env):
+    """The same bytes under products/ and customers/ land in two different tables: not a copy."""
+    con, landing = env
+    text = "customer_id,stock_code,description\n17850,85123A,HEART\n"
+    for rel in ("products/a.csv", "customers/a.csv", "products/b.csv"):
+        write(landing, rel, text)
+    assert ingest_one(con, landing, "products/a.csv", source="products").status == "loaded"
+    res = ingest_one(con, landing, "customers/a.csv", source="customers")
+    assert (res.status, res.rows_accepted, res.error) == ("loaded", 1, None)
+    assert con.execute("SELECT customer_id, _source_file FROM raw.customers").fetchall() == [(17850, "customers/a.csv")]
+    res = ingest_one(con, landing, "products/b.csv", source="products")
+    assert (res.status, res.error) == ("skipped", "identical to products/a.csv, already loaded")
+    assert con.execute("SELECT stock_code, _source_file FROM raw.products").fetchall() == [("85123A", "products/a.csv")]
+
+
 def test_corrected_file_replaces_only_its_own_rows(env):
     con, landing = env
     write(landing, "transactions/day2.csv", HEADER_II + GOOD_ROWS[0].replace("489434", "600001") + "\nbad,1,x,N/A,2010-01-01,1,1,UK\n")
@@ -288,6 +497,105 @@ def test_corrected_file_replaces_only_its_own_rows(env):
     ).fetchall() == [("600002", 2)]
     assert quarantine(con, "transactions/day2.csv") == []  # the old version's rejects went with it
     baseline_intact(con)
+
+
+def version(invoice: str, n: int = 2) -> str:
+    return HEADER_II + "\n".join(r.replace("489434", invoice) for r in GOOD_ROWS[:n]) + "\n"
+
+
+def rows_of(con, rel):
+    return con.execute(
+        "SELECT invoice, count(*), min(_file_sha256) FROM raw.transactions WHERE _source_file = ? GROUP BY 1 ORDER BY 1",
+        [rel],
+    ).fetchall()
+
+
+def test_going_back_to_an_earlier_version_reloads_it(env):
+    """a.csv v1 -> v2 -> v1: the warehouse must end with v1's rows, not keep v2's."""
+    con, landing = env
+    rel = "transactions/a.csv"
+    v1 = write(landing, rel, version("810001")).read_bytes()
+    assert ingest_one(con, landing, rel).status == "loaded"
+    write(landing, rel, version("810002", 1))
+    assert ingest_one(con, landing, rel).status == "replaced"
+    write(landing, rel, v1)
+    res = ingest_one(con, landing, rel, run_id="run-back")
+    assert (res.status, res.rows_accepted) == ("replaced", 2)
+    assert rows_of(con, rel) == [("810001", 2, hashlib.sha256(v1).hexdigest())]
+    assert ingest_one(con, landing, rel).status == "skipped"  # and now it is unchanged
+    assert con.execute(
+        "SELECT status, rows_accepted, run_id FROM raw.ingest_log WHERE file_name = ? ORDER BY finished_at", [rel]
+    ).fetchall() == [("loaded", 2, "run-x"), ("replaced", 1, "run-x"), ("replaced", 2, "run-back")]
+    baseline_intact(con)
+
+
+def test_corrected_file_equal_to_another_file_drops_its_old_rows(env):
+    """b.csv is rewritten with other.csv's bytes: b's old rows go, other's stay, nothing twice."""
+    con, landing = env
+    other = write(landing, "transactions/other.csv", version("820001")).read_bytes()
+    write(landing, "transactions/b.csv", version("820002", 1))
+    assert ingest_one(con, landing, "transactions/other.csv").status == "loaded"
+    assert ingest_one(con, landing, "transactions/b.csv").status == "loaded"
+    write(landing, "transactions/b.csv", other)
+    res = ingest_one(con, landing, "transactions/b.csv", run_id="run-same")
+    assert (res.status, res.rows_read) == ("replaced", 0)
+    note = (
+        "identical to transactions/other.csv, already loaded (not loaded twice); the 1 rows and quarantine "
+        "entries of the previous version of transactions/b.csv were removed"
+    )
+    assert res.error == note
+    assert log_row(con, "transactions/b.csv") == ("replaced", 0, 0, 0, note)
+    assert rows_of(con, "transactions/b.csv") == []
+    assert rows_of(con, "transactions/other.csv") == [("820001", 2, hashlib.sha256(other).hexdigest())]
+    assert ingest_one(con, landing, "transactions/b.csv").status == "skipped"
+    # other.csv changes: b.csv's bytes are no longer in the warehouse, so b.csv now loads them.
+    write(landing, "transactions/other.csv", version("820003", 1))
+    assert ingest_one(con, landing, "transactions/other.csv").status == "replaced"
+    assert ingest_one(con, landing, "transactions/b.csv").status == "loaded"
+    assert rows_of(con, "transactions/b.csv") == [("820001", 2, hashlib.sha256(other).hexdigest())]
+    assert rows_of(con, "transactions/other.csv")[0][:2] == ("820003", 1)
+    assert con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM raw.transactions GROUP BY _file_sha256, _row_number HAVING count(*) > 1)"
+    ).fetchone() == (0,)
+    baseline_intact(con)
+
+
+def test_new_name_for_bytes_no_longer_loaded_is_loaded(env):
+    """copy.csv holds base.csv's first bytes, but base.csv has since been corrected."""
+    con, landing = env
+    first = (landing / "transactions" / "base.csv").read_bytes()
+    write(landing, "transactions/base.csv", version("830001", 1))
+    assert ingest_one(con, landing, "transactions/base.csv").status == "replaced"
+    write(landing, "transactions/copy.csv", first)
+    res = ingest_one(con, landing, "transactions/copy.csv")
+    assert (res.status, res.rows_accepted, res.error) == ("loaded", 4, None)
+    assert rows_of(con, "transactions/copy.csv")[0][:2] == ("489434", 2)
+
+
+def test_rejected_bytes_under_a_new_name_are_rejected_under_that_name(env):
+    con, landing = env
+    write(landing, "transactions/empty.csv", b"")
+    assert ingest_one(con, landing, "transactions/empty.csv").status == "rejected"
+    write(landing, "transactions/empty2.csv", b"")
+    res = ingest_one(con, landing, "transactions/empty2.csv")
+    assert (res.status, res.error) == ("rejected", "transactions/empty2.csv: the file is empty (0 bytes)")
+    assert ingest_one(con, landing, "transactions/empty2.csv").status == "pending_rejected"
+
+
+def test_rejected_correction_keeps_the_loaded_version(env):
+    """v1 loaded, v2 rejected (v1's rows stay), v1 back: nothing to do; v2 again: not retried."""
+    con, landing = env
+    rel = "transactions/day.csv"
+    v1 = write(landing, rel, version("840001")).read_bytes()
+    ingest_one(con, landing, rel)
+    write(landing, rel, HEADER_II)
+    assert ingest_one(con, landing, rel).status == "rejected"
+    assert rows_of(con, rel)[0][:2] == ("840001", 2)
+    write(landing, rel, v1)
+    assert ingest_one(con, landing, rel).status == "skipped"
+    write(landing, rel, HEADER_II)
+    assert ingest_one(con, landing, rel).status == "pending_rejected"
+    assert rows_of(con, rel)[0][:2] == ("840001", 2)
 
 
 def test_crash_mid_load_leaves_no_partial_rows(env, monkeypatch):
@@ -305,6 +613,65 @@ def test_crash_mid_load_leaves_no_partial_rows(env, monkeypatch):
     monkeypatch.undo()
     assert ingest_one(con, landing, "transactions/day3.csv").status == "loaded"  # a rerun is safe
     assert con.execute("SELECT count(*) FROM raw.transactions").fetchone() == (5,)
+
+
+CRASH_CHILD = textwrap.dedent(
+    """
+    import os, sys
+    import duckdb
+    from pathlib import Path
+    from ecom_platform.lib import ingest
+
+    warehouse, landing, rel = sys.argv[1:4]
+    con = duckdb.connect(warehouse)
+
+    def die(con, res, *args):
+        # Inside the file's transaction, after its rows and quarantine were inserted.
+        n = con.execute("SELECT count(*) FROM raw.transactions WHERE _source_file = ?", [rel]).fetchone()[0]
+        print(f"inserted {n}", flush=True)
+        os._exit(17)
+
+    ingest._log = die
+    ingest.ingest_file(con, ingest.LandingFile("transactions", Path(landing) / rel, rel), "run-crash")
+    print("not reached", flush=True)
+    """
+)
+
+
+def test_process_killed_mid_load_leaves_nothing_and_rerun_loads(env, tmp_path):
+    """A real process dies (os._exit, no cleanup) inside the load transaction of a real file."""
+    con, landing = env
+    rows = [
+        f"{860000 + i},2211{i % 10},ITEM {i},{i % 7 + 1},2009-12-0{i % 9 + 1} 10:00:00,1.25,{13000 + i % 50},France"
+        for i in range(20_000)
+    ]
+    rows[100] = rows[100].replace(",1.25,", ",free,")  # one quarantined record too
+    rel = "transactions/big_day.csv.gz"
+    write(landing, rel, HEADER_II + "\n".join(rows) + "\n")
+    con.close()  # DuckDB lets one process write a database file at a time
+    child = subprocess.run(
+        [sys.executable, "-c", CRASH_CHILD, str(tmp_path / "wh.duckdb"), str(landing), rel],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert (child.returncode, child.stdout) == (17, "inserted 19999\n"), child.stderr
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        assert con.execute("SELECT count(*) FROM raw.transactions WHERE _source_file = ?", [rel]).fetchone() == (0,)
+        assert quarantine(con, rel) == []
+        assert log_row(con, rel) is None
+        baseline_intact(con)
+        res = ingest_one(con, landing, rel, run_id="run-rerun")
+        assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 19_999, 1)
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT _row_number), sum(quantity) FROM raw.transactions WHERE _source_file = ?",
+            [rel],
+        ).fetchone() == (19_999, 19_999, sum(i % 7 + 1 for i in range(20_000) if i != 100))
+        assert [r[:2] for r in quarantine(con, rel)] == [(101, "price 'free' is not a valid decimal(18,3)")]
+        assert log_row(con, rel)[:4] == ("loaded", 20_000, 19_999, 1)
+        baseline_intact(con)
+    finally:
+        con.close()
 
 
 # ------------------------------------------------------------------ discovery
