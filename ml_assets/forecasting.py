@@ -16,7 +16,7 @@ Models, each forecasting ``horizon`` weeks from an origin with history ``y[:orig
 - ``ets``: exponential smoothing on log1p(y): Holt-Winters (additive seasonality,
   damped trend) when the history is at least a season + horizon long, else damped
   Holt; smoothing parameters by grid search on the in-sample one-step error (numpy,
-  no statsmodels);
+  no statsmodels); forecasts capped at twice the series' peak;
 - ``lightgbm``: one global model over all series (L1 objective), direct multi-horizon
   (the horizon is a feature); every row is divided by the series' mean over the 13
   weeks up to the origin, so growth carries over (trees cannot extrapolate levels):
@@ -245,6 +245,10 @@ def ets_forecast(y: np.ndarray, h: int, m: int = 52, seasonal: bool | None = Non
     fc = level[best] + damp * trend[best]
     if seasonal:
         fc = fc + season[best, (n + np.arange(h)) % m]
+    # A trend on the log scale compounds: over 8 weeks a steep recent rise can extrapolate
+    # to many times anything seen (MASE 39 on real Online Retail data). Cap at twice the
+    # series' peak so the baseline stays a sane one.
+    fc = np.minimum(fc, x.max() + np.log(2.0))
     return np.clip(np.expm1(fc), 0, None)
 
 

@@ -1,6 +1,8 @@
 """Run all four models on a dataset and print metrics vs baselines and timings.
 
     python -m ml_assets.validate --uci ../shared/datasets/uci_online_retail/online_retail.csv.gz
+    python -m ml_assets.validate --uci ../shared/datasets/uci_online_retail_ii/online_retail_II_2009_2010.csv.gz \
+                                       ../shared/datasets/uci_online_retail/online_retail.csv.gz
     python -m ml_assets.validate --generated data/landing      # generator output folder
 
 Reads files directly (DuckDB), maps them to the input contracts, no warehouse needed.
@@ -42,9 +44,17 @@ def read_csv_any(path: str | Path) -> pd.DataFrame:
         return _duck(base + ", encoding='latin-1', ignore_errors=true)", [str(path)])
 
 
-def load_uci(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    raw = read_csv_any(path)
-    return lines_from_transactions(raw), pd.DataFrame(), pd.DataFrame()
+def load_uci(*paths: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One or more Online Retail files (I or II layout) stacked into one ``lines`` frame.
+
+    Online Retail II's first sheet (2009-12 .. 2010-12) and Online Retail (2010-12 ..
+    2011-12) overlap on 2010-12-01 .. 2010-12-09 with identical lines; each file's own exact
+    duplicates are dropped first, then lines that appear in more than one file are kept
+    once (525,461 + 541,909 raw rows give 1,033,035 lines).
+    """
+    parts = [lines_from_transactions(read_csv_any(p)) for p in paths]
+    lines = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    return lines, pd.DataFrame(), pd.DataFrame()
 
 
 def load_generated(folder: str | Path, with_events: bool = True
@@ -103,14 +113,15 @@ def run_all(lines: pd.DataFrame, customers: pd.DataFrame, events: pd.DataFrame) 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--uci", help="Online Retail CSV(.gz)")
+    g.add_argument("--uci", nargs="+", metavar="FILE",
+                   help="Online Retail CSV(.gz) files, I and/or II layout (several are stacked)")
     g.add_argument("--generated", help="generator output folder")
     ap.add_argument("--no-events", action="store_true")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
     t = time.perf_counter()
     if a.uci:
-        lines, customers, events = load_uci(a.uci)
+        lines, customers, events = load_uci(*a.uci)
     else:
         lines, customers, events = load_generated(a.generated, not a.no_events)
     print(f"loaded {len(lines):,} lines, {lines['customer_id'].nunique():,} customers, "

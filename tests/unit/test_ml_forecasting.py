@@ -150,3 +150,13 @@ def test_short_history_is_refused_with_message():
     assert not res.run.publishable
     assert "need >= 52 complete weeks of sales history (have 18)" in res.run.reason
     assert res.forecast.empty and list(res.forecast.columns) == FORECAST_COLUMNS
+
+
+def test_ets_forecast_stays_within_twice_the_peak_after_a_steep_rise():
+    # 60 quiet weeks, then a product takes off: a log-scale trend would compound to many
+    # times anything seen; the baseline is capped at twice the peak (on the y + 1 scale).
+    y = np.concatenate([np.full(60, 2.0), [5, 12, 30, 70, 150, 300]])
+    fc = ets_forecast(y, 8)
+    assert fc.shape == (8,)
+    assert fc.max() <= 2 * (y.max() + 1) - 1 + 1e-9
+    assert fc.min() >= 0
