@@ -53,8 +53,9 @@ def use_environment(monkeypatch, root: Path, **extra: str) -> config.Settings:
     return settings
 
 
-def materialize_everything(settings: config.Settings, selection: str | None = None):
-    """Materialize (a selection of) the code location in process on ``settings``' warehouse."""
+def materialize_everything(settings: config.Settings, selection: str | None = None, instance=None):
+    """Materialize (a selection of) the code location in process on ``settings``' warehouse
+    (on ``instance``, or a fresh ephemeral one)."""
     import dagster as dg
 
     from ecom_platform.definitions import build_defs
@@ -66,7 +67,7 @@ def materialize_everything(settings: config.Settings, selection: str | None = No
             asset_graph=defs.resolve_asset_graph()
         )
     return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
@@ -79,6 +80,17 @@ def check_results(result) -> dict[str, bool]:
         if e.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = e.event_specific_data
             out[f"{ev.asset_key.to_user_string()}:{ev.check_name}"] = ev.passed
+    return out
+
+
+def planned_checks(instance, result) -> set[str]:
+    """``{"asset/key:check_name"}`` for every check the run planned (logged by the instance at launch)."""
+    import dagster as dg
+
+    out = set()
+    for entry in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED):
+        ev = entry.dagster_event.event_specific_data
+        out.add(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
 
 from ecom_platform.config import DBT_PROJECT_DIR, get_settings
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
@@ -162,6 +163,12 @@ def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:
     (`eager`), the seeds' step would already run e.g. the relationships test from
     customer_rfm to a seed, before customer_rfm exists. When the user deselected some checks,
     dagster-dbt selects tests explicitly (indirect selection `empty`); leave that alone.
+
+    `buildable` only sees the dbt graph of the step: a test also reading a model that is
+    neither built in the step nor upstream of it (fct_order_lines -> dim_dates: the facts'
+    keys are computed, not looked up, so the dimensions are not their parents) would not
+    run, and its check would stay planned for ever. Such tests are selected explicitly when
+    the model they also read is ready (see :func:`_planned_tests_beyond_buildable`).
     """
     selected = set(context.selected_asset_keys)
     checks_of_selected = {
@@ -169,7 +176,81 @@ def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:
     }
     if checks_of_selected - set(context.selected_asset_check_keys):
         return []
-    return ["--indirect-selection", "buildable"]
+    args = ["--indirect-selection", "buildable"]
+    extra = _planned_tests_beyond_buildable(context)
+    if extra:
+        # dagster-dbt unions this --select with its own; naming the step's models too keeps
+        # them selected when its own selection is an --exclude (an unsubsetted dbt_models).
+        args += ["--select", " ".join([*_dbt_names(context, context.selected_asset_keys), *extra])]
+    return args
+
+
+def _dbt_names(context: dg.AssetExecutionContext, keys) -> list[str]:
+    """dbt names (fqn) of the models / seeds behind ``keys``."""
+    assets_def = context.assets_def
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([assets_def])
+    unique_ids = [assets_def.get_asset_spec(k).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for k in keys]
+    return sorted(".".join(manifest["nodes"][uid]["fqn"]) for uid in unique_ids)
+
+
+def _planned_tests_beyond_buildable(context: dg.AssetExecutionContext) -> list[str]:
+    """dbt names of this step's planned tests that `buildable` leaves out but can run now.
+
+    A test is left out by `buildable` when one of the models it reads is neither built in
+    this step nor a dbt ancestor of a model built here. It can run once that model is
+    built: by an earlier step of this run when the run holds it, else by any earlier run.
+    Dagster cannot order a step after a check's other inputs (dagster-dbt gives the op no
+    input for them), so "built" is read from the materializations. A test whose model is
+    not built yet is left out with a warning: its check stays planned.
+    """
+    assets_def = context.assets_def
+    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([assets_def])
+    parent_map = manifest["parent_map"]
+    step_nodes = {
+        assets_def.get_asset_spec(k).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for k in context.selected_asset_keys
+    }
+    buildable, todo = set(step_nodes), list(step_nodes)
+    while todo:
+        for parent in parent_map.get(todo.pop(), []):
+            if parent not in buildable:
+                buildable.add(parent)
+                todo.append(parent)
+
+    run = context.run
+    if run.asset_selection is not None:
+        in_run = set(run.asset_selection)
+    else:
+        in_run = set(context.job_def.asset_layer.selected_asset_keys)
+    ready: dict[dg.AssetKey, bool] = {}
+
+    def is_ready(key: dg.AssetKey) -> bool:
+        if key not in ready:
+            event = context.instance.get_latest_materialization_event(key)
+            ready[key] = event is not None and (key not in in_run or event.run_id == run.run_id)
+        return ready[key]
+
+    extra, waiting = [], []
+    for check_key in sorted(context.selected_asset_check_keys, key=lambda c: (c.asset_key.path, c.name)):
+        spec = assets_def.get_spec_for_check_key(check_key)
+        unique_id = (spec.metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+        if not unique_id:
+            continue
+        outside = [
+            translator.get_asset_spec(manifest, parent, project).key
+            for parent in parent_map.get(unique_id, [])
+            if parent not in buildable and not parent.startswith("source.")
+        ]
+        if not outside:
+            continue  # buildable selects it
+        if all(is_ready(key) for key in outside):
+            extra.append(".".join(manifest["nodes"][unique_id]["fqn"]))
+        else:
+            waiting.append(f"{check_key.to_user_string()} (reads {', '.join(k.to_user_string() for k in outside)})")
+    if waiting:
+        context.log.warning(
+            f"{len(waiting)} planned check(s) not run: a model they read is not built yet: " + "; ".join(waiting)
+        )
+    return extra
 
 
 # Run tag: "off" skips the column schema / lineage metadata (the landing sensor sets it).

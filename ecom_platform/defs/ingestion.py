@@ -72,11 +72,35 @@ def _md_files(results: list[ingest.FileResult]) -> str:
     return "\n".join(lines)
 
 
+LANDING_GROUP = "landing"
+
+
+def landing_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", source])
+
+
+def build_landing_spec(source: str) -> dg.AssetSpec:
+    """The landing files of one source: external (dropped by the shop, never materialized here)."""
+    return dg.AssetSpec(
+        key=landing_key(source),
+        group_name=LANDING_GROUP,
+        kinds={"file"},
+        description=(
+            f"Landing files of `raw.{source}`: `<landing folder>/{source}/**/*` "
+            f"({', '.join('*' + s for s in ingest.SUPPORTED_SUFFIXES)}; names starting with `.` or `_` "
+            f"and {', '.join('*' + s for s in ingest.IGNORED_SUFFIXES)} are ignored). The landing folder is "
+            "`ECOM_LANDING` (default `data/landing/`). Files are dropped by the shop and never changed here; "
+            "`landing_sensor` watches the folder."
+        ),
+    )
+
+
 def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
     src = SOURCES[source]
 
     @dg.asset(
         key=["raw", source],
+        deps=[landing_key(source)],
         group_name=GROUP,
         pool=WRITER_POOL,
         kinds={"python", "duckdb"},
@@ -205,9 +229,14 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
 
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]
 
+# The lineage starts at the landing files: one external spec per source, upstream of raw/<source>.
+landing_specs = [build_landing_spec(s) for s in SOURCES]
+
 # Written by every ingestion asset as a side effect; declared so the dbt sources over
-# them resolve to something described in the UI.
+# them resolve to something described in the UI. definitions.py adds `audit_specs` to the
+# code location, so the landing specs travel in the same list.
 audit_specs = [
+    *landing_specs,
     dg.AssetSpec(
         key=["raw", "ingest_log"],
         group_name=GROUP,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import duckdb
 import pytest
 
 from ecom_platform.lib.generator import generate
-from tests.conftest import check_results, materialize_everything, step_failures, use_environment
+from tests.conftest import check_results, materialize_everything, planned_checks, step_failures, use_environment
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +27,14 @@ def pipeline(tmp_path_factory, dbt_manifest):
     manifest = generate(root / "landing", scale=SCALE, seed=7, progress=None)
     mp = pytest.MonkeyPatch()
     settings = use_environment(mp, root)
-    first = materialize_everything(settings, selection="not group:ml")
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize_everything(settings, selection="not group:ml", instance=instance)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         counts_first = snapshot(con)
-    second = materialize_everything(settings, selection="not group:ml")
+    second = materialize_everything(settings, selection="not group:ml", instance=instance)
     mp.undo()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    yield manifest, first, second, counts_first, con
+    yield manifest, first, second, counts_first, con, instance
     con.close()
 
 
@@ -43,15 +45,44 @@ def snapshot(con) -> dict[str, int]:
 
 
 def test_every_step_and_check_passes(pipeline):
-    _, first, second, _, _ = pipeline
+    _, first, second, _, _, _ = pipeline
     for result in (first, second):
         assert step_failures(result) == []
         failed = [k for k, ok in check_results(result).items() if not ok]
         assert failed == []
 
 
+def test_every_planned_check_is_evaluated(pipeline):
+    """No check is left PLANNED: each run evaluates exactly the checks it planned, and those
+    include every dbt test of the manifest (every one is an asset check of the selection)."""
+    _, first, second, _, _, instance = pipeline
+    for result in (first, second):
+        planned = planned_checks(instance, result)
+        evaluated = set(check_results(result))
+        assert sorted(planned - evaluated) == [], "planned but never evaluated"
+        assert sorted(evaluated - planned) == [], "evaluated without being planned"
+    dbt_checks = {k.to_user_string() for k in dbt_test_check_keys().values()}
+    assert sorted(dbt_checks - planned_checks(instance, first)) == []
+
+
+def dbt_test_check_keys() -> dict:
+    """``{dbt test unique_id: AssetCheckKey}`` for every test node of the manifest."""
+    import json
+
+    from dagster_dbt.asset_utils import get_asset_check_key_for_test
+
+    from ecom_platform.defs.dbt import dbt_project, translator
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return {
+        uid: get_asset_check_key_for_test(manifest, translator, uid, dbt_project)
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+    }
+
+
 def test_raw_counts_match_the_generator(pipeline):
-    manifest, _, _, _, con = pipeline
+    manifest, _, _, _, con, _ = pipeline
     for source in ("transactions", "events", "customers", "products"):
         files = [f for f in manifest["files"] if f["source"] == source]
         written = sum(f["rows_written"] for f in files)
@@ -67,24 +98,24 @@ def test_raw_counts_match_the_generator(pipeline):
 
 
 def test_products_workbook_loaded_from_both_sheets(pipeline):
-    _, _, _, _, con = pipeline
+    _, _, _, _, con, _ = pipeline
     sheets = con.execute("SELECT DISTINCT _source_sheet FROM raw.products ORDER BY 1").fetchall()
     assert sheets == [("Catalogue",), ("Discontinued",)]
 
 
 def test_every_mart_is_populated(pipeline):
-    _, _, _, counts, _ = pipeline
+    _, _, _, counts, _, _ = pipeline
     empty = [t for t, n in counts.items() if n == 0 and t != "raw.quarantine"]
     assert empty == []
 
 
 def test_second_run_changes_nothing(pipeline):
-    _, _, _, counts_first, con = pipeline
+    _, _, _, counts_first, con, _ = pipeline
     assert snapshot(con) == counts_first
 
 
 def test_quirks_survive_into_the_marts(pipeline):
-    manifest, _, _, _, con = pipeline
+    manifest, _, _, _, con, _ = pipeline
     q = manifest["quirks"] if "quirks" in manifest else manifest
     dupes = con.execute(
         "SELECT n_lines FROM marts.reconciliation_order_lines WHERE step = 'exact duplicate lines'"

@@ -61,3 +61,125 @@ def test_code_location_loads_like_dagster_dev_without_parsing_dbt(dbt_manifest, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout.strip().splitlines()[-1]) > 0
     assert dbt_manifest.stat().st_mtime_ns == before
+
+
+# dbt tests that are deliberately not Dagster asset checks: {unique_id: reason}. Keep it
+# empty unless there is a reason a reviewer would accept (dbt unit tests are not test nodes
+# of the manifest's `nodes`: they test SQL on fixtures at build time, not data).
+NOT_ASSET_CHECKS: dict[str, str] = {}
+
+
+def test_every_dbt_test_is_a_dagster_asset_check(dbt_manifest):
+    """A dbt test reading models of both dbt asset definitions (the daily facts and the rest),
+    or a source test, is silently dropped by dagster-dbt: nothing would run or show it."""
+    import json
+
+    from dagster_dbt.asset_utils import get_asset_check_key_for_test
+
+    from ecom_platform.definitions import defs
+    from ecom_platform.defs.dbt import dbt_project, translator
+
+    manifest = json.loads(dbt_manifest.read_text())
+    tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    assert tests, "no dbt test in the manifest"
+    graph_checks = set(defs.resolve_asset_graph().asset_check_keys)
+    missing = {}
+    for uid in sorted(tests - set(NOT_ASSET_CHECKS)):
+        key = get_asset_check_key_for_test(manifest, translator, uid, dbt_project)
+        if key is None or key not in graph_checks:
+            missing[uid] = key.to_user_string() if key else "no asset to attach it to"
+    assert missing == {}
+    assert set(NOT_ASSET_CHECKS) <= tests, "stale exception"
+
+
+def _step_context(assets_def, keys, materialized: dict, run_id="this-run", in_run=None):
+    """The parts of a step's context that defs/dbt.py reads to choose the tests of a dbt step."""
+    from types import SimpleNamespace
+
+    warnings = []
+    checks = {spec.key for spec in assets_def.node_check_specs_by_output_name.values() if spec.asset_key in keys}
+    return SimpleNamespace(
+        assets_def=assets_def,
+        selected_asset_keys=set(keys),
+        selected_asset_check_keys=checks,
+        run=SimpleNamespace(run_id=run_id, asset_selection=in_run),
+        job_def=SimpleNamespace(asset_layer=SimpleNamespace(selected_asset_keys=set(in_run or ()))),
+        instance=SimpleNamespace(
+            get_latest_materialization_event=lambda key: (
+                SimpleNamespace(run_id=materialized[key]) if key in materialized else None
+            )
+        ),
+        log=SimpleNamespace(warning=warnings.append, info=lambda *_: None),
+        warnings=warnings,
+    )
+
+
+def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_built(dbt_manifest):
+    """dbt's `buildable` leaves out a test that reads a model neither built in the step nor
+    upstream of it (fct_order_lines -> dim_dates): defs/dbt.py selects it explicitly once that
+    model is built, so the check does not stay planned for ever."""
+    from ecom_platform.defs.dbt import _indirect_selection, dbt_incremental_models
+
+    facts = set(dbt_incremental_models.keys)
+    dims = {dg.AssetKey(["marts", d]) for d in ("dim_dates", "dim_countries", "dim_customers", "dim_products")}
+    wanted = {
+        "relationships_fct_order_lines_date_key__date_key__ref_dim_dates_",
+        "relationships_fct_order_lines_country_key__country_key__ref_dim_countries_",
+        "relationships_fct_events_date_key__date_key__ref_dim_dates_",
+    }
+
+    # the dimensions were built by an earlier step of this run
+    ctx = _step_context(dbt_incremental_models, facts, {k: "this-run" for k in dims}, in_run=facts | dims)
+    args = _indirect_selection(ctx)
+    assert args[:2] == ["--indirect-selection", "buildable"] and args[2] == "--select"
+    selected = args[3].split(" ")
+    assert {name.split(".")[-1] for name in selected} >= wanted
+    assert {"ecom_platform.marts.core.fct_order_lines", "ecom_platform.marts.core.fct_events"} <= set(selected)
+    assert ctx.warnings == []
+
+    # the run rebuilds the dimensions but has not yet: wait (the check stays planned, with a warning)
+    ctx = _step_context(dbt_incremental_models, facts, {k: "an-earlier-run" for k in dims}, in_run=facts | dims)
+    assert _indirect_selection(ctx) == ["--indirect-selection", "buildable"]
+    assert "dim_dates" in ctx.warnings[0]
+
+    # the run does not hold the dimensions: the ones built by any earlier run are good
+    ctx = _step_context(dbt_incremental_models, facts, {k: "an-earlier-run" for k in dims}, in_run=facts)
+    assert {n.split(".")[-1] for n in _indirect_selection(ctx)[3].split(" ")} >= wanted
+
+    # never built (a fresh warehouse): not run
+    ctx = _step_context(dbt_incremental_models, facts, {}, in_run=facts)
+    assert _indirect_selection(ctx) == ["--indirect-selection", "buildable"]
+
+
+def test_lineage_starts_at_the_landing_files(dbt_manifest):
+    from ecom_platform.definitions import defs
+    from ecom_platform.lib.schemas import SOURCES
+
+    graph = defs.resolve_asset_graph()
+    for source in SOURCES:
+        landing = graph.get(dg.AssetKey(["landing", source]))
+        assert not landing.is_materializable and landing.kinds == {"file"}
+        assert f"{source}/" in (landing.description or "")
+        assert graph.get(dg.AssetKey(["raw", source])).parent_keys == {landing.key}
+    # Every root of the graph is a landing folder or a seed (reference data in the repo).
+    roots = {k for k in graph.get_all_asset_keys() if not graph.get(k).parent_keys}
+    assert {k for k in roots if k.path[0] not in ("landing", "seeds")} == {dg.AssetKey(["ops", "run_failures"])}
+    # A mart reaches back to its landing folder.
+    upstream, todo = set(), [dg.AssetKey(["marts", "fct_orders"])]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys - upstream:
+            upstream.add(parent)
+            todo.append(parent)
+    assert dg.AssetKey(["landing", "transactions"]) in upstream
+
+
+def test_ml_exposure_lists_every_mart_the_ml_assets_read(dbt_manifest):
+    import json
+
+    from ecom_platform.defs.ml import MART_INPUTS, MODELS
+
+    manifest = json.loads(dbt_manifest.read_text())
+    exposure = manifest["exposures"]["exposure.ecom_platform.ml_assets"]
+    listed = {manifest["nodes"][uid]["name"] for uid in exposure["depends_on"]["nodes"]}
+    read = {k.path[-1] for k in MART_INPUTS} | {k.path[-1] for m in MODELS for k in m.extra_deps}
+    assert listed == read
