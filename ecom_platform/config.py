@@ -16,7 +16,7 @@ three never share a file.
 | ``ECOM_DUCKDB_MEMORY``| DuckDB memory_limit                       | ``4GB``                               |
 | ``ECOM_DUCKDB_THREADS``| DuckDB threads                           | all cores                             |
 | ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
-| ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy | unset: ids kept |
+| ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy (required in staging and prod) | unset: ids kept (dev only) |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 """
 
@@ -34,6 +34,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 ENVIRONMENTS = ("dev", "staging", "prod")
+# Environments whose BI copy must pseudonymise customer ids: publishing there without
+# ECOM_BI_PSEUDONYM_KEY fails (Settings.bi_pseudonym_key_for_publish).
+PSEUDONYM_REQUIRED_ENVS = ("staging", "prod")
 
 
 class ConfigError(ValueError):
@@ -59,6 +62,22 @@ class Settings:
     def env_dir(self) -> Path:
         return self.warehouse_path.parent
 
+    @property
+    def bi_pseudonymisation_required(self) -> bool:
+        return self.env in PSEUDONYM_REQUIRED_ENVS
+
+    def bi_pseudonym_key_for_publish(self) -> str | None:
+        """The key the BI publish must use. In staging and prod a missing key is an error
+        (the copy would expose the real customer ids); in dev ``None`` (ids copied as they are)."""
+        if self.bi_pseudonym_key is None and self.bi_pseudonymisation_required:
+            raise ConfigError(
+                f"ECOM_BI_PSEUDONYM_KEY is not set, but ECOM_ENV={self.env} requires it: the BI copy of "
+                f"{' and '.join(PSEUDONYM_REQUIRED_ENVS)} must pseudonymise customer ids. Set "
+                "ECOM_BI_PSEUDONYM_KEY to a long random secret kept outside the repository (see docs/bi.md, "
+                "Pseudonymisation); nothing was published."
+            )
+        return self.bi_pseudonym_key
+
     def export_for_dbt(self) -> None:
         """dbt's profiles.yml reads ``ECOM_WAREHOUSE``: make sure it points where we do."""
         os.environ["ECOM_WAREHOUSE"] = str(self.warehouse_path)
@@ -75,6 +94,12 @@ def _float(name: str, default: str) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def _secret(name: str) -> str | None:
+    """A secret from the environment, used as given; unset, empty or blank means none."""
+    raw = os.environ.get(name)
+    return raw if raw and raw.strip() else None
 
 
 def get_settings() -> Settings:
@@ -109,7 +134,7 @@ def get_settings() -> Settings:
         duckdb_threads=threads,
         max_quarantine_rate=_float("ECOM_MAX_QUARANTINE_RATE", "0.01"),
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
-        bi_pseudonym_key=os.environ.get("ECOM_BI_PSEUDONYM_KEY") or None,
+        bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
     )
 
 

@@ -8,10 +8,11 @@
   Sales Dashboard as one self-contained HTML file, built from the published copy only.
 """
 
+from pathlib import Path
 
 import dagster as dg
 
-from ecom_platform.config import get_settings
+from ecom_platform.config import ConfigError, get_settings
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib import dashboard as dashboard_lib
 from ecom_platform.lib import publish as publish_lib
@@ -49,6 +50,14 @@ UPSTREAM_KEYS = _bi_model_keys() + [dg.AssetKey(["ml", t]) for t in ML_TABLES]
 DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
 
 
+def _source_label(warehouse: Path, data_dir: Path) -> str:
+    """The warehouse as the copy names it: relative to the data dir, else the file name."""
+    try:
+        return warehouse.resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return warehouse.name
+
+
 def _md_tables(summary: dict) -> str:
     pseudo = summary.get("pseudonymised_columns", {})
     lines = ["| table | rows | pseudonymised columns |", "|---|---:|---|"]
@@ -69,16 +78,22 @@ def _md_tables(summary: dict) -> str:
         "Read-only copy of the BI-facing tables (every `bi.*` table and the `ml.*` outputs that exist) "
         "for BI tools, published as a new version and swapped in atomically at `<bi_dir>/ecom_bi.duckdb` "
         "(+ Parquet per table). Personal-data denylist enforced; customer ids pseudonymised with "
-        "HMAC-SHA256 when ECOM_BI_PSEUDONYM_KEY is set. See docs/bi.md."
+        "HMAC-SHA256 when ECOM_BI_PSEUDONYM_KEY is set (required in staging and prod). See docs/bi.md."
     ),
 )
 def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = get_settings()
+    # Staging and prod refuse to publish real customer ids: fail before anything is built.
+    try:
+        key = settings.bi_pseudonym_key_for_publish()
+    except ConfigError as e:
+        raise dg.Failure(description=str(e), allow_retries=False) from e
     summary = publish_lib.publish_bi_copy(
         warehouse.path,
         settings.bi_dir,
-        pseudonym_key=settings.bi_pseudonym_key,
+        pseudonym_key=key,
         progress=context.log.info,
+        source_label=_source_label(Path(warehouse.path), settings.data_dir),
     )
     for t in summary["missing_ml_tables"]:
         context.log.warning(f"{t} not yet available: the BI copy was published without it")

@@ -22,9 +22,11 @@ read-only on disk (0444), fsynced, renamed to ``versions/<name>`` and only then 
 replacing the ``current`` symlink with ``os.replace`` (one ``rename(2)``). A path lookup
 of ``ecom_bi.duckdb`` resolves either the old or the new version, never a half-built file; a
 reader that already has the old file open keeps reading the old inode. The last
-``keep`` versions are kept; older ones are deleted unless a reader still holds a DuckDB
-lock on them (seen in ``/proc/locks`` on Linux), in which case they wait for a later
-publish.
+``keep`` versions are kept (at least 2: a reader that resolved the link just before a swap
+and has not yet taken its DuckDB lock still finds the previous version); older ones are
+deleted unless a reader still holds a DuckDB lock on them (seen in ``/proc/locks`` on
+Linux), in which case they wait for a later publish. Only DuckDB locks count: a Parquet
+reader or a tool pointed at a ``versions/<name>`` folder holds no lock and is not protected.
 
 Governance: column names are checked against :data:`DENYLIST` (names, e-mails, phone
 numbers, postal addresses, exact birth dates, IP addresses, payment and government
@@ -77,6 +79,9 @@ PARQUET_DIR = "parquet"
 VERSIONS_DIR = "versions"
 CURRENT_LINK = "current"
 DEFAULT_KEEP = 3
+# Never fewer than 2: the previous version must survive a prune for a reader that resolved
+# `current` just before the swap but has not taken its DuckDB lock yet (pruning sees locks only).
+MIN_KEEP = 2
 # Written in the storage format of DuckDB 1.0 so BI drivers that embed an older DuckDB (ODBC,
 # JDBC for Metabase, Node for Evidence, duckdb_engine on an older duckdb) can open it. DuckDB 2.0
 # would otherwise write its newest format, which no 1.x reader opens. None = newest format.
@@ -373,6 +378,7 @@ def publish_bi_copy(
     progress: Callable[[str], None] | None = None,
     keep: int = DEFAULT_KEEP,
     storage_version: str | None = DEFAULT_STORAGE_VERSION,
+    source_label: str | None = None,
 ) -> dict:
     """Build a new BI version from the live warehouse and make it current atomically.
 
@@ -384,15 +390,19 @@ def publish_bi_copy(
     ``pruned``, ``kept_in_use`` and ``seconds``. Raises :class:`PersonalDataError` or
     :class:`PublishError` without touching the current version.
 
-    ``keep``: how many versions to keep (in-use older ones wait for a later publish);
-    ``storage_version``: DuckDB storage format of the copy (default: readable by DuckDB 1.0+).
+    ``keep``: how many versions to keep, at least :data:`MIN_KEEP` (in-use older ones wait
+    for a later publish); ``storage_version``: DuckDB storage format of the copy (default:
+    readable by DuckDB 1.0+); ``source_label``: how ``meta.publish_info.source_warehouse``
+    and the manifest name the warehouse, a relative path (default: the file name only, so
+    no host path leaks into the copy; the Dagster asset passes the path relative to the
+    data directory, e.g. ``dev/warehouse.duckdb``).
     """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     warehouse_path = Path(warehouse_path).resolve()
     bi_dir = Path(bi_dir).resolve()
-    if keep < 1:
-        raise ValueError("keep must be >= 1")
+    _check_keep(keep)
+    source = _source_label(warehouse_path, source_label)
     if not warehouse_path.is_file():
         raise PublishError(f"warehouse {warehouse_path} does not exist: materialize the pipeline first")
     key = _key_bytes(pseudonym_key) if pseudonym_key else None
@@ -411,7 +421,7 @@ def publish_bi_copy(
         final = bi_dir / VERSIONS_DIR / name
         building.mkdir()
         try:
-            summary = _build_version(warehouse_path, building, name, now, key, say, storage_version)
+            summary = _build_version(warehouse_path, building, name, now, key, say, storage_version, source)
             _make_read_only(building)
             _fsync_tree(building)
             os.rename(building, final)
@@ -446,16 +456,37 @@ def publish_bi_copy(
     return summary
 
 
+def _check_keep(keep: int) -> None:
+    if keep < MIN_KEEP:
+        raise ValueError(
+            f"keep={keep}: keep at least {MIN_KEEP} versions. A reader that resolved `current` just "
+            "before a swap, and has not locked the file yet, must still find the previous version."
+        )
+
+
+def _source_label(warehouse_path: Path, label: str | None) -> str:
+    """How the copy names its source: never an absolute host path."""
+    if label is None:
+        return warehouse_path.name
+    if os.path.isabs(label) or re.match(r"^[A-Za-z]:[\\/]", label):
+        raise ValueError(f"source_label {label!r} must be relative (no host paths in the BI copy)")
+    return label
+
+
 def prune_versions(bi_dir: Path | str, keep: int = DEFAULT_KEEP) -> tuple[list[str], list[str]]:
     """Delete complete versions older than the newest ``keep`` (never the current one).
 
-    A version whose DuckDB file is still locked by a reader is left for a later prune.
+    ``keep`` is at least :data:`MIN_KEEP`. A version whose DuckDB file is still locked by a
+    reader is left for a later prune. Only DuckDB locks are seen (``/proc/locks``): a Parquet
+    reader holds none, and a reader between resolving the link and opening the file holds
+    none yet (which is why the previous version is always kept).
     Returns (pruned names, names kept because in use).
     """
+    _check_keep(keep)
     bi_dir = Path(bi_dir)
     versions = list_versions(bi_dir)
     cur = current_version(bi_dir)
-    old = versions[:-keep] if keep else versions
+    old = versions[:-keep]
     locked = _locked_inodes()
     pruned, in_use = [], []
     for v in old:
@@ -509,6 +540,7 @@ def _build_version(
     key: bytes | None,
     say: Callable[[str], None],
     storage_version: str | None = DEFAULT_STORAGE_VERSION,
+    source: str = "",
 ) -> dict:
     db_file = folder / DB_NAME
     pq_root = folder / PARQUET_DIR
@@ -551,7 +583,6 @@ def _build_version(
         check_denylist({k: [c for c, _ in v] for k, v in out_cols.items()})
 
         pseudonymised_cols = {t.qualified: t.id_columns for t in tables if key is not None and t.id_columns}
-        source = str(warehouse_path)
         con.execute(f"CREATE SCHEMA dst.{META_SCHEMA}")
         con.execute(
             f"""CREATE TABLE dst.{META_SCHEMA}.publish_info AS SELECT

@@ -1,4 +1,9 @@
-"""BI readers and the pipeline writer at the same time, in separate processes.
+"""BI readers and the pipeline writer at the same time, in separate processes (publish level).
+
+The issue's acceptance test with a real full materialization of every asset is
+``test_bi_reader_during_full_run.py``. This file drives ``publish_bi_copy`` directly, which
+lets it do in seconds what a full run cannot: six publishes in a row, pruning, a long
+session that outlives them, and a negative control.
 
 A writer process rebuilds the live warehouse's bi tables and republishes the BI copy
 several times (what a full materialization does at its end); a reader process meanwhile

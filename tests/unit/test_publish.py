@@ -76,8 +76,9 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
     published = {f"{a}.{b}" for a, b in out.execute(
         "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
     assert published == set(BI_TABLES + ML_TABLES) | {"meta.publish_info", "meta.tables"}
+    # The source is named without a host path (the file name by default).
     assert out.execute("SELECT version, pseudonymised, source_warehouse FROM meta.publish_info").fetchone() == (
-        s["version"], False, str(wh.resolve()))
+        s["version"], False, "warehouse.duckdb")
     assert dict(((f"{a}.{b}", n) for a, b, n in out.execute(
         "SELECT table_schema, table_name, row_count FROM meta.tables").fetchall())) == s["rows"]
     src.close()
@@ -86,7 +87,8 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
     manifest = json.loads((bi_dir / "manifest.json").read_text())
     assert manifest["version"] == s["version"]
     assert manifest["pseudonymised"] is False
-    assert manifest["source_warehouse"] == str(wh.resolve())
+    assert manifest["source_warehouse"] == "warehouse.duckdb"
+    assert str(tmp_path) not in (bi_dir / "manifest.json").read_text()
     assert manifest["published_at"]
     by_name = {f"{t['schema']}.{t['table']}": t for t in manifest["tables"]}
     assert set(by_name) == set(s["tables"])
@@ -224,34 +226,63 @@ def test_swap_is_atomic_for_readers_and_old_versions_are_pruned(wh, tmp_path):
     bi_dir = tmp_path / "bi"
     stable = publish.stable_path(bi_dir)
     _set_revenue(wh, 1)
-    v1 = publish_bi_copy(wh, bi_dir, keep=1)
+    v1 = publish_bi_copy(wh, bi_dir, keep=2)
 
     old_reader = _ro(stable)  # a BI session that stays open
     assert old_reader.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(1,)]
 
     _set_revenue(wh, 2)
-    v2 = publish_bi_copy(wh, bi_dir, keep=1)
+    v2 = publish_bi_copy(wh, bi_dir, keep=2)
     assert v2["version"] > v1["version"]
+    assert (v2["pruned"], v2["kept_in_use"]) == ([], [])  # v1 is one of the newest 2
     # The open reader still reads its version, completely and consistently...
     assert old_reader.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(1,)]
     assert old_reader.execute("SELECT version FROM meta.publish_info").fetchone()[0] == v1["version"]
-    # ...and that version is kept while it is open, although keep=1.
-    assert v2["kept_in_use"] == [v1["version"]]
-    assert (bi_dir / "versions" / v1["version"]).is_dir()
     # A new reader of the same stable path sees the new version.
     new_reader = _ro(stable)
     assert new_reader.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(2,)]
     assert new_reader.execute("SELECT version FROM meta.publish_info").fetchone()[0] == v2["version"]
     new_reader.close()
-    old_reader.close()
 
     _set_revenue(wh, 3)
-    v3 = publish_bi_copy(wh, bi_dir, keep=1)
-    assert sorted(v3["pruned"]) == [v1["version"], v2["version"]]
-    assert [p.name for p in (bi_dir / "versions").iterdir()] == [v3["version"]]
-    assert os.readlink(bi_dir / "current") == os.path.join("versions", v3["version"])
+    v3 = publish_bi_copy(wh, bi_dir, keep=2)
+    # v1 is older than the newest 2 but still open: kept, and still readable.
+    assert (v3["pruned"], v3["kept_in_use"]) == ([], [v1["version"]])
+    assert (bi_dir / "versions" / v1["version"]).is_dir()
+    assert old_reader.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(1,)]
+    old_reader.close()
+
+    _set_revenue(wh, 4)
+    v4 = publish_bi_copy(wh, bi_dir, keep=2)
+    assert sorted(v4["pruned"]) == [v1["version"], v2["version"]]
+    assert sorted(p.name for p in (bi_dir / "versions").iterdir()) == [v3["version"], v4["version"]]
+    assert os.readlink(bi_dir / "current") == os.path.join("versions", v4["version"])
     with _ro(stable) as con:
-        assert con.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(3,)]
+        assert con.execute("SELECT DISTINCT net_revenue FROM bi.sales_daily").fetchall() == [(4,)]
+
+
+@pytest.mark.parametrize("keep", [1, 0, -1])
+def test_keep_below_two_is_refused_before_anything_is_published(wh, tmp_path, keep):
+    """The previous version must survive a prune: a reader that resolved `current` just before
+    the swap has no DuckDB lock yet, and pruning sees only locks."""
+    bi_dir = tmp_path / "bi"
+    with pytest.raises(ValueError, match="keep at least 2"):
+        publish_bi_copy(wh, bi_dir, keep=keep)
+    assert publish.current_version(bi_dir) is None
+    assert publish.list_versions(bi_dir) == []
+    publish_bi_copy(wh, bi_dir)
+    with pytest.raises(ValueError, match="keep at least 2"):
+        publish.prune_versions(bi_dir, keep=keep)
+
+
+def test_source_label_is_relative_never_a_host_path(wh, tmp_path):
+    s = publish_bi_copy(wh, tmp_path / "bi", source_label="dev/warehouse.duckdb")
+    with _ro(s["path"]) as con:
+        assert con.execute("SELECT source_warehouse FROM meta.publish_info").fetchone()[0] == "dev/warehouse.duckdb"
+    assert json.loads(Path(s["manifest"]).read_text())["source_warehouse"] == "dev/warehouse.duckdb"
+    for bad in (str(wh), "C:\\data\\warehouse.duckdb"):
+        with pytest.raises(ValueError, match="must be relative"):
+            publish_bi_copy(wh, tmp_path / "bi", source_label=bad)
 
 
 def test_keeps_the_last_n_versions(wh, tmp_path):
