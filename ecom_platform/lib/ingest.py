@@ -499,36 +499,55 @@ def map_header(source: Source, header: list[str], rel: str) -> dict[str, str]:
     return mapping
 
 
-def _typing_sql(source: Source, mapping: dict[str, str]) -> tuple[list[str], str, str]:
-    """Returns (typed column expressions, reason expression, raw json expression)."""
-    typed, reasons = [], []
-    for col in source.columns:
+def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str, row_number: str) -> str:
+    """SELECT over ``land`` giving the typed columns, ``_sheet``, ``_row_number``, ``_reason``
+    (NULL for a good record) and ``_raw`` (the record as JSON text, for quarantined rows only).
+
+    Each column is typed, and tested for a null token, once per row in ``_x``; the reasons
+    reuse those values (typing them again in every reason made this step twice as slow).
+    """
+    inner, typed, reasons = [], [], []
+    null_of: dict[str, str] = {}
+    for i, col in enumerate(source.columns):
         if col.name not in mapping:
             typed.append(f"CAST(NULL AS {col.sql_type}) AS {_q(col.name)}")
             continue
         raw = _q(mapping[col.name])
-        expr = _typed_expr(raw, col.sql_type)
-        typed.append(f"{expr} AS {_q(col.name)}")
+        t, n = _q(f"__ecom_t{i}"), _q(f"__ecom_n{i}")
+        null_of[col.name] = n
+        inner += [f"{_typed_expr(raw, col.sql_type)} AS {t}", f"{_is_null_token(raw)} AS {n}"]
+        typed.append(f"{t} AS {_q(col.name)}")
         label = col.name
         if col.required:
-            reasons.append(f"CASE WHEN {_is_null_token(raw)} THEN '{label} is missing' END")
+            reasons.append(f"CASE WHEN {n} THEN '{label} is missing' END")
         bad_value = (
             f"'{label} ' || {_sql_str(chr(39))} || left({raw}, 60) || {_sql_str(chr(39))} "
             f"|| ' is not a valid {col.sql_type.lower()}'"
         )
-        reasons.append(f"CASE WHEN NOT {_is_null_token(raw)} AND ({expr}) IS NULL THEN {bad_value} END")
+        reasons.append(f"CASE WHEN NOT {n} AND {t} IS NULL THEN {bad_value} END")
     if source.name == "events" and "event_type" in mapping:
         raw = _q(mapping["event_type"])
         allowed = ", ".join(_sql_str(t) for t in EVENT_TYPES)
         reasons.append(
-            f"CASE WHEN NOT {_is_null_token(raw)} AND lower(trim({raw})) NOT IN ({allowed}) "
+            f"CASE WHEN NOT {null_of['event_type']} AND lower(trim({raw})) NOT IN ({allowed}) "
             f"THEN 'event_type ' || {_sql_str(chr(39))} || left({raw}, 40) || {_sql_str(chr(39))} "
             f"|| ' is not one of {', '.join(EVENT_TYPES)}' END"
         )
-    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
+    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
     pairs = ", ".join(f"{_sql_str(h)}, {_q(h)}" for h in mapping.values())
-    raw_json = f"CAST(json_object({pairs}) AS VARCHAR)"
-    return typed, reason, raw_json
+    return f"""
+        WITH _x AS (
+            SELECT *, {sheet} AS __ecom_sheet, {row_number} AS __ecom_row, {', '.join(inner) or 'NULL AS __ecom_none'}
+            FROM {land}
+        ),
+        _y AS (SELECT *, {reason} AS __ecom_reason FROM _x)
+        SELECT {', '.join(typed)},
+               __ecom_sheet AS _sheet,
+               __ecom_row AS _row_number,
+               __ecom_reason AS _reason,
+               CASE WHEN __ecom_reason IS NOT NULL THEN CAST(json_object({pairs}) AS VARCHAR) END AS _raw
+        FROM _y
+    """
 
 
 # --------------------------------------------------------------------------- one file
@@ -653,7 +672,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             raise IngestError(f"{lf.rel}: unsupported file type")
         header = [r[0] for r in con.execute("DESCRIBE _land").fetchall() if r[0] != "_sheet"]
         mapping = map_header(source, header, lf.rel)
-        typed, reason, raw_json = _typing_sql(source, mapping)
         sheet = "_sheet" if has_sheet else "CAST(NULL AS VARCHAR)"
         land, row_number = "_land", "rowid + 1"
         if unparseable:
@@ -674,17 +692,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             )
             row_number = "_land_k + COALESCE(_skip_n, 0)"
         con.execute("DROP TABLE IF EXISTS _typed")
-        con.execute(
-            f"""
-            CREATE TEMP TABLE _typed AS
-            SELECT {', '.join(typed)},
-                   {sheet} AS _sheet,
-                   {row_number} AS _row_number,
-                   {reason} AS _reason,
-                   {raw_json} AS _raw
-            FROM {land}
-            """
-        )
+        con.execute(f"CREATE TEMP TABLE _typed AS {_typed_select(source, mapping, land, sheet, row_number)}")
         n_read, n_bad = con.execute(
             "SELECT count(*), count(_reason) FROM _typed"
         ).fetchone()
