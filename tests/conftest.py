@@ -32,11 +32,20 @@ def _isolated_dagster_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dbt_manifest(_isolated_dagster_home) -> Path:
-    """The dbt manifest, prepared once (as `make prepare` does) if it is missing."""
+    """The dbt manifest, prepared (as `make prepare` does) if it is missing or older than
+    a dbt source file, so a plain `pytest` after editing the dbt project is not run on a
+    stale manifest."""
     from ecom_platform.cli import prepare
 
     path = config.DBT_PROJECT_DIR / "target" / "manifest.json"
-    if not path.exists():
+    sources = [
+        f
+        for d in ("models", "tests", "macros", "seeds")
+        for f in (config.DBT_PROJECT_DIR / d).rglob("*")
+        if f.is_file()
+    ] + [config.DBT_PROJECT_DIR / "dbt_project.yml"]
+    newest = max(f.stat().st_mtime for f in sources)
+    if not path.exists() or path.stat().st_mtime < newest:
         prepare(config.get_settings())
     return path
 
