@@ -42,6 +42,7 @@ import os
 import tempfile
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -595,6 +596,18 @@ def _decide(con, source: str, rel: str, sha: str) -> tuple[str, str | None]:
     return "skip", f"identical to {holder[0]}, already loaded"
 
 
+@contextmanager
+def _transaction(con):
+    """One DuckDB transaction: committed when the block ends, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _log(con, res: FileResult, file_bytes: int, run_id: str, started: datetime) -> None:
     con.execute(
         "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
@@ -639,8 +652,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
         res.seconds = time.perf_counter() - t0
         return res
     if action == "dedupe":
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             removed = _delete_file_rows(con, source, lf.rel)
             res.status = "replaced"
             res.error = (
@@ -649,10 +661,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             )
             res.seconds = time.perf_counter() - t0
             _log(con, res, size, run_id, started)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return res
 
     fmt = file_format(lf.path)
@@ -702,8 +710,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             raise IngestError(f"{lf.rel}: header only, no data rows")
 
         cols = ", ".join(_q(c.name) for c in source.columns)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             replaced = _delete_file_rows(con, source, lf.rel)
             con.execute(
                 f"""
@@ -731,10 +738,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             res.status = "replaced" if replaced else "loaded"
             res.seconds = time.perf_counter() - t0
             _log(con, res, size, run_id, started)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         res.reasons = dict(
             con.execute(
                 """
