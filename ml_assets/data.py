@@ -139,23 +139,43 @@ _CUSTOMER_DTYPES = {
 
 
 def prepare_events(events: pd.DataFrame | None) -> pd.DataFrame:
-    """Clickstream events with ``user_id`` (Int64), ``event_time``, ``event_type``; may be empty."""
+    """Clickstream events with ``user_id`` (Int64), ``event_time``, ``event_type`` (a
+    lower-case categorical) and ``user_session`` (text, or an integer id / hash); may be
+    empty. Columns already in that shape are not copied, so calling it again on its own
+    output (once per churn cutoff) costs nothing, even for tens of millions of events."""
     cols = ["user_id", "event_time", "event_type", "user_session"]
     if events is None or len(events) == 0:
         return pd.DataFrame(
             {"user_id": pd.Series(dtype="Int64"), "event_time": pd.Series(dtype="datetime64[ns]"),
-             "event_type": pd.Series(dtype="string"), "user_session": pd.Series(dtype="string")}
+             "event_type": pd.Series(dtype="category"), "user_session": pd.Series(dtype="string")}
         )
-    df = events.copy()
+    df = events.copy(deep=False)  # copy-on-write: columns left alone are shared, not copied
     if "user_session" not in df.columns:
-        df["user_session"] = pd.NA
-    df["user_id"] = pd.to_numeric(df["user_id"], errors="coerce").astype("Int64")
-    df["event_time"] = pd.to_datetime(df["event_time"])
-    if getattr(df["event_time"].dt, "tz", None) is not None:
-        df["event_time"] = df["event_time"].dt.tz_convert(None)
-    df["event_type"] = df["event_type"].astype("string").str.lower()
-    df["user_session"] = df["user_session"].astype("string")
+        df["user_session"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    if df["user_id"].dtype != "Int64":
+        df["user_id"] = pd.to_numeric(df["user_id"], errors="coerce").astype("Int64")
+    if not pd.api.types.is_datetime64_dtype(df["event_time"]):
+        df["event_time"] = pd.to_datetime(df["event_time"])
+        if getattr(df["event_time"].dt, "tz", None) is not None:
+            df["event_time"] = df["event_time"].dt.tz_convert(None)
+    df["event_type"] = _lower_categorical(df["event_type"])
+    if not (pd.api.types.is_integer_dtype(df["user_session"]) or df["user_session"].dtype == "string"):
+        df["user_session"] = df["user_session"].astype("string")
     return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def _lower_categorical(s: pd.Series) -> pd.Series:
+    """``s`` as a categorical of lower-case values (a no-op when it already is one)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype("string").astype("category")
+    cats = s.cat.categories
+    low = pd.Index([str(c).lower() for c in cats])
+    if low.equals(cats):
+        return s
+    uniq = pd.Index(low.unique())
+    codes = s.cat.codes.to_numpy()
+    new = np.where(codes >= 0, uniq.get_indexer(low)[codes], -1)
+    return pd.Series(pd.Categorical.from_codes(new, categories=uniq), index=s.index, name=s.name)
 
 
 def read_online_retail(path: str) -> pd.DataFrame:
