@@ -35,8 +35,10 @@ Rules, in the order they apply to one file:
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -279,32 +281,41 @@ def _read_csv(con, read_path: str, rel: str) -> None:
 
 
 def _blank_lines_before(
-    read_path: str, gz: bool, lines: list[int], quote: str, chunk: int = 1 << 20
+    read_path: str, gz: bool, lines: list[int], quote: str, delimiter: str = ",", escape: str = ""
 ) -> dict[int, int]:
     """For each of DuckDB's reject line numbers (header = 1, blank lines counted, a quoted
-    line break not), how many blank lines come before it. Streams the file in ``chunk``
-    bytes and stops after the last line asked for. Quotes are tracked by parity."""
-    wanted = set(lines)
-    out: dict[int, int] = {}
-    q = quote.encode() if quote and quote != "(empty)" else b""
-    duck_line = blanks = 0
-    in_quotes, at_start, after_cr = False, True, False
-    with (gzip.open(read_path, "rb") if gz else open(read_path, "rb")) as fh:
-        while len(out) < len(wanted) and (block := fh.read(chunk)):
-            if after_cr and block.startswith(b"\n"):
-                block = block[1:]  # the second half of a "\r\n" cut by the block end
-            after_cr = block.endswith(b"\r")
-            for seg in block.splitlines(keepends=True):
-                body = seg.rstrip(b"\r\n")
-                if at_start and not in_quotes:
-                    duck_line += 1
-                    if not body:
-                        blanks += 1
-                    elif duck_line in wanted:
-                        out[duck_line] = blanks
-                if q and body.count(q) % 2:
-                    in_quotes = not in_quotes
-                at_start = len(body) < len(seg)
+    line break not), how many blank lines come before it.
+
+    Python's csv reader splits the file into the same logical lines as DuckDB: a quote opens
+    a quoted field only at the start of a field (``12" RULER`` is text), so a stray quote
+    does not swallow the rest of the file. Streams the (UTF-8) file and stops after the
+    last line asked for.
+    """
+    wanted, out = set(lines), {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    fmt: dict = {"delimiter": delimiter or ",", "strict": False}
+    if quote and quote != "(empty)":
+        fmt["quotechar"] = quote
+        if escape and escape not in ("(empty)", quote):
+            fmt.update(escapechar=escape, doublequote=False)
+    else:
+        fmt["quoting"] = csv.QUOTE_NONE
+    csv.field_size_limit(1 << 30)
+    raw = gzip.open(read_path, "rb") if gz else open(read_path, "rb")
+    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
+        blanks = 0
+        try:
+            for n, row in enumerate(csv.reader(fh, **fmt), start=1):
+                if not row:
+                    blanks += 1
+                elif n in wanted:
+                    out[n] = blanks
+                if n >= last:
+                    break
+        except csv.Error:
+            pass  # e.g. a quote left open at the end: the lines before it are counted
     return out
 
 
@@ -347,9 +358,11 @@ def _load_csv(con, path: Path, rel: str, fmt: str) -> tuple[str, list[dict]]:
                 text = text.lstrip("\r\n") if text else text
                 seen[int(line)] = {"reason": f"unparseable CSV line ({etype.lower()}): {emsg}", "text": text}
         if seen:
-            quote = con.execute("SELECT any_value(quote) FROM _land_reject_scans").fetchone()[0] or ""
+            delimiter, quote, escape = con.execute(
+                "SELECT any_value(delimiter), any_value(quote), any_value(escape) FROM _land_reject_scans"
+            ).fetchone()
             read_path, gz = (tmp, False) if tmp else (str(path), fmt == "csv.gz")
-            blanks = _blank_lines_before(read_path, gz, list(seen), quote)
+            blanks = _blank_lines_before(read_path, gz, list(seen), quote or "", delimiter or ",", escape or "")
             for line, bad in seen.items():
                 bad["row"] = line - 1 - blanks.get(line, 0)
     finally:
@@ -565,7 +578,7 @@ def _decide(con, source: str, rel: str, sha: str) -> tuple[str, str | None]:
     latest = """
         SELECT status, file_sha256, error, rows_read FROM raw.ingest_log
         WHERE file_name = ? AND status IN ({})
-        ORDER BY finished_at DESC, rowid DESC LIMIT 1
+        ORDER BY rowid DESC LIMIT 1
     """
     last = con.execute(latest.format("'loaded', 'replaced', 'rejected'"), [rel]).fetchone()
     if last is not None and last[1] == sha and last[0] == "rejected":
@@ -579,7 +592,7 @@ def _decide(con, source: str, rel: str, sha: str) -> tuple[str, str | None]:
         """
         SELECT file_name FROM (
             SELECT file_name, file_sha256, rows_read,
-                   row_number() OVER (PARTITION BY file_name ORDER BY finished_at DESC, rowid DESC) AS k
+                   row_number() OVER (PARTITION BY file_name ORDER BY rowid DESC) AS k
             FROM raw.ingest_log
             WHERE status IN ('loaded', 'replaced') AND source = ? AND file_name <> ?
               AND file_name IN (SELECT file_name FROM raw.ingest_log WHERE file_sha256 = ?)

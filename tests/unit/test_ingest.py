@@ -370,17 +370,33 @@ def test_row_numbers_on_a_large_crlf_file_never_collide(env):
     assert sorted([num for _, num in accepted] + [num for _, num in quarantined]) == list(range(1, n + 1))
 
 
-@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
-def test_blank_lines_are_counted_outside_quotes_across_chunks(tmp_path, chunk):
-    text = 'h1,h2\r\n\r\na,"x\r\n\r\ny"\r\nbad\r\n\r\n\r\nb,c\r\nbad2\r\nc,d\r\n'
+@pytest.mark.parametrize(
+    "text, wanted, expected",
+    [
+        # a quoted line break is not a line; "bad" is line 4 after 1 blank, "bad2" line 8 after 3
+        ('h1,h2\r\n\r\na,"x\r\n\r\ny"\r\nbad\r\n\r\n\r\nb,c\r\nbad2\r\nc,d\r\n', [4, 8], {4: 1, 8: 3}),
+        # a stray quote inside an unquoted field (12" RULER) opens nothing
+        ('h1,h2\n"a","b"\nc,d\n4,5 "6,7\n\nbad\ne,f\n', [4, 6], {4: 0, 6: 1}),
+    ],
+)
+def test_blank_lines_are_counted_as_duckdb_numbers_lines(tmp_path, text, wanted, expected):
     path = tmp_path / "f.csv"
     path.write_bytes(text.encode())
     con = duckdb.connect()
     ingest._read_csv(con, str(path), "f.csv")
-    # DuckDB numbers lines with the header as 1 and blank lines counted, a quoted line
-    # break not: "bad" is line 4 after 1 blank line, "bad2" line 8 after 3.
-    assert con.execute("SELECT line FROM _land_rejects ORDER BY line").fetchall() == [(4,), (8,)]
-    assert ingest._blank_lines_before(str(path), False, [4, 8], '"', chunk=chunk) == {4: 1, 8: 3}
+    assert [line for (line,) in con.execute("SELECT DISTINCT line FROM _land_rejects ORDER BY line").fetchall()] == wanted
+    assert ingest._blank_lines_before(str(path), False, wanted, '"') == expected
+
+
+def test_stray_quote_keeps_row_numbers(env):
+    con, landing = env
+    ok = "{},22114,{},1,2009-12-02 09:00:00,2.95,13085,France"
+    lines = [ok.format(900001, "PLAIN"), ok.format(900002, '12" RULER'), "", "900003,ragged,line", ok.format(900004, "AFTER")]
+    write(landing, "transactions/quote.csv", HEADER_II + "\n".join(lines) + "\n")
+    res = ingest_one(con, landing, "transactions/quote.csv")
+    assert (res.rows_read, res.rows_rejected) == (4, 1)
+    assert lineage(con, "transactions/quote.csv") == [(900001, 1), (900002, 2), (900004, 4)]
+    assert [n for n, _, _ in quarantine(con, "transactions/quote.csv")] == [3]
 
 
 def test_unknown_event_type_is_quarantined(env):
