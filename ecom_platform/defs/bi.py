@@ -50,14 +50,6 @@ UPSTREAM_KEYS = _bi_model_keys() + [dg.AssetKey(["ml", t]) for t in ML_TABLES]
 DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
 
 
-def _source_label(warehouse: Path, data_dir: Path) -> str:
-    """The warehouse as the copy names it: relative to the data dir, else the file name."""
-    try:
-        return warehouse.resolve().relative_to(data_dir.resolve()).as_posix()
-    except ValueError:
-        return warehouse.name
-
-
 def _md_tables(summary: dict) -> str:
     pseudo = summary.get("pseudonymised_columns", {})
     lines = ["| table | rows | pseudonymised columns |", "|---|---:|---|"]
@@ -93,7 +85,7 @@ def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         settings.bi_dir,
         pseudonym_key=key,
         progress=context.log.info,
-        source_label=_source_label(Path(warehouse.path), settings.data_dir),
+        source_label=publish_lib.relative_source_label(Path(warehouse.path), settings.data_dir),
     )
     for t in summary["missing_ml_tables"]:
         context.log.warning(f"{t} not yet available: the BI copy was published without it")

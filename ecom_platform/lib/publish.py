@@ -464,6 +464,14 @@ def _check_keep(keep: int) -> None:
         )
 
 
+def relative_source_label(warehouse: Path, data_dir: Path) -> str:
+    """The warehouse as a copy should name it: relative to the data dir, else the file name."""
+    try:
+        return Path(warehouse).resolve().relative_to(Path(data_dir).resolve()).as_posix()
+    except ValueError:
+        return Path(warehouse).name
+
+
 def _source_label(warehouse_path: Path, label: str | None) -> str:
     """How the copy names its source: never an absolute host path."""
     if label is None:
