@@ -56,11 +56,16 @@ def test_run_succeeds_and_every_check_passes(uci_warehouse):
     assert [k for k, ok in checks.items() if not ok] == []
 
 
-def test_raw_holds_the_published_rows_and_total(uci_warehouse):
-    _, con = uci_warehouse
-    n, total, invoices, customers = con.execute(
+def raw_figures(con) -> tuple:
+    """(lines, Σ quantity × price, distinct invoices, distinct customers) of raw.transactions."""
+    return con.execute(
         "SELECT count(*), sum(quantity * price), count(DISTINCT invoice), count(DISTINCT customer_id) FROM raw.transactions"
     ).fetchone()
+
+
+def test_raw_holds_the_published_rows_and_total(uci_warehouse):
+    _, con = uci_warehouse
+    n, total, invoices, customers = raw_figures(con)
     assert n == 541_909
     assert round(total, 2) == Decimal("9747747.93")
     assert (invoices, customers) == (25_900, 4_372)
@@ -93,9 +98,7 @@ def test_online_retail_ii_raw_holds_the_published_figures(uci_ii_raw):
     assert [(r.file_name, r.status, r.rows_read, r.rows_rejected, r.error) for r in results] == [
         (f"transactions/{UCI_II.name}", "loaded", 525_461, 0, None)
     ]
-    n, total, invoices, customers = con.execute(
-        "SELECT count(*), sum(quantity * price), count(DISTINCT invoice), count(DISTINCT customer_id) FROM raw.transactions"
-    ).fetchone()
+    n, total, invoices, customers = raw_figures(con)
     assert n == 525_461
     assert round(total, 2) == Decimal("9539484.63")
     assert (invoices, customers) == (28_816, 4_383)
