@@ -177,23 +177,25 @@ def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:
     if checks_of_selected - set(context.selected_asset_check_keys):
         return []
     args = ["--indirect-selection", "buildable"]
-    extra = _planned_tests_beyond_buildable(context)
+    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    extra = _planned_tests_beyond_buildable(context, manifest, translator, project)
     if extra:
         # dagster-dbt unions this --select with its own; naming the step's models too keeps
         # them selected when its own selection is an --exclude (an unsubsetted dbt_models).
-        args += ["--select", " ".join([*_dbt_names(context, context.selected_asset_keys), *extra])]
+        args += ["--select", " ".join([*_dbt_names(context, manifest, context.selected_asset_keys), *extra])]
     return args
 
 
-def _dbt_names(context: dg.AssetExecutionContext, keys) -> list[str]:
+def _dbt_names(context: dg.AssetExecutionContext, manifest: Mapping[str, Any], keys) -> list[str]:
     """dbt names (fqn) of the models / seeds behind ``keys``."""
     assets_def = context.assets_def
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([assets_def])
     unique_ids = [assets_def.get_asset_spec(k).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for k in keys]
     return sorted(".".join(manifest["nodes"][uid]["fqn"]) for uid in unique_ids)
 
 
-def _planned_tests_beyond_buildable(context: dg.AssetExecutionContext) -> list[str]:
+def _planned_tests_beyond_buildable(
+    context: dg.AssetExecutionContext, manifest: Mapping[str, Any], translator: DagsterDbtTranslator, project
+) -> list[str]:
     """dbt names of this step's planned tests that `buildable` leaves out but can run now.
 
     A test is left out by `buildable` when one of the models it reads is neither built in
@@ -204,7 +206,6 @@ def _planned_tests_beyond_buildable(context: dg.AssetExecutionContext) -> list[s
     not built yet is left out with a warning: its check stays planned.
     """
     assets_def = context.assets_def
-    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([assets_def])
     parent_map = manifest["parent_map"]
     step_nodes = {
         assets_def.get_asset_spec(k).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for k in context.selected_asset_keys
