@@ -263,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         ECOM_BI_DIR=work / "dev" / "bi", DAGSTER_HOME=work / "dagster_home",
     )
     settings.export_for_dbt()
-    from ecom_platform.cli import init_dagster_home
+    from ecom_platform.cli import init_dagster_home, prepare
 
     init_dagster_home(settings)  # the project's dagster.yaml: the single-writer pool
+    # As `make dev` does: the manifest (and dbt's partial-parse state) prepared with this
+    # environment's profile, else every dbt invocation would re-parse the project in full.
+    prepare(settings)
 
     load_start = os.getloadavg()
     _say(f"bench folder {work}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} cores")

@@ -18,10 +18,15 @@ three never share a file.
 | ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
 | ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy (required in staging and prod) | unset: ids kept (dev only) |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
+
+Set by the code for its children, never by users: ``ECOM_WAREHOUSE`` and ``ECOM_DUCKDB_MEMORY``
+for dbt (:meth:`Settings.export_for_dbt`), ``ECOM_DBT_WINDOW_START`` / ``ECOM_DBT_WINDOW_END``
+for one dbt process building a partition window (:func:`dbt_window_environment`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +91,36 @@ class Settings:
     def export_for_dagster(self) -> None:
         """Dagster's instance reads ``DAGSTER_HOME``."""
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+
+
+# The partition window of the daily facts, for the one dbt process that builds it (read by
+# dbt_project/macros/day_window.sql at run time only).
+DBT_WINDOW_ENV = {"window_start_date": "ECOM_DBT_WINDOW_START", "window_end_date": "ECOM_DBT_WINDOW_END"}
+
+
+@contextlib.contextmanager
+def dbt_window_environment(window: dict[str, str] | None):
+    """Expose ``window`` ({window_start_date, window_end_date}) to dbt processes started inside.
+
+    The window reaches dbt through the environment and not ``--vars``: dbt re-parses the
+    whole project whenever its vars change (2-3 s per partition run); the macro reads these
+    variables only when executing, so the parsed manifest never depends on them. Without a
+    window both are removed, so a stale window can never leak into an unpartitioned build.
+    """
+    saved = {name: os.environ.get(name) for name in DBT_WINDOW_ENV.values()}
+    try:
+        for key, name in DBT_WINDOW_ENV.items():
+            if window and window.get(key):
+                os.environ[name] = window[key]
+            else:
+                os.environ.pop(name, None)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _float(name: str, default: str) -> float:

@@ -2,9 +2,14 @@
     Daily partitions for the day-grained facts (fct_order_lines by invoice_day, fct_events
     by event_day).
 
-    Dagster passes a partition window as the vars `window_start_date` (inclusive) and
-    `window_end_date` (exclusive), both 'YYYY-MM-DD' (one dbt invocation per window, so a
-    backfill of a range is one `dbt build`). Without a window the models build fully.
+    A partition window is `window_start_date` (inclusive) and `window_end_date` (exclusive),
+    both 'YYYY-MM-DD' (one dbt invocation per window, so a backfill of a range is one
+    `dbt build`). By hand, pass them as vars: `dbt build --vars '{window_start_date: ...}'`.
+    Dagster passes the same two values in the environment variables ECOM_DBT_WINDOW_START /
+    ECOM_DBT_WINDOW_END instead, read here only while executing: changed vars make dbt
+    re-parse the whole project (2-3 s per partition run), environment variables read at
+    execution time do not. A var wins over the environment. Without a window the models
+    build fully.
 
     day_window_filter('invoice_day') renders the predicate restricting a model's SELECT to
     the window, or `true` when no window is given (a plain `dbt build`, Dagster's
@@ -19,9 +24,17 @@
     incremental run without a window (plain `dbt build` on an existing table) rebuilds
     every day.
 -#}
+{% macro day_window_bound(name, env_name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none and execute -%}
+        {%- set value = env_var(env_name, '') or none -%}
+    {%- endif -%}
+    {{- return(value) -}}
+{%- endmacro %}
+
 {% macro day_window_predicate(day_column) -%}
-    {%- set start = var('window_start_date', none) -%}
-    {%- set end = var('window_end_date', none) -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
     {%- if start or end -%}
         ({{ day_column }} >= {{ "cast('" ~ start ~ "' as date)" if start else "date '0001-01-01'" }}
          and {{ day_column }} < {{ "cast('" ~ end ~ "' as date)" if end else "date '9999-12-31'" }})

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecom_platform.defs.dbt import COLUMN_METADATA_TAG, daily_partitions, dbt_incremental_models, dbt_models
+from ecom_platform.defs.dbt import COLUMN_METADATA_TAG, UNIT_TESTS_TAG, daily_partitions, dbt_incremental_models, dbt_models
 from ecom_platform.defs.ingestion import ON_REJECTED_TAG
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import failure_log, ingest, landing_watch
@@ -225,6 +225,7 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         TRIGGER_TAG: LANDING_TRIGGER,
         ON_REJECTED_TAG: "check",
         COLUMN_METADATA_TAG: "off",
+        UNIT_TESTS_TAG: "off",
         FILES_TAG: ",".join(decision.files),
         SOURCES_TAG: ",".join(decision.sources),
     }

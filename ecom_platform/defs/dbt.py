@@ -6,24 +6,30 @@ Two ``@dbt_assets`` over the same manifest:
   dimensions, marts, the BI layer, seeds, tests).
 - ``dbt_incremental_models``: the models tagged ``partitioned_daily`` (``fct_order_lines``
   by invoice_day, ``fct_events`` by event_day), daily partitioned, incremental
-  (delete+insert) over the partition window passed as the vars ``window_start_date`` /
-  ``window_end_date``. ``BackfillPolicy.single_run()``: a backfill of a range is one dbt
+  (delete+insert) over the partition window ``window_start_date`` / ``window_end_date``
+  (passed to dbt in the environment, see :func:`ecom_platform.config.dbt_window_environment`:
+  changed ``--vars`` would make dbt re-parse the whole project on every partition run).
+  ``BackfillPolicy.single_run()``: a backfill of a range is one dbt
   invocation. An unpartitioned run (``make run``) builds them with ``--full-refresh``.
 """
 
 
 import gc
-import json
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
+from packaging import version
 
-from ecom_platform.config import DBT_PROJECT_DIR, get_settings
+from ecom_platform.config import DBT_PROJECT_DIR, dbt_window_environment, get_settings
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
+from ecom_platform.lib.warehouse import table_row_counts
 
 _settings = get_settings()
 _settings.export_for_dbt()
@@ -106,10 +112,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # In a run with the partitioned facts, Dagster splits this asset into steps around them;
     # the seeds' step has no upstream and may run before ingestion has created the folder.
     Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield from _with_metadata(context, dbt.cli(["build", *_indirect_selection(context)], context=context).stream())
-    finally:
-        release_adapter_connection()
+    yield from _build(context, dbt, warehouse, ["build"], window=None)
 
 
 def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
@@ -124,10 +127,11 @@ def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] |
 
 
 def incremental_build_args(window: dict[str, str] | None) -> list[str]:
-    """A window builds only its days; no window (an unpartitioned run) rebuilds the facts in full."""
+    """A window builds only its days (the window itself travels in the environment, see
+    :func:`dbt_window_environment`); no window (an unpartitioned run) rebuilds the facts in full."""
     if window is None:
         return ["build", "--full-refresh"]
-    return ["build", "--vars", json.dumps(window)]
+    return ["build"]
 
 
 @dbt_assets(
@@ -148,9 +152,22 @@ def dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
         context.log.info("unpartitioned run: building the daily facts in full (--full-refresh)")
     else:
         context.log.info(f"partition window {window['window_start_date']} .. {window['window_end_date']} (end exclusive)")
+    yield from _build(context, dbt, warehouse, incremental_build_args(window), window=window)
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+           command: list[str], window: dict[str, str] | None):
+    """Start dbt (``command`` + the step's selection) and yield its events with row counts."""
+    tags = context.run.tags if context.run else {}
+    column_metadata = tags.get(COLUMN_METADATA_TAG) != "off"
+    args = [*command, *_indirect_selection(context)]
+    if tags.get(UNIT_TESTS_TAG) == "off":
+        args += ["--exclude-resource-type", "unit_test"]
     try:
-        args = [*incremental_build_args(window), *_indirect_selection(context)]
-        yield from _with_metadata(context, dbt.cli(args, context=context).stream())
+        # the dbt process starts inside: the window's variables go with it
+        with dbt_window_environment(window), _dbt_adapter(column_metadata):
+            invocation = dbt.cli(args, context=context)
+        yield from _with_metadata(context, invocation.stream(), warehouse, column_metadata)
     finally:
         release_adapter_connection()
 
@@ -256,20 +273,47 @@ def _planned_tests_beyond_buildable(
 
 # Run tag: "off" skips the column schema / lineage metadata (the landing sensor sets it).
 COLUMN_METADATA_TAG = "ecom/column_metadata"
+# Run tag: "off" leaves dbt's unit tests out (the landing sensor sets it). They test the SQL
+# on fixed inputs, so new data cannot change their result; every other run still runs them.
+UNIT_TESTS_TAG = "ecom/dbt_unit_tests"
 
 
-def _with_metadata(context: dg.AssetExecutionContext, events):
+def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: WarehouseResource, column_metadata: bool):
     """Row counts always; column schema and lineage unless the run says ``ecom/column_metadata=off``.
 
     Column lineage (sqlglot over every model and its parents) costs tens of seconds and
     does not change when only data does, so the landing sensor's runs skip it to stay
     near-real-time; full builds (make run, schedules) keep it.
+
+    Row counts are counted here, in one DuckDB connection once dbt has exited (it holds the
+    file's write lock until then, so no count can run earlier), not by dagster-dbt's
+    ``fetch_row_counts``, which opens the warehouse through the dbt adapter for every model
+    and took 2-9 s per step at the default scale. The events are held until the counts are
+    attached, as dagster-dbt's row counts held them too; a failed dbt run still yields
+    what it built, then raises.
     """
-    tags = context.run.tags if context.run else {}
-    events = events.fetch_row_counts()
-    if tags.get(COLUMN_METADATA_TAG) != "off":
+    if column_metadata:
         events = events.fetch_column_metadata()
-    return events
+    held, error = [], None
+    try:
+        for event in events:
+            held.append(event)
+    except Exception as exc:  # noqa: BLE001 - re-raised below, after what dbt built is reported
+        error = exc
+    release_adapter_connection()  # column metadata may have opened the file in this process
+    keys_by_output = context.assets_def.keys_by_output_name
+    outputs = {ev.output_name: keys_by_output[ev.output_name] for ev in held if isinstance(ev, dg.Output)}
+    counts: dict[tuple[str, ...], int] = {}
+    if outputs and Path(warehouse.path).exists():
+        with warehouse.connect(read_only=True) as con:
+            counts = table_row_counts(con, [tuple(k.path) for k in outputs.values() if len(k.path) == 2])
+    for ev in held:
+        if isinstance(ev, dg.Output) and tuple(outputs[ev.output_name].path) in counts:
+            n = counts[tuple(outputs[ev.output_name].path)]
+            ev = ev.with_metadata({**ev.metadata, "dagster/row_count": dg.MetadataValue.int(n)})
+        yield ev
+    if error is not None:
+        raise error
 
 
 def release_adapter_connection() -> None:
@@ -287,10 +331,51 @@ def release_adapter_connection() -> None:
     gc.collect()
 
 
+# dagster-dbt opens a dbt adapter in this process before every invocation (parsing every
+# macro: 1.8 s the first time in a process, 0.4 s after), used only to read column metadata.
+_ADAPTER_WANTED: ContextVar[bool] = ContextVar("ecom_dbt_adapter_wanted", default=True)
+
+
+@contextmanager
+def _dbt_adapter(wanted: bool):
+    token = _ADAPTER_WANTED.set(wanted)
+    try:
+        yield
+    finally:
+        _ADAPTER_WANTED.reset(token)
+
+
+class EcomDbtCliResource(DbtCliResource):
+    """``DbtCliResource`` without two fixed costs of every dbt step that a sensor run pays.
+
+    - The dbt version: dagster-dbt runs ``dbt --version`` in a subprocess (1.4 s) once per
+      resource; the dbt beside this interpreter is the dbt-core imported here, so its version
+      is read in process. Any other executable keeps dagster-dbt's way.
+    - The in-process dbt adapter, which only column metadata uses (row counts are ours, see
+      :func:`_with_metadata`): not opened when the run skips column metadata.
+
+    Both override private methods of dagster-dbt 0.29 (pinned in constraints.txt);
+    tests/unit/test_dbt_resource.py fails if they stop being called.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
+            from dbt.version import __version__ as dbt_core_version
+
+            return version.parse(dbt_core_version)
+        return DbtCliResource._cli_version.func(self)
+
+    def _initialize_dbt_core_adapter(self, args):
+        if not _ADAPTER_WANTED.get():
+            return None
+        return super()._initialize_dbt_core_adapter(args)
+
+
 def dbt_resource() -> DbtCliResource:
     # The dbt installed beside this interpreter (the venv's), whether or not .venv/bin is on PATH.
     executable = Path(sys.executable).with_name("dbt")
-    return DbtCliResource(
+    return EcomDbtCliResource(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         target=_settings.env,

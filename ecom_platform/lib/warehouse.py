@@ -60,3 +60,24 @@ def table_counts(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("ra
         n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
         out.append((schema, table, int(n)))
     return out
+
+
+def table_row_counts(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Rows of each of ``tables`` ((schema, name)) that is a base table, in one query; views
+    (whose count would run their whole query) and missing tables are left out."""
+    if not tables:
+        return {}
+    present = con.execute(
+        """
+        SELECT table_schema, table_name FROM information_schema.tables
+        WHERE table_type = 'BASE TABLE' AND (table_schema, table_name) IN (SELECT unnest(?), unnest(?))
+        """,
+        [[t[0] for t in tables], [t[1] for t in tables]],
+    ).fetchall()
+    if not present:
+        return {}
+    query = " UNION ALL ".join(
+        f"SELECT {i} AS i, count(*) AS n FROM \"{schema}\".\"{name}\"" for i, (schema, name) in enumerate(present)
+    )
+    found = dict(con.execute(query).fetchall())
+    return {(schema, name): int(found[i]) for i, (schema, name) in enumerate(present)}

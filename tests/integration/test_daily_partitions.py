@@ -75,6 +75,13 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])
     assert c3["events_with_customer"] == 9
+    # row counts on the materializations: the whole table for a table, none for a view
+    def row_count(key):
+        md = instance.get_latest_materialization_event(key).asset_materialization.metadata
+        return md["dagster/row_count"].value if "dagster/row_count" in md else None
+
+    assert [row_count(k) for k in FACTS] == [5, 9]
+    assert row_count(dg.AssetKey(["staging", "stg_shop__events"])) is None
 
     # 4. a backfill of the range is ONE dbt invocation over both days, same result
     ranged = _run(
@@ -82,12 +89,12 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
         tags={"dagster/asset_partition_range_start": D1, "dagster/asset_partition_range_end": D2},
     )
     assert _dbt_fact_steps(ranged) == ["dbt_incremental_models"]
-    dbt_commands = [
-        e.message for e in instance.all_logs(ranged.run_id)
-        if e.message and "Running dbt command" in e.message and "--vars" in e.message
-    ]
+    messages = [e.message for e in instance.all_logs(ranged.run_id) if e.message]
+    dbt_commands = [m for m in messages if "Running dbt command" in m and "dbt build" in m]
     assert len(dbt_commands) == 1
-    assert '"window_start_date": "2024-01-02"' in dbt_commands[0] and '"window_end_date": "2024-01-04"' in dbt_commands[0]
+    # the window travels in the environment, not as --vars (which would re-parse the project)
+    assert "--vars" not in dbt_commands[0] and "--full-refresh" not in dbt_commands[0]
+    assert "partition window 2024-01-02 .. 2024-01-04 (end exclusive)" in messages
     assert _counts(settings) == c3
 
     # 5. an unpartitioned run rebuilds the facts in full (--full-refresh): same rows

@@ -60,6 +60,8 @@ def test_first_tick_waits_then_one_run_for_every_stable_file(env):
     assert req.tags["dagster/asset_partition_range_start"] == "2024-01-02"
     assert req.tags["dagster/asset_partition_range_end"] == "2024-01-03"
     assert req.tags["ecom/on_rejected_file"] == "check"
+    # near-real-time: no column lineage, no dbt unit tests (they cannot change with new data)
+    assert (req.tags["ecom/column_metadata"], req.tags["ecom/dbt_unit_tests"]) == ("off", "off")
     selected = keys(req)
     assert {"raw/transactions", "raw/events", "marts/fct_order_lines", "marts/fct_events",
             "marts/kpi_sales_daily", "marts/customer_rfm", "bi/sales_daily", "bi_copy/warehouse"} <= selected

@@ -59,3 +59,20 @@ def test_only_config_reads_the_environment():
             if path.name != "config.py" and ("os.environ" in text or "os.getenv" in text):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_the_dbt_window_is_set_for_the_block_only_and_never_leaks(monkeypatch):
+    import os
+
+    start, end = config.DBT_WINDOW_ENV["window_start_date"], config.DBT_WINDOW_ENV["window_end_date"]
+    monkeypatch.setenv(start, "1999-01-01")  # a stale value from elsewhere
+    monkeypatch.delenv(end, raising=False)
+    with config.dbt_window_environment({"window_start_date": "2024-01-02", "window_end_date": "2024-01-04"}):
+        assert (os.environ[start], os.environ[end]) == ("2024-01-02", "2024-01-04")
+    assert (os.environ.get(start), os.environ.get(end)) == ("1999-01-01", None)
+    # no window (an unpartitioned build): neither variable is visible inside, even a stale one
+    with config.dbt_window_environment(None):
+        assert start not in os.environ and end not in os.environ
+    assert os.environ[start] == "1999-01-01"
+    macro = (config.DBT_PROJECT_DIR / "macros" / "day_window.sql").read_text()
+    assert f"'{start}'" in macro and f"'{end}'" in macro

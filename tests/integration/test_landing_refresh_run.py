@@ -1,0 +1,99 @@
+"""A day dropped into the landing folder: the landing sensor's run request, executed as the
+daemon would, brings the daily facts, the marts and the BI copy up to date, and only that day
+of the facts is rebuilt."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import step_failures, use_environment
+from tests.shop_files import EVENTS_HEADER, TRANSACTIONS_HEADER, event_lines, transaction_lines, write, write_dimensions
+
+pytestmark = pytest.mark.integration
+
+D1, D2 = "2024-01-02", "2024-01-03"
+
+
+def _execute(defs, instance, keys, check_keys, tags):
+    selection = dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*check_keys)
+    job = dg.define_asset_job("landing_refresh_test", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
+    result = job.execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    assert result.success, step_failures(result)
+    return result
+
+
+def _state(settings) -> dict:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        state = {
+            "lines": dict(q("SELECT CAST(invoice_day AS VARCHAR), count(*) FROM marts.fct_order_lines GROUP BY 1")),
+            "events": dict(q("SELECT CAST(event_day AS VARCHAR), count(*) FROM marts.fct_events GROUP BY 1")),
+            "kpi": {d: float(r) for d, r in q("SELECT CAST(sales_day AS VARCHAR), revenue FROM marts.kpi_sales_daily")},
+            "rfm": q("SELECT customer_id, frequency, CAST(monetary AS DOUBLE) FROM marts.customer_rfm ORDER BY 1"),
+        }
+    bi = settings.bi_dir / "ecom_bi.duckdb"
+    with duckdb.connect(str(bi), read_only=True) as con:
+        state["bi_days"] = sorted(str(r[0]) for r in con.execute("SELECT sales_date FROM bi.sales_daily").fetchall())
+    return state
+
+
+def test_a_dropped_day_reaches_the_marts_and_the_bi_copy(tmp_path, monkeypatch, dbt_manifest):
+    from ecom_platform.definitions import build_defs
+    from ecom_platform.defs import automation
+
+    settings = use_environment(monkeypatch, tmp_path)
+    landing = settings.landing_dir
+    write_dimensions(landing)
+    write(landing, f"transactions/{D1}.csv", TRANSACTIONS_HEADER, transaction_lines(D1, 3))
+    write(landing, f"events/{D1}.csv", EVENTS_HEADER, event_lines(D1, 4))
+    defs = build_defs(settings)
+    graph = defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    resources = {"landing": defs.resources["landing"]}
+
+    def tick(cursor):
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor)
+        return sensor.evaluate_tick(ctx)
+
+    # the first build: everything the sensor may run, unpartitioned; the sensor adopts the files
+    sel = automation.REFRESH_SELECTION
+    _execute(defs, instance, [k for k in sel.resolve(graph) if graph.get(k).is_executable],
+             list(sel.resolve_checks(graph)), {})
+    before = _state(settings)
+    assert (before["lines"], before["events"], before["bi_days"]) == ({D1: 3}, {D1: 4}, [D1])
+    cursor = tick(tick(None).cursor).cursor
+
+    # a new day lands: two looks (a file must be stable), then one run request for that day
+    write(landing, f"transactions/{D2}.csv", TRANSACTIONS_HEADER, transaction_lines(D2, 2, customer=12002))
+    write(landing, f"events/{D2}.csv", EVENTS_HEADER, event_lines(D2, 5, user=12002))
+    first = tick(cursor)
+    assert not first.run_requests
+    (request,) = tick(first.cursor).run_requests
+    tags = dict(request.tags)
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (D2, D2)
+    assert dg.AssetKey(["ml", "churn_scores"]) not in request.asset_selection
+    result = _execute(defs, instance, request.asset_selection, request.asset_check_keys, tags)
+
+    after = _state(settings)
+    assert after["lines"] == {D1: 3, D2: 2} and after["events"] == {D1: 4, D2: 5}
+    # transaction_lines: quantity i + 1 at 2.50 -> 2.5 * (1 + 2) on the new day
+    assert after["kpi"] == {**before["kpi"], D2: 7.5}
+    assert [r[:2] for r in after["rfm"]] == [(12001, 1), (12002, 1)]  # 12002 bought for the first time
+    assert after["bi_days"] == [D1, D2]
+
+    # only the new day of the facts was rebuilt: one dbt build over it, no re-parse, no unit tests
+    messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
+    commands = [m for m in messages if "Running dbt command" in m]
+    assert len(commands) == 3  # staging..dimensions | the daily facts | marts and BI layer
+    assert all("--exclude-resource-type unit_test" in c and "--vars" not in c and "--full-refresh" not in c
+               for c in commands)
+    assert f"partition window {D2} .. 2024-01-04 (end exclusive)" in messages
+    evaluated = {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
+    assert evaluated == {(c.asset_key, c.name) for c in request.asset_check_keys}
+    assert all(e.passed for e in result.get_asset_check_evaluations())
