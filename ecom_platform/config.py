@@ -21,7 +21,7 @@ three never share a file.
 
 Set by the code for its children, never by users: ``ECOM_WAREHOUSE`` and ``ECOM_DUCKDB_MEMORY``
 for dbt (:meth:`Settings.export_for_dbt`), ``ECOM_DBT_WINDOW_START`` / ``ECOM_DBT_WINDOW_END``
-for one dbt process building a partition window (:func:`dbt_window_environment`).
+and ``ECOM_DBT_NEW_ROWS_RUN_ID`` for one dbt process (:func:`dbt_run_environment`).
 """
 
 from __future__ import annotations
@@ -93,25 +93,30 @@ class Settings:
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
 
 
-# The partition window of the daily facts, for the one dbt process that builds it (read by
-# dbt_project/macros/day_window.sql at run time only).
-DBT_WINDOW_ENV = {"window_start_date": "ECOM_DBT_WINDOW_START", "window_end_date": "ECOM_DBT_WINDOW_END"}
+# What Dagster tells the one dbt process it starts, read by the macros only while executing
+# (dbt_project/macros/day_window.sql and new_rows.sql): the partition window of the daily
+# facts, and the run whose newly ingested rows the staging tests check.
+DBT_RUN_ENV = {
+    "window_start_date": "ECOM_DBT_WINDOW_START",
+    "window_end_date": "ECOM_DBT_WINDOW_END",
+    "new_rows_run_id": "ECOM_DBT_NEW_ROWS_RUN_ID",
+}
 
 
 @contextlib.contextmanager
-def dbt_window_environment(window: dict[str, str] | None):
-    """Expose ``window`` ({window_start_date, window_end_date}) to dbt processes started inside.
+def dbt_run_environment(values: dict[str, str | None]):
+    """Expose ``values`` (keys of :data:`DBT_RUN_ENV`) to the dbt processes started inside.
 
-    The window reaches dbt through the environment and not ``--vars``: dbt re-parses the
-    whole project whenever its vars change (2-3 s per partition run); the macro reads these
-    variables only when executing, so the parsed manifest never depends on them. Without a
-    window both are removed, so a stale window can never leak into an unpartitioned build.
+    Through the environment and not ``--vars``: dbt re-parses the whole project whenever
+    its vars change (2-3 s per partition run); the macros read these variables only when
+    executing, so the parsed manifest never depends on them. A key without a value is
+    removed, so a stale value can never leak into another build.
     """
-    saved = {name: os.environ.get(name) for name in DBT_WINDOW_ENV.values()}
+    saved = {name: os.environ.get(name) for name in DBT_RUN_ENV.values()}
     try:
-        for key, name in DBT_WINDOW_ENV.items():
-            if window and window.get(key):
-                os.environ[name] = window[key]
+        for key, name in DBT_RUN_ENV.items():
+            if values.get(key):
+                os.environ[name] = values[key]
             else:
                 os.environ.pop(name, None)
         yield

@@ -32,7 +32,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecom_platform.defs.dbt import COLUMN_METADATA_TAG, UNIT_TESTS_TAG, daily_partitions, dbt_incremental_models, dbt_models
+from ecom_platform.defs.dbt import (
+    COLUMN_METADATA_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    TESTS_SCOPE_TAG,
+    UNIT_TESTS_TAG,
+    WINDOWED_UPSTREAM_TAG,
+    daily_partitions,
+    dbt_incremental_models,
+    dbt_models,
+)
 from ecom_platform.defs.ingestion import ON_REJECTED_TAG
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import failure_log, ingest, landing_watch
@@ -59,8 +69,6 @@ TRIGGER_TAG = "ecom/trigger"
 FILES_TAG = "ecom/files"
 SOURCES_TAG = "ecom/sources"
 DAYS_TAG = "ecom/days"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 LANDING_TRIGGER = "landing_sensor"
 
 ML_GROUP = "ml"
@@ -226,6 +234,7 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         ON_REJECTED_TAG: "check",
         COLUMN_METADATA_TAG: "off",
         UNIT_TESTS_TAG: "off",
+        TESTS_SCOPE_TAG: "new_rows",
         FILES_TAG: ",".join(decision.files),
         SOURCES_TAG: ",".join(decision.sources),
     }
@@ -233,6 +242,11 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         start, end, why = _partition_range(decision)
         tags[RANGE_START_TAG] = start
         tags[RANGE_END_TAG] = end
+        first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
+        if not decision.days_unknown and all(first <= d <= last for d in decision.days):
+            # every changed day is in the range: the unpartitioned dbt step may build its
+            # day-windowed model over it too (else it is rebuilt in full)
+            tags[WINDOWED_UPSTREAM_TAG] = "on"
         tags[DAYS_TAG] = f"{start}..{end} ({why})"
     return dg.RunRequest(run_key=decision.run_key, asset_selection=keys, asset_check_keys=check_keys, tags=tags)
 

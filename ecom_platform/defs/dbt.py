@@ -7,13 +7,14 @@ Two ``@dbt_assets`` over the same manifest:
 - ``dbt_incremental_models``: the models tagged ``partitioned_daily`` (``fct_order_lines``
   by invoice_day, ``fct_events`` by event_day), daily partitioned, incremental
   (delete+insert) over the partition window ``window_start_date`` / ``window_end_date``
-  (passed to dbt in the environment, see :func:`ecom_platform.config.dbt_window_environment`:
+  (passed to dbt in the environment, see :func:`ecom_platform.config.dbt_run_environment`:
   changed ``--vars`` would make dbt re-parse the whole project on every partition run).
   ``BackfillPolicy.single_run()``: a backfill of a range is one dbt
   invocation. An unpartitioned run (``make run``) builds them with ``--full-refresh``.
 """
 
 
+import datetime as dt
 import gc
 import sys
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
 from packaging import version
 
-from ecom_platform.config import DBT_PROJECT_DIR, dbt_window_environment, get_settings
+from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib.warehouse import table_row_counts
 
@@ -112,7 +113,35 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # In a run with the partitioned facts, Dagster splits this asset into steps around them;
     # the seeds' step has no upstream and may run before ingestion has created the folder.
     Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)
-    yield from _build(context, dbt, warehouse, ["build"], window=None)
+    window = upstream_window(context.run.tags if context.run else {})
+    if window is not None:
+        context.log.info(
+            f"window {window['window_start_date']} .. {window['window_end_date']} (end exclusive) for "
+            "int_retail__order_lines; every other model rebuilt"
+        )
+    # Without a window, --full-refresh: the incremental int_retail__order_lines is rebuilt
+    # with CREATE TABLE AS (seeds are reloaded, as a build does anyway).
+    yield from _build(context, dbt, warehouse, ["build"] if window else ["build", "--full-refresh"], window=window)
+
+
+# Run tag: "on" (the landing sensor sets it with the partition range of its files' days)
+# makes the unpartitioned dbt step build its day-windowed model, int_retail__order_lines,
+# over that range only. The range covers every day whose lines changed, also the days of
+# a replaced version, so the table stays equal to a full rebuild.
+WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def upstream_window(tags: Mapping[str, str]) -> dict[str, str] | None:
+    """The window ({window_start_date, window_end_date}, end exclusive) for the unpartitioned
+    dbt step: the run's partition range when the run asks for it, else None (full rebuild)."""
+    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if tags.get(WINDOWED_UPSTREAM_TAG) != "on" or not (start and end):
+        return None
+    last = dt.date.fromisoformat(end)
+    return {"window_start_date": dt.date.fromisoformat(start).isoformat(),
+            "window_end_date": (last + dt.timedelta(days=1)).isoformat()}
 
 
 def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
@@ -128,7 +157,7 @@ def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] |
 
 def incremental_build_args(window: dict[str, str] | None) -> list[str]:
     """A window builds only its days (the window itself travels in the environment, see
-    :func:`dbt_window_environment`); no window (an unpartitioned run) rebuilds the facts in full."""
+    :func:`dbt_run_environment`); no window (an unpartitioned run) rebuilds the facts in full."""
     if window is None:
         return ["build", "--full-refresh"]
     return ["build"]
@@ -163,9 +192,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     args = [*command, *_indirect_selection(context)]
     if tags.get(UNIT_TESTS_TAG) == "off":
         args += ["--exclude-resource-type", "unit_test"]
+    run_env = {**(window or {}), "new_rows_run_id": context.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None}
     try:
-        # the dbt process starts inside: the window's variables go with it
-        with dbt_window_environment(window), _dbt_adapter(column_metadata):
+        # the dbt process starts inside: these variables go with it
+        with dbt_run_environment(run_env), _dbt_adapter(column_metadata):
             invocation = dbt.cli(args, context=context)
         yield from _with_metadata(context, invocation.stream(), warehouse, column_metadata)
     finally:
@@ -276,6 +306,11 @@ COLUMN_METADATA_TAG = "ecom/column_metadata"
 # Run tag: "off" leaves dbt's unit tests out (the landing sensor sets it). They test the SQL
 # on fixed inputs, so new data cannot change their result; every other run still runs them.
 UNIT_TESTS_TAG = "ecom/dbt_unit_tests"
+# Run tag: "new_rows" makes the tests of the staging views (models tagged `new_rows_tests`)
+# check only the rows this run ingested (the landing sensor sets it): those views only
+# rename and cast raw rows, every older row passed them when it arrived, and a full build
+# still checks every row. See dbt_project/macros/new_rows.sql.
+TESTS_SCOPE_TAG = "ecom/dbt_tests_scope"
 
 
 def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: WarehouseResource, column_metadata: bool):

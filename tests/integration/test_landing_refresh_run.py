@@ -35,6 +35,7 @@ def _state(settings) -> dict:
             "events": dict(q("SELECT CAST(event_day AS VARCHAR), count(*) FROM marts.fct_events GROUP BY 1")),
             "kpi": {d: float(r) for d, r in q("SELECT CAST(sales_day AS VARCHAR), revenue FROM marts.kpi_sales_daily")},
             "rfm": q("SELECT customer_id, frequency, CAST(monetary AS DOUBLE) FROM marts.customer_rfm ORDER BY 1"),
+            "int_lines": q("SELECT * EXCLUDE (_ingested_at) FROM intermediate.int_retail__order_lines ORDER BY ALL"),
         }
     bi = settings.bi_dir / "ecom_bi.duckdb"
     with duckdb.connect(str(bi), read_only=True) as con:
@@ -87,13 +88,72 @@ def test_a_dropped_day_reaches_the_marts_and_the_bi_copy(tmp_path, monkeypatch, 
     assert [r[:2] for r in after["rfm"]] == [(12001, 1), (12002, 1)]  # 12002 bought for the first time
     assert after["bi_days"] == [D1, D2]
 
-    # only the new day of the facts was rebuilt: one dbt build over it, no re-parse, no unit tests
+    # only the new day was rebuilt (facts and int_retail__order_lines): no re-parse, no unit tests
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
     assert len(commands) == 3  # staging..dimensions | the daily facts | marts and BI layer
     assert all("--exclude-resource-type unit_test" in c and "--vars" not in c and "--full-refresh" not in c
                for c in commands)
     assert f"partition window {D2} .. 2024-01-04 (end exclusive)" in messages
+    assert sum(m.startswith(f"window {D2} .. 2024-01-04 (end exclusive) for int_retail__order_lines") for m in messages) == 2
     evaluated = {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
     assert evaluated == {(c.asset_key, c.name) for c in request.asset_check_keys}
     assert all(e.passed for e in result.get_asset_check_evaluations())
+
+    # the windowed refresh left exactly what a full rebuild makes
+    full = _execute(defs, instance, [k for k in sel.resolve(graph) if graph.get(k).is_executable],
+                    list(sel.resolve_checks(graph)), {})
+    full_commands = [e.message for e in instance.all_logs(full.run_id) if "Running dbt command" in (e.message or "")]
+    assert full_commands and all("--full-refresh" in c for c in full_commands)
+    rebuilt = _state(settings)
+    assert {k: v for k, v in rebuilt.items() if k != "bi_days"} == {k: v for k, v in after.items() if k != "bi_days"}
+
+
+def test_in_a_sensor_run_staging_tests_read_only_the_rows_it_ingested(tmp_path, monkeypatch, dbt_manifest):
+    """A sensor run's staging tests check the rows that run ingested (older rows were checked
+    when they arrived); a full build checks every row. An old raw row that breaks a staging
+    test (written behind ingestion's back, which rejects such rows from files) shows both."""
+    from ecom_platform.definitions import build_defs
+    from ecom_platform.defs import automation
+
+    settings = use_environment(monkeypatch, tmp_path)
+    landing = settings.landing_dir
+    write_dimensions(landing)
+    write(landing, f"events/{D1}.csv", EVENTS_HEADER, event_lines(D1, 4))
+    defs = build_defs(settings)
+    graph = defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    sel = automation.REFRESH_SELECTION
+    everything = ([k for k in sel.resolve(graph) if graph.get(k).is_executable], list(sel.resolve_checks(graph)))
+    _execute(defs, instance, *everything, {})
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    resources = {"landing": defs.resources["landing"]}
+
+    def tick(cursor):
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor)
+        return sensor.evaluate_tick(ctx)
+
+    cursor = tick(tick(None).cursor).cursor
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("""INSERT INTO raw.events SELECT * REPLACE ('teleport' AS event_type, 'x' AS _file_sha256)
+                       FROM raw.events LIMIT 1""")
+    write(landing, f"events/{D2}.csv", EVENTS_HEADER, event_lines(D2, 3))
+    (request,) = tick(tick(cursor).cursor).run_requests
+    assert request.tags["ecom/dbt_tests_scope"] == "new_rows"
+    check = "accepted_values_stg_shop__events_event_type__view__cart__remove_from_cart__purchase"
+
+    def event_type_check(result):
+        (ev,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check]
+        return ev.passed, ev.metadata["dagster_dbt/failed_row_count"].value
+
+    sensor_run = _execute(defs, instance, request.asset_selection, request.asset_check_keys, dict(request.tags))
+    assert event_type_check(sensor_run) == (True, 0)  # its 3 new rows are fine
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        # the planted row is on day 1, outside the run's window: the facts got day 2 only
+        assert con.execute("SELECT count(*) FROM marts.fct_events").fetchone()[0] == 4 + 3
+
+    selection = dg.AssetSelection.assets(*everything[0]).without_checks() | dg.AssetSelection.checks(*everything[1])
+    job = dg.define_asset_job("full", selection=selection).resolve(asset_graph=graph)
+    full = job.execute_in_process(instance=instance, raise_on_error=False,
+                                  run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    assert event_type_check(full) == (False, 1)  # a full build reads every row

@@ -113,6 +113,26 @@ def test_a_changed_file_reruns_with_the_new_hash_and_both_versions_days(env):
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
         "2024-01-02", "2024-01-04",
     )
+    # every changed day is in the range: int_retail__order_lines may be built over it too
+    assert req.tags["ecom/dbt_windowed_upstream"] == "on"
+
+
+def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
+    from ecom_platform.defs.dbt import upstream_window
+
+    settings, defs, instance = env
+    landing = settings.landing_dir
+    write(landing, "transactions/old.csv", TRANSACTIONS_HEADER,
+          [*transaction_lines("2009-11-30", 1), *transaction_lines("2010-01-04", 2)])
+    (req,) = tick(defs, instance, tick(defs, instance).cursor).run_requests
+    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
+        "2010-01-04", "2010-01-04",
+    )
+    assert "ecom/dbt_windowed_upstream" not in req.tags
+    assert upstream_window(req.tags) is None  # the day before the partitions is not lost
+    assert upstream_window({**req.tags, "ecom/dbt_windowed_upstream": "on"}) == {
+        "window_start_date": "2010-01-04", "window_end_date": "2010-01-05",
+    }
 
 
 def test_a_half_written_file_is_not_picked_up(env):

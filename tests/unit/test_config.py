@@ -61,18 +61,20 @@ def test_only_config_reads_the_environment():
     assert offenders == []
 
 
-def test_the_dbt_window_is_set_for_the_block_only_and_never_leaks(monkeypatch):
+def test_dbt_run_variables_are_set_for_the_block_only_and_never_leak(monkeypatch):
     import os
 
-    start, end = config.DBT_WINDOW_ENV["window_start_date"], config.DBT_WINDOW_ENV["window_end_date"]
+    start, end, run = (config.DBT_RUN_ENV[k] for k in ("window_start_date", "window_end_date", "new_rows_run_id"))
     monkeypatch.setenv(start, "1999-01-01")  # a stale value from elsewhere
     monkeypatch.delenv(end, raising=False)
-    with config.dbt_window_environment({"window_start_date": "2024-01-02", "window_end_date": "2024-01-04"}):
-        assert (os.environ[start], os.environ[end]) == ("2024-01-02", "2024-01-04")
-    assert (os.environ.get(start), os.environ.get(end)) == ("1999-01-01", None)
-    # no window (an unpartitioned build): neither variable is visible inside, even a stale one
-    with config.dbt_window_environment(None):
-        assert start not in os.environ and end not in os.environ
+    monkeypatch.delenv(run, raising=False)
+    with config.dbt_run_environment({"window_start_date": "2024-01-02", "window_end_date": "2024-01-04",
+                                     "new_rows_run_id": "abc"}):
+        assert (os.environ[start], os.environ[end], os.environ[run]) == ("2024-01-02", "2024-01-04", "abc")
+    assert (os.environ.get(start), os.environ.get(end), os.environ.get(run)) == ("1999-01-01", None, None)
+    # no values (an unpartitioned build): none is visible inside, not even a stale one
+    with config.dbt_run_environment({"window_start_date": None}):
+        assert start not in os.environ and end not in os.environ and run not in os.environ
     assert os.environ[start] == "1999-01-01"
-    macro = (config.DBT_PROJECT_DIR / "macros" / "day_window.sql").read_text()
-    assert f"'{start}'" in macro and f"'{end}'" in macro
+    macros = "".join(p.read_text() for p in (config.DBT_PROJECT_DIR / "macros").glob("*.sql"))
+    assert all(f"'{name}'" in macros for name in (start, end, run))

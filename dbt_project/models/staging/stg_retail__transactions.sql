@@ -1,5 +1,6 @@
 -- Invoice lines: rename, cast, trim and FLAG only. No row is filtered out here; the
 -- intermediate layer drops exact duplicates and every mart decides what it counts.
+{{ config(tags=['new_rows_tests']) }}  {#- a landing-sensor run tests only its new rows: macros/new_rows.sql #}
 with
 
 source as (

@@ -1,6 +1,7 @@
 -- Customer profiles: rename, cast, trim. full_name and email are personal data: they are
 -- kept here only so that a data steward can audit the source, and no downstream model
 -- selects them.
+{{ config(tags=['new_rows_tests']) }}  {#- a landing-sensor run tests only its new rows: macros/new_rows.sql #}
 with
 
 source as (

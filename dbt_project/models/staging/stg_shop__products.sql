@@ -1,4 +1,5 @@
 -- Product catalogue: rename, cast, trim. No filtering.
+{{ config(tags=['new_rows_tests']) }}  {#- a landing-sensor run tests only its new rows: macros/new_rows.sql #}
 with
 
 source as (
