@@ -152,6 +152,59 @@ def step_seconds(instance, result) -> dict[str, float]:
     return out
 
 
+def overheads(instance, result) -> dict:
+    """Where a run's time goes besides the work itself, from its event log.
+
+    - ``run_start_s``: from the run's first event (its plan: one event per planned asset and
+      check) to the run starting;
+    - per dbt step: ``before_dbt_s`` (step start to dbt launched), ``dbt_start_s`` (dbt
+      process time minus dbt's own ``elapsed_time`` in run_results.json: interpreter, parse
+      cache, connection), ``dbt_work_s`` (that elapsed time: models and tests), ``after_dbt_s``
+      (dbt finished to step end: row counts and one Dagster event per model and per check);
+    - ``fixed_s``: everything but ``dbt_work_s`` in the dbt steps, plus the run start.
+    """
+    logs = instance.all_logs(result.run_id)
+    first = logs[0].timestamp if logs else None
+    start = next((e.timestamp for e in logs if e.dagster_event and e.dagster_event.event_type_value in ("RUN_START", "PIPELINE_START")), None)
+    steps: dict[str, dict] = {}
+    for e in logs:
+        key, msg = e.step_key, e.message or ""
+        if not key or not key.startswith("dbt_"):
+            continue
+        s = steps.setdefault(key, {})
+        etype = e.dagster_event.event_type_value if e.dagster_event else None
+        if etype == "STEP_START":
+            s["start"] = e.timestamp
+        elif etype == "STEP_SUCCESS":
+            s["end"] = e.timestamp
+        elif msg.startswith("Copying `") and "partial_parse.msgpack` to `" in msg:
+            s["target"] = Path(msg.split("` to `", 1)[1].split("`", 1)[0]).parent
+        elif msg.startswith("Running dbt command"):
+            s["launched"] = e.timestamp
+        elif msg.startswith("Finished dbt command"):
+            s["finished"] = e.timestamp
+    out: dict = {"run_start_s": round(start - first, 2) if start and first else None, "dbt_steps": {}}
+    fixed = out["run_start_s"] or 0.0
+    for key, s in steps.items():
+        if not all(k in s for k in ("start", "end", "launched", "finished")):
+            continue
+        elapsed = None
+        results = s.get("target", Path("/nonexistent")) / "run_results.json"
+        if results.exists():
+            elapsed = json.loads(results.read_text()).get("elapsed_time")
+        process = s["finished"] - s["launched"]
+        row = {
+            "before_dbt_s": round(s["launched"] - s["start"], 2),
+            "dbt_start_s": round(process - elapsed, 2) if elapsed is not None else None,
+            "dbt_work_s": round(elapsed, 2) if elapsed is not None else None,
+            "after_dbt_s": round(s["end"] - s["finished"], 2),
+        }
+        out["dbt_steps"][key] = row
+        fixed += row["before_dbt_s"] + row["after_dbt_s"] + (row["dbt_start_s"] or 0.0)
+    out["fixed_s"] = round(fixed, 2)
+    return out
+
+
 def _failures(result) -> list[str]:
     return [f"{e.step_key}: {e.event_specific_data.error.message[:500]}" for e in result.all_events if e.is_step_failure]
 
@@ -300,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("full rebuild failed:\n" + "\n".join(_failures(full)))
         return 1
     full_steps = step_seconds(instance, full)
+    full_overheads = overheads(instance, full)
     _say(f"full rebuild done in {full_s:.1f}s")
     before = warehouse_state(settings.warehouse_path, day)
     bi_before = bi_copy_state(settings.bi_dir, day)
@@ -344,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("refresh failed:\n" + "\n".join(_failures(refresh)))
         return 1
     refresh_steps = step_seconds(instance, refresh)
+    refresh_overheads = overheads(instance, refresh)
     after = warehouse_state(settings.warehouse_path, day)
     bi_after = bi_copy_state(settings.bi_dir, day)
     load_s = code_location_load_seconds(environment_for_subprocess())
@@ -372,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         "refresh_run_s": round(refresh_s, 1),
         "steps_full": full_steps,
         "steps_refresh": refresh_steps,
+        "overheads_full": full_overheads,
+        "overheads_refresh": refresh_overheads,
+        "fixed_share_of_full_rebuild": round(refresh_overheads["fixed_s"] / full_s, 3) if full_s else None,
         "by_stage_full": full_g,
         "by_stage_refresh": refresh_g,
         "ratio_daily_facts": round(facts_day / facts_full, 3) if facts_full else None,
@@ -396,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{r / f:.1%}" if f else "-"
         _say(f"{stage:<30} {f:>17.1f} {r:>12.1f} {ratio:>7}")
     _say(f"{'whole run':<30} {full_s:>17.1f} {refresh_s:>12.1f} {refresh_s / full_s:>7.1%}")
+    ro = refresh_overheads
+    work = sum(r["dbt_work_s"] or 0 for r in ro["dbt_steps"].values())
+    _say(f"new day, fixed costs whatever the data: {ro['fixed_s']:.1f}s ({ro['fixed_s'] / full_s:.1%} of the full "
+         f"rebuild): run start {ro['run_start_s']}s; per dbt step (before dbt / dbt start-up / after dbt): "
+         + "; ".join(f"{k} {r['before_dbt_s']}/{r['dbt_start_s']}/{r['after_dbt_s']}s" for k, r in ro["dbt_steps"].items())
+         + f". dbt's own work (models and tests): {work:.1f}s")
     _say("")
     _say(f"new day {day}: {after['fct_order_lines_for_day']:,} order lines, {after['fct_events_for_day']:,} events "
          f"(before: {before['fct_order_lines_for_day']:,} / {before['fct_events_for_day']:,}); "
