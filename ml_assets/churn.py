@@ -38,7 +38,8 @@ from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, mi
 from ml_assets.data import prepare_customers, prepare_events, prepare_lines
 from ml_assets.evaluation import calibration_table, classification_metrics, roc_auc
 from ml_assets.features import (
-    DAY, FeatureEncoder, before_cutoff, customer_features, label_population,
+    DAY, FeatureEncoder, before_cutoff, customer_features, label_population, take_rows,
+    text_as_categories,
 )
 
 SCORE_COLUMNS = ["customer_id", "as_of_date", "churn_probability", "risk_band", "top_drivers",
@@ -63,6 +64,14 @@ CHURN_FEATURES = [
     "purchase_rate", "p_silent_since_last", "expected_purchases_horizon",
     "last_order_rel", "return_value_share", "product_repeat_share", "median_line_quantity",
 ]
+
+
+# the columns of ``lines`` the churn features (with customer_features) and labels read
+_FEATURE_LINE_COLUMNS = ["customer_id", "invoice", "invoice_date", "stock_code", "quantity",
+                         "net_amount", "is_cancellation", "is_merchandise", "category", "country"]
+# what churn_features keeps of the purchases before a cutoff
+_BUY_COLUMNS = ["customer_id", "invoice", "invoice_date", "net_amount", "is_merchandise",
+                "stock_code", "quantity"]
 
 
 @dataclass
@@ -114,7 +123,8 @@ def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None) -> 
     evaluation needs two label windows after some feature history.
     """
     cfg = config or ChurnConfig()
-    buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna()]
+    buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna(),
+                    ["customer_id", "invoice"]]
     n_orders = buy.groupby("customer_id")["invoice"].nunique()
     repeat = int((n_orders >= 2).sum())
     if len(lines):
@@ -186,8 +196,11 @@ def churn_features(
     idx = f.index
     x = pd.DataFrame(index=idx, columns=CHURN_FEATURES, dtype=float)
     ln = before_cutoff(lines, "invoice_date", T)  # leakage guard
-    ln = ln.loc[ln["customer_id"].notna() & ln["customer_id"].isin(idx)]
-    buy = ln.loc[~ln["is_cancellation"]]
+    keep = ln["customer_id"].notna() & ln["customer_id"].isin(idx)
+    # only the columns used below are copied (10M lines at scale 10, once per cutoff)
+    buy = ln.loc[keep & ~ln["is_cancellation"], _BUY_COLUMNS]
+    returns = ln.loc[keep & ln["is_cancellation"], ["customer_id", "net_amount"]]
+    del ln, keep
     if len(f) == 0 or len(buy) == 0:
         return f.join(x)
 
@@ -221,16 +234,16 @@ def churn_features(
     x["p_silent_since_last"] = np.exp(-rate * recency)
     x["expected_purchases_horizon"] = rate * float(horizon_days)
 
-    o = buy.groupby(["customer_id", "invoice"], sort=False).agg(
+    o = buy.groupby(["customer_id", "invoice"], sort=False, observed=True).agg(
         when=("invoice_date", "min"), amount=("net_amount", "sum")).reset_index()
     o = o.sort_values(["customer_id", "when", "invoice"])
     og = o.groupby("customer_id")["amount"]
     mean_amount = og.mean().reindex(idx)
     x["last_order_rel"] = og.last().reindex(idx) / mean_amount.where(mean_amount > 0)
     bought = buy.groupby("customer_id")["net_amount"].sum().reindex(idx)
-    returned = ln.loc[ln["is_cancellation"]].groupby("customer_id")["net_amount"].sum().abs()
+    returned = returns.groupby("customer_id")["net_amount"].sum().abs()
     x["return_value_share"] = returned.reindex(idx).fillna(0.0) / bought.where(bought > 0)
-    merch = buy.loc[buy["is_merchandise"]]
+    merch = buy.loc[buy["is_merchandise"], ["customer_id", "stock_code", "quantity"]]
     mg = merch.groupby("customer_id")
     n_lines = mg.size().reindex(idx)
     x["product_repeat_share"] = 1.0 - mg["stock_code"].nunique().reindex(idx) / n_lines
@@ -377,7 +390,6 @@ def run_churn(
     t0 = time.perf_counter()
     lines = prepare_lines(lines)
     customers = prepare_customers(customers)
-    events = prepare_events(events)
     check = check_churn_data(lines, cfg)
     cut = churn_cutoffs(lines, cfg) if len(lines) else {}
     params = {k: v for k, v in asdict(cfg).items()}
@@ -395,6 +407,11 @@ def run_churn(
 
     if not cut or not cut["train_cutoffs"] or not cut["refit_cutoffs"]:
         return refuse(f"cannot build a time split: {check.message}")
+    # Features and labels read only known customers' lines (the dates of the split above
+    # use every line): drop guest lines and unused columns once, not at every cutoff.
+    lines = take_rows(lines, lines["customer_id"].notna(), _FEATURE_LINE_COLUMNS)
+    lines = text_as_categories(lines)  # the features read these lines at 11 cutoffs
+    events = prepare_events(events)
 
     # ---------------------------------------------------------------- evaluate
     cache: dict = {}

@@ -40,10 +40,52 @@ CATEGORICAL_FEATURES = ["country", "channel"]
 
 
 def before_cutoff(df: pd.DataFrame, column: str, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The leakage guard: keep only rows with ``column < cutoff`` (NaT rows dropped)."""
+    """The leakage guard: keep only rows with ``column < cutoff`` (NaT rows dropped).
+
+    When ``column`` is sorted without gaps (the ML assets read lines and events in time
+    order) the result is the leading slice, which shares the input's memory: the churn
+    model cuts its 10M lines and 30M events at eleven dates.
+    """
     if len(df) == 0:
         return df
-    return df.loc[df[column] < cutoff]
+    s = df[column]
+    if not s.hasnans and s.is_monotonic_increasing:
+        return df.iloc[: int(s.searchsorted(cutoff, side="left"))]
+    return df.loc[s < cutoff]
+
+
+def take_rows(df: pd.DataFrame, mask, columns: list[str]) -> pd.DataFrame:
+    """``df.loc[mask, columns]``, built one column at a time, each column of ``df`` dropped
+    as soon as it is copied: ``df`` is consumed (left empty), and a frame nobody else holds
+    is never in memory twice (at scale 10 the order lines are ~1 GB)."""
+    mask = np.asarray(mask, dtype=bool)
+    index = df.index[mask]
+    out = {}
+    for c in columns:
+        out[c] = pd.Series(df[c].array[mask], index=index, name=c)
+        del df[c]
+    for c in list(df.columns):
+        del df[c]
+    return pd.DataFrame(out, copy=False)
+
+
+TEXT_KEY_COLUMNS = ("invoice", "stock_code", "category", "country")
+
+
+def text_as_categories(lines: pd.DataFrame, columns=TEXT_KEY_COLUMNS) -> pd.DataFrame:
+    """``lines`` with its text key columns as categoricals (sorted categories, so sorting
+    and grouping give the same order and groups as the text): :func:`customer_features`
+    copies and groups the lines several times, and codes take 1-4 bytes per line where the
+    text takes 13-20 (10M lines at scale 10) and are grouped without hashing text."""
+    cols = {c: lines[c].astype("category") for c in columns
+            if c in lines.columns and not isinstance(lines[c].dtype, pd.CategoricalDtype)}
+    return lines.assign(**cols) if cols else lines
+
+
+def known_customers(df: pd.DataFrame, column: str = "customer_id") -> pd.DataFrame:
+    """Rows with a customer id (the frame itself when every row has one)."""
+    ids = df[column]
+    return df.loc[ids.notna()] if ids.hasnans else df
 
 
 def _days(td: pd.Series) -> pd.Series:
@@ -68,8 +110,9 @@ def customer_features(
     T = pd.Timestamp(cutoff)
     # ---- leakage guard: cut every input at T before anything else
     ln = before_cutoff(lines, "invoice_date", T)
-    ln = ln.loc[ln["customer_id"].notna()]
-    orders = _orders(ln)
+    # only the columns each step uses are copied out of ``ln`` (10M lines at scale 10)
+    known = ln["customer_id"].notna()
+    orders = _orders(ln.loc[known, _ORDER_COLUMNS] if ln["customer_id"].hasnans else ln)
     buy = orders.loc[~orders["is_cancellation"]]
     if len(buy) == 0:
         return _empty_features(customers, events)
@@ -132,7 +175,8 @@ def customer_features(
     n_cancel = orders.loc[orders["is_cancellation"]].groupby("customer_id")["invoice"].nunique()
     f["cancellation_share"] = (n_cancel.reindex(f.index).fillna(0) / n_all.reindex(f.index)).fillna(0.0)
 
-    merch = ln.loc[~ln["is_cancellation"] & ln["is_merchandise"]]
+    merch = ln.loc[known & ~ln["is_cancellation"] & ln["is_merchandise"],
+                   ["customer_id", "stock_code", "category", "quantity", "net_amount"]]
     mg = merch.groupby("customer_id")
     f["n_products"] = mg["stock_code"].nunique().reindex(f.index).fillna(0.0)
     f["n_categories"] = mg["category"].nunique().reindex(f.index).fillna(0.0)
@@ -143,8 +187,10 @@ def customer_features(
     f["avg_unit_price"] = value / units.where(units > 0)
 
     # country: the customer's most frequent country on lines before T
-    if "country" in ln.columns and ln["country"].notna().any():
-        cc = ln.dropna(subset=["country"]).groupby(["customer_id", "country"]).size()
+    with_country = known & ln["country"].notna() if "country" in ln.columns else None
+    if with_country is not None and with_country.any():
+        cc = ln.loc[with_country, ["customer_id", "country"]] \
+            .groupby(["customer_id", "country"], observed=True).size()
         cc = cc.reset_index(name="n").sort_values(["customer_id", "n", "country"],
                                                   ascending=[True, False, True])
         f["country"] = cc.drop_duplicates("customer_id").set_index("customer_id")["country"] \
@@ -171,16 +217,22 @@ def customer_features(
     return f
 
 
+# what _orders reads (the line count is taken on invoice_date: a numpy column counts as int64
+# whatever the dtype of the text columns)
+_ORDER_COLUMNS = ["customer_id", "invoice", "invoice_date", "is_cancellation", "net_amount",
+                  "quantity"]
+
+
 def _orders(ln: pd.DataFrame) -> pd.DataFrame:
     """Invoice-level aggregates of (already cut) lines with a customer id."""
     if len(ln) == 0:
         return pd.DataFrame(columns=["invoice", "customer_id", "invoice_date", "is_cancellation",
                                      "amount", "n_lines", "units"])
-    o = ln.groupby(["customer_id", "invoice"], sort=False).agg(
+    o = ln.groupby(["customer_id", "invoice"], sort=False, observed=True).agg(
         invoice_date=("invoice_date", "min"),
         is_cancellation=("is_cancellation", "max"),
         amount=("net_amount", "sum"),
-        n_lines=("stock_code", "size"),
+        n_lines=("invoice_date", "size"),
         units=("quantity", "sum"),
     )
     return o.reset_index()
@@ -188,13 +240,13 @@ def _orders(ln: pd.DataFrame) -> pd.DataFrame:
 
 def _event_features(ev: pd.DataFrame, T: pd.Timestamp) -> pd.DataFrame:
     ev = before_cutoff(ev, "event_time", T)
-    ev = ev.loc[ev["user_id"].notna()]
+    ev = known_customers(ev, "user_id")
     out = pd.DataFrame(columns=EVENT_FEATURES, dtype=float)
     if len(ev) == 0:
         return out
-    age = _days(T - ev["event_time"])
-    e30 = ev.loc[age <= 30]
-    e90 = ev.loc[age <= 90]
+    # age <= w days  <=>  event_time >= T - w days (no per-event age column: 30M events)
+    e90 = ev.loc[ev["event_time"] >= T - 90 * DAY]
+    e30 = e90.loc[e90["event_time"] >= T - 30 * DAY]
     g30 = e30.groupby("user_id")
     res = pd.DataFrame(index=pd.Index(sorted(ev["user_id"].unique()), name="customer_id"))
     res["ev_events_30d"] = g30.size()

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
 from ml_assets.data import prepare_lines
 from ml_assets.evaluation import ranking_metrics
+from ml_assets.features import text_as_categories
 
 REC_COLUMNS = ["customer_id", "rank", "stock_code", "score", "reason", "source"]
 FBT_COLUMNS = ["stock_code", "rank", "other_stock_code", "co_baskets", "support", "confidence",
@@ -207,12 +208,16 @@ def _popularity(buys: pd.DataFrame, item_index: pd.Index, days: int | None) -> n
     """Item indices by distinct buyers (customers, else baskets), most popular first."""
     b = buys
     if days is not None and len(b):
-        b = b.loc[b["invoice_date"] > b["invoice_date"].max() - pd.Timedelta(days=days)]
-    who = b["customer_id"].astype("Int64").astype(str).where(b["customer_id"].notna(),
-                                                             "inv:" + b["invoice"].astype(str))
-    cnt = pd.DataFrame({"who": who, "stock_code": b["stock_code"].astype(str)}).drop_duplicates()
-    cnt = cnt.groupby("stock_code").size()
-    cnt = cnt.reindex(item_index, fill_value=0).reset_index(name="n")
+        b = b.loc[b["invoice_date"] > b["invoice_date"].max() - pd.Timedelta(days=days),
+                  ["customer_id", "invoice", "stock_code"]]
+    # distinct buyers per item = distinct customers + distinct guest baskets (a customer id
+    # and a basket are never the same buyer), counted without a text key per line
+    known = b["customer_id"].notna()
+    code = b["stock_code"].astype(str)
+    n_customers = b["customer_id"].loc[known].groupby(code.loc[known]).nunique()
+    n_guests = b["invoice"].loc[~known].groupby(code.loc[~known]).nunique(dropna=False)
+    cnt = n_customers.add(n_guests, fill_value=0)
+    cnt = cnt.reindex(item_index, fill_value=0).astype("int64").reset_index(name="n")
     cnt.columns = ["stock_code", "n"]
     cnt["idx"] = np.arange(len(cnt))
     cnt = cnt.sort_values(["n", "stock_code"], ascending=[False, True])
@@ -270,13 +275,16 @@ def frequently_bought_together(buys: pd.DataFrame, items: list[str], top: int = 
 
 def holdout_last_basket(buys: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test): each known customer's last invoice (with >= 2 invoices) is test."""
-    known = buys.loc[buys["customer_id"].notna()]
+    known = buys.loc[buys["customer_id"].notna(), ["customer_id", "invoice", "invoice_date"]]
     inv = known.groupby(["customer_id", "invoice"], sort=False)["invoice_date"].min().reset_index()
+    del known
     inv = inv.sort_values(["customer_id", "invoice_date", "invoice"])
     n_inv = inv.groupby("customer_id")["invoice"].transform("size")
     last = inv.loc[n_inv >= 2].drop_duplicates("customer_id", keep="last")
-    key = pd.MultiIndex.from_frame(last[["customer_id", "invoice"]])
-    is_test = pd.MultiIndex.from_frame(buys[["customer_id", "invoice"]]).isin(key)
+    # a line is held out when its invoice is its customer's last one (one per customer)
+    last_invoice = pd.Series(last["invoice"].array, index=pd.Index(last["customer_id"].array))
+    is_test = (buys["customer_id"].map(last_invoice) == buys["invoice"]).fillna(False)
+    is_test = is_test.to_numpy(dtype=bool)
     return buys.loc[~is_test], buys.loc[is_test]
 
 
@@ -296,6 +304,7 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
     users = pd.Index(sorted(tr_known["customer_id"].astype("int64").unique()))
     X = _matrix(tr_known.assign(customer_id=tr_known["customer_id"].astype("int64")),
                 "customer_id", users, item_index)
+    del tr_known
     t = test.assign(customer_id=test["customer_id"].astype("int64"))
     t = t.loc[t["customer_id"].isin(users)]
     t_rows = users.get_indexer(t["customer_id"])
@@ -340,7 +349,7 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
 
 
 def check_rec_data(buys: pd.DataFrame, cfg: RecConfig) -> DataCheck:
-    known = buys.loc[buys["customer_id"].notna()]
+    known = buys.loc[buys["customer_id"].notna(), ["customer_id", "invoice"]]
     n_inv = known.groupby("customer_id")["invoice"].nunique()
     return min_data("product recommendations", [
         Requirement("repeat_customers", "customers with >= 2 baskets", cfg.min_customers,
@@ -359,8 +368,11 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     cfg = config or RecConfig()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    lines = prepare_lines(lines)
+    # the description (text, one of a few thousand per line) as a categorical: it is only
+    # counted per product, for the reasons
+    lines = text_as_categories(prepare_lines(lines), ("description",))
     buys = purchases(lines)
+    del lines  # the purchases are all that is used (the caller's frame can be freed)
     check = check_rec_data(buys, cfg)
     run = ModelRun(model=f"recs_{cfg.method}", task="recommendations", params=asdict(cfg),
                    primary_metric=f"ndcg@{cfg.k}", required_baselines=["popularity"],
@@ -375,6 +387,10 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
 
     items, cov = item_universe(buys, cfg.max_items)
     buys = buys.assign(stock_code=buys["stock_code"].astype(str))
+    # the descriptions (for the reasons) now, then the text column is dropped: every step
+    # below copies the purchases (9.5M lines at scale 10) at least once
+    desc = _descriptions(buys)
+    buys = buys.drop(columns="description")
     run.notes.append(
         f"item universe capped to the top {int(cov['n_items_used']):,} of "
         f"{int(cov['n_items_total']):,} items by baskets ({cov['basket_item_coverage']:.1%} of "
@@ -402,15 +418,15 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     # ---------------------------------------------------------------- final model
     t2 = time.perf_counter()
     item_index = pd.Index(items)
-    known = buys.loc[buys["customer_id"].notna()]
+    known = buys.loc[buys["customer_id"].notna(), ["customer_id", "stock_code"]]
     users = pd.Index(sorted(known["customer_id"].astype("int64").unique()))
     X = _matrix(known.assign(customer_id=known["customer_id"].astype("int64")), "customer_id",
                 users, item_index)
+    del known
     B = _fit(X, cfg)
     pop = _popularity(buys, item_index, cfg.popularity_days)
     rec_items, rec_scores, rec_reasons = recommend(X, B, pop, cfg.k, cfg.exclude_purchased,
                                                    cfg.chunk_users)
-    desc = _descriptions(buys)
     n_u, k = rec_items.shape
     flat_items = rec_items.ravel()
     flat_reason = rec_reasons.ravel()
@@ -457,7 +473,7 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
 
 
 def _descriptions(buys: pd.DataFrame) -> dict[str, str]:
-    d = buys.dropna(subset=["description"])
+    d = buys[["stock_code", "description"]].dropna(subset=["description"])
     if len(d) == 0:
         return {}
     c = d.groupby(["stock_code", "description"]).size().reset_index(name="n")

@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
 from ml_assets.data import prepare_customers, prepare_lines
-from ml_assets.features import customer_features
+from ml_assets.features import customer_features, text_as_categories
 
 BEHAVIOUR = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
              "avg_unit_price", "n_products"]
@@ -85,7 +85,9 @@ def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | 
         ln = prepare_lines(lines)
         T = pd.Timestamp(as_of) if as_of is not None else (
             ln["invoice_date"].max().normalize() + pd.Timedelta(days=1))
+        ln = text_as_categories(ln)
         f = customer_features(ln, T)
+        del ln
         frames.append(f[BEHAVIOUR])
     elif rfm is not None and len(rfm):
         r = rfm.copy()
