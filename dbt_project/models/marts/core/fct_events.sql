@@ -1,5 +1,5 @@
 {#-
-    Incremental by day like fct_order_lines (window vars, pre-hook delete, delete+insert on
+    Incremental by day like fct_order_lines (day window, pre-hook delete, delete+insert on
     event_day). Derived sessions (events without a user_session) are numbered over each
     user's whole history in int_events__sessionised, so a day built alone gets the same
     session_id as a full build. The dimension keys of older days are re-resolved by the
