@@ -58,7 +58,10 @@ def _read_text(path: Path) -> tuple[str, str]:
 def _day_of(value: str) -> str | None:
     value = value.strip()
     if len(value) >= 10 and value[4] == "-" and value[7] == "-":
-        return value[:10]
+        try:  # a malformed date ("2025-12-32", one of the generator's bad rows) is no day
+            return date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            return None
     for fmt in ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"):
         try:
             return datetime.strptime(value, fmt).date().isoformat()
