@@ -1,6 +1,6 @@
 {#-
     Daily partitions for the day-grained facts (fct_order_lines by invoice_day, fct_events
-    by event_day).
+    by event_day), and the day window of int_retail__order_lines in landing-sensor runs.
 
     A partition window is `window_start_date` (inclusive) and `window_end_date` (exclusive),
     both 'YYYY-MM-DD' (one dbt invocation per window, so a backfill of a range is one
