@@ -34,8 +34,6 @@ import dagster as dg
 
 from ecom_platform.defs.dbt import (
     COLUMN_METADATA_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     TESTS_SCOPE_TAG,
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
@@ -43,7 +41,7 @@ from ecom_platform.defs.dbt import (
     dbt_incremental_models,
     dbt_models,
 )
-from ecom_platform.defs.ingestion import ON_REJECTED_TAG
+from ecom_platform.defs.ingestion import ON_REJECTED_TAG, RANGE_END_TAG, RANGE_START_TAG
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import failure_log, ingest, landing_watch
 
@@ -203,22 +201,23 @@ def _days_reader(root: Path):
     return file_days
 
 
-def _partition_range(decision: landing_watch.Decision) -> tuple[str, str, str]:
-    """(first, last, why) partition keys the daily facts are rebuilt for."""
+def _partition_range(decision: landing_watch.Decision) -> tuple[str, str, str, bool]:
+    """(first, last, why, covers_all) partition keys the daily facts are rebuilt for;
+    ``covers_all``: every changed day is known and inside the range."""
     first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
     if decision.days_unknown:
-        return first, last, f"days unknown for {', '.join(decision.days_unknown[:3])}: every partition"
+        return first, last, f"days unknown for {', '.join(decision.days_unknown[:3])}: every partition", False
+    outside = [d for d in decision.days if not first <= d <= last]
     rng = landing_watch.day_range(decision.days, first, last) if decision.days else None
     if rng is None:
         # Only profiles / catalogue changed (or no day inside the partitions): rebuild the
         # latest day, whose post-hooks re-resolve the facts' dimension keys over all days.
         why = "no day-carrying rows" if not decision.days else "days outside the partitions"
-        return last, last, f"{why}: latest partition only (keys re-resolved)"
-    outside = [d for d in decision.days if not first <= d <= last]
+        return last, last, f"{why}: latest partition only (keys re-resolved)", not outside
     why = f"{len(decision.days)} day(s) touched"
     if outside:
         why += f"; {len(outside)} outside the partitions ({daily_partitions.start:%Y-%m-%d}..{last}): not built"
-    return rng[0], rng[1], why
+    return rng[0], rng[1], why, not outside
 
 
 def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.RunRequest:
@@ -239,11 +238,10 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         SOURCES_TAG: ",".join(decision.sources),
     }
     if any(asset_graph.get(k).partitions_def is not None for k in keys):
-        start, end, why = _partition_range(decision)
+        start, end, why, covers_all = _partition_range(decision)
         tags[RANGE_START_TAG] = start
         tags[RANGE_END_TAG] = end
-        first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
-        if not decision.days_unknown and all(first <= d <= last for d in decision.days):
+        if covers_all:
             # every changed day is in the range: the unpartitioned dbt step may build its
             # day-windowed model over it too (else it is rebuilt in full)
             tags[WINDOWED_UPSTREAM_TAG] = "on"

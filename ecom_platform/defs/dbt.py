@@ -29,6 +29,7 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_mani
 from packaging import version
 
 from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
+from ecom_platform.defs.ingestion import RANGE_END_TAG, RANGE_START_TAG
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib.warehouse import table_row_counts
 
@@ -129,8 +130,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 # over that range only. The range covers every day whose lines changed, also the days of
 # a replaced version, so the table stays equal to a full rebuild.
 WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def upstream_window(tags: Mapping[str, str]) -> dict[str, str] | None:
