@@ -708,3 +708,43 @@ def test_discovery_ignores_temp_files_and_refuses_escapes(tmp_path):
         "transactions/link.csv: refused, symlinks are not followed in the landing folder",
         "transactions/readme.txt: refused, unsupported file type (expected one of .csv, .csv.gz, .parquet, .xlsx)",
     ]
+
+
+# Values at the edges of the typing rules: bare and signed integers, floats written as
+# ids, hex / exponent / underscore forms DuckDB would cast but the rules refuse, padding,
+# time-zone suffixes, other date formats, and every NULL token in several spellings.
+_EDGE_VALUES = [
+    "12", "+12", "-12", "0012", "12.5", "12.0", "12.00", "1_000", "0x1F", "1e3", "--5", "5-",
+    "+-5", "-", "+", "1-2", " 12", "12 ", "9223372036854775808", "2147483648", "1,000",
+    "٣", "17850.0", "0.82", " 1.10 ", "abc",
+    "2025-11-01 00:04:50 UTC", "2025-11-01 00:04:50  UTC", "2025-11-01T00:04:50Z",
+    "2025-11-01 00:04:50 utc", "2025-11-01 00:04:50+02", "2025-11-01", " 2025-11-01 10:00 ",
+    "11/01/2025 10:00", "01.11.2025 10:00", "12/1/2010 8:26", "2025-13-01 00:00:00", "2025-12-32",
+    *[v for t in ingest.NULL_TOKENS for v in (t, t.upper(), f"  {t} ", t.title())], None,
+]
+_EDGE_TYPES = ["VARCHAR", "INTEGER", "BIGINT", "DECIMAL(18,2)", "DECIMAL(18,3)", "TIMESTAMP", "DATE"]
+
+
+@pytest.mark.parametrize("sql_type", _EDGE_TYPES)
+def test_fast_typing_gives_what_the_general_rules_give(sql_type):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[x] for x in _EDGE_VALUES])
+    typed, null = ingest._typed_and_null('"x"', sql_type)
+    rows = con.execute(
+        f"""
+        WITH a AS (SELECT x, {typed} AS t, {ingest._typed_expr('"x"', sql_type)} AS want_t,
+                          {ingest._is_null_token('"x"')} AS want_n FROM v)
+        SELECT x, t, want_t, {null.format(t='t')} AS n, want_n FROM a
+        """
+    ).fetchall()
+    assert len(rows) == len(_EDGE_VALUES)
+    wrong = [r for r in rows if r[1] != r[2] or r[3] != r[4]]
+    assert not wrong, wrong
+    # the shortcut for non-text types rests on this: no NULL token types as a value
+    if sql_type != "VARCHAR":
+        tokens = [r for r in rows if r[4] and r[2] is not None]
+        assert not tokens, tokens
+    # and the list does reach both sides of every rule
+    assert any(r[1] is None for r in rows) and any(r[1] is not None for r in rows)
+    assert any(r[3] for r in rows) and not all(r[3] for r in rows)
