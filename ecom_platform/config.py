@@ -17,6 +17,7 @@ three never share a file.
 | ``ECOM_DUCKDB_THREADS``| DuckDB threads                           | all cores                             |
 | ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
 | ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy (required in staging and prod) | unset: ids kept (dev only) |
+| ``ECOM_ML_MAX_CUSTOMERS`` | customers the churn, segmentation and recommendation models train on (a fixed sample by ``customer_key`` above it); every customer is still scored | ``50000`` |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 
 Set by the code for its children, never by users: ``ECOM_WAREHOUSE`` and ``ECOM_DUCKDB_MEMORY``
@@ -62,6 +63,7 @@ class Settings:
     max_quarantine_rate: float
     dagster_home: Path
     bi_pseudonym_key: str | None = None
+    ml_max_customers: int = 50_000
 
     @property
     def env_dir(self) -> Path:
@@ -136,6 +138,17 @@ def _float(name: str, default: str) -> float:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
 
 
+def _positive_int(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={value} must be > 0")
+    return value
+
+
 def _secret(name: str) -> str | None:
     """A secret from the environment, used as given; unset, empty or blank means none."""
     raw = os.environ.get(name)
@@ -175,6 +188,7 @@ def get_settings() -> Settings:
         max_quarantine_rate=_float("ECOM_MAX_QUARANTINE_RATE", "0.01"),
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
         bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
+        ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", "50000"),
     )
 
 

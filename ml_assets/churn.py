@@ -116,18 +116,22 @@ class ChurnResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None) -> DataCheck:
+def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None,
+                     span: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> DataCheck:
     """>= ``min_repeat_customers`` customers with >= 2 orders and enough days of history.
 
     The history needed is ``max(min_history_days, 2 * horizon + 30)``: the time-based
-    evaluation needs two label windows after some feature history.
+    evaluation needs two label windows after some feature history. ``span``: the first and
+    last invoice date of all the data when ``lines`` are a sample of it.
     """
     cfg = config or ChurnConfig()
     buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna(),
                     ["customer_id", "invoice"]]
     n_orders = buy.groupby("customer_id")["invoice"].nunique()
     repeat = int((n_orders >= 2).sum())
-    if len(lines):
+    if span is not None:
+        hist = float((pd.Timestamp(span[1]) - pd.Timestamp(span[0])) / pd.Timedelta(days=1))
+    elif len(lines):
         hist = float((lines["invoice_date"].max() - lines["invoice_date"].min()) / pd.Timedelta(days=1))
     else:
         hist = 0.0
@@ -138,11 +142,16 @@ def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None) -> 
     ])
 
 
-def churn_cutoffs(lines: pd.DataFrame, config: ChurnConfig | None = None) -> dict[str, object]:
-    """The dates of the time split: as_of, eval cutoff, training and refit cutoffs."""
+def churn_cutoffs(lines: pd.DataFrame, config: ChurnConfig | None = None,
+                  span: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> dict[str, object]:
+    """The dates of the time split: as_of, eval cutoff, training and refit cutoffs; from
+    ``span`` (first and last invoice date of all the data) when given, else from ``lines``."""
     cfg = config or ChurnConfig()
-    start = lines["invoice_date"].min()
-    end = lines["invoice_date"].max()
+    if span is not None:
+        start, end = pd.Timestamp(span[0]), pd.Timestamp(span[1])
+    else:
+        start = lines["invoice_date"].min()
+        end = lines["invoice_date"].max()
     as_of = pd.Timestamp(cfg.as_of) if cfg.as_of is not None else end.normalize() + pd.Timedelta(days=1)
     h = pd.Timedelta(days=cfg.horizon_days)
     step = pd.Timedelta(days=cfg.cutoff_step_days)
@@ -378,40 +387,87 @@ def format_drivers(contrib: np.ndarray, names: list[str], n: int = 3) -> list[st
     return out
 
 
-def run_churn(
+@dataclass
+class ChurnModel:
+    """The published churn model: LightGBM refitted on the cutoffs ending at the eval
+    cutoff, and the date it scores customers as of."""
+
+    models: "_Models"
+    as_of: pd.Timestamp
+    config: ChurnConfig
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.models.feature_names
+
+
+@dataclass
+class ChurnFit:
+    """:func:`fit_churn`'s result: ``model`` (None when refused), the evaluation, ``run``
+    (verdict, metrics, artifact hash) and ``inputs``, the prepared frames it was trained on
+    (lines, customers, events), to score those customers without preparing them again."""
+
+    model: ChurnModel | None
+    calibration: pd.DataFrame
+    evaluation: pd.DataFrame
+    run: ModelRun
+    check: DataCheck
+    inputs: tuple | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ChurnScores:
+    """:func:`score_churn`'s result: ``scores`` (ml.churn_scores rows) and the sum over
+    the scored customers of each feature's absolute contribution (for the importance)."""
+
+    scores: pd.DataFrame
+    abs_contribution_sum: np.ndarray
+    n: int
+
+
+def _feature_inputs(lines: pd.DataFrame, events):
+    """The lines the features and labels read (known customers, the columns used, text keys
+    as categoricals) and the prepared events."""
+    # Features and labels read only known customers' lines (the dates of the split use
+    # every line): drop guest lines and unused columns once, not at every cutoff.
+    lines = take_rows(lines, lines["customer_id"].notna(), _FEATURE_LINE_COLUMNS)
+    lines = text_as_categories(lines)  # the features read these lines at 11 cutoffs
+    return lines, prepare_events(events)
+
+
+def fit_churn(
     lines: pd.DataFrame,
     customers: pd.DataFrame | None = None,
     events: pd.DataFrame | None = None,
     config: ChurnConfig | None = None,
-) -> ChurnResult:
-    """Train, evaluate (time split) and score churn. See the module docstring."""
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> ChurnFit:
+    """Train and evaluate (time split), then refit the published model; see the module
+    docstring. ``span``: the first and last invoice date of all the data when ``lines``
+    are a sample of the customers (the split dates and as-of date come from it)."""
     cfg = config or ChurnConfig()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     lines = prepare_lines(lines)
     customers = prepare_customers(customers)
-    check = check_churn_data(lines, cfg)
-    cut = churn_cutoffs(lines, cfg) if len(lines) else {}
+    check = check_churn_data(lines, cfg, span)
+    cut = churn_cutoffs(lines, cfg, span) if len(lines) else {}
     params = {k: v for k, v in asdict(cfg).items()}
     run = ModelRun(model="churn_lightgbm", task="churn", params=params,
                    data_start=cut.get("data_start"), data_end=cut.get("data_end"),
                    primary_metric="roc_auc", data_check=check)
 
-    def refuse(msg: str) -> ChurnResult:
+    def refuse(msg: str) -> ChurnFit:
         run.notes.append(msg)
         run.decide()
         if msg not in run.reason:
             run.reason += f"; {msg}"
-        return ChurnResult(_empty(SCORE_COLUMNS), _empty(IMPORTANCE_COLUMNS), pd.DataFrame(),
-                           pd.DataFrame(), run, check, timings)
+        return ChurnFit(None, pd.DataFrame(), pd.DataFrame(), run, check, None, timings)
 
     if not cut or not cut["train_cutoffs"] or not cut["refit_cutoffs"]:
         return refuse(f"cannot build a time split: {check.message}")
-    # Features and labels read only known customers' lines (the dates of the split above
-    # use every line): drop guest lines and unused columns once, not at every cutoff.
-    lines = take_rows(lines, lines["customer_id"].notna(), _FEATURE_LINE_COLUMNS)
-    lines = text_as_categories(lines)  # the features read these lines at 11 cutoffs
-    events = prepare_events(events)
+    lines, events = _feature_inputs(lines, events)
 
     # ---------------------------------------------------------------- evaluate
     cache: dict = {}
@@ -449,18 +505,44 @@ def run_churn(
         f"{n_rounds} rounds ({how})"
     )
 
-    # ---------------------------------------------------------------- refit and score
+    # ---------------------------------------------------------------- refit
     t2 = time.perf_counter()
     X_rf, y_rf = _stack(lines, cut["refit_cutoffs"], customers, events, cfg, cache)
     final = _Models(cfg, n_rounds, n_leaves).fit(X_rf, y_rf) if y_rf.nunique() == 2 else models
-    X_now = churn_features(lines, cut["as_of"], customers, events, cfg.active_window_days,
-                           cfg.horizon_days)
+    del cache, X_tr, y_tr, X_ev, y_ev, X_rf, y_rf
+    timings["refit"] = time.perf_counter() - t2
+    timings["fit_total"] = time.perf_counter() - t0
+    run.artifact_hash = artifact_hash(final.booster)
+    run.decide()
+    return ChurnFit(ChurnModel(final, cut["as_of"], cfg), calibration, evaluation, run, check,
+                    (lines, customers, events), timings)
+
+
+def score_churn(
+    model: ChurnModel,
+    lines: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    as_of=None,
+    prepared: bool = False,
+) -> ChurnScores:
+    """Churn probability, risk band and drivers of every customer of ``lines`` active as of
+    ``as_of`` (default: the model's). A customer's row depends only on their own lines,
+    events and profile: scoring the customers in chunks gives the same rows as all at once.
+    ``prepared``: the frames are :attr:`ChurnFit.inputs` (already prepared)."""
+    cfg = model.config
+    if not prepared:
+        lines, events = _feature_inputs(prepare_lines(lines), events)
+        customers = prepare_customers(customers)
+    T = pd.Timestamp(as_of) if as_of is not None else model.as_of
+    final = model.models
+    X_now = churn_features(lines, T, customers, events, cfg.active_window_days, cfg.horizon_days)
     Xt = final.enc_tree.transform(X_now).to_numpy()
     prob = final.booster.predict(Xt)
     contrib = final.booster.predict(Xt, pred_contrib=True)[:, :-1]  # last column = bias
     scores = pd.DataFrame({
         "customer_id": X_now.index.astype("Int64"),
-        "as_of_date": cut["as_of"],
+        "as_of_date": T,
         "churn_probability": prob,
         "risk_band": _risk_band(prob, cfg.risk_thresholds),
         "top_drivers": format_drivers(contrib, final.feature_names, cfg.n_drivers),
@@ -470,24 +552,63 @@ def run_churn(
     })
     scores["risk_band"] = scores["risk_band"].astype("string")
     scores["top_drivers"] = scores["top_drivers"].astype("string")
+    abs_sum = np.abs(contrib).sum(axis=0) if len(contrib) else np.zeros(len(final.feature_names))
+    return ChurnScores(scores, abs_sum, len(contrib))
+
+
+def churn_importance(model: ChurnModel, scored: list[ChurnScores]) -> pd.DataFrame:
+    """Global feature importance: LightGBM gain and splits, and the mean absolute
+    contribution over every customer scored (in one or more :class:`ChurnScores`)."""
+    final = model.models
+    n = sum(s.n for s in scored)
+    if len(scored) == 1:
+        s = scored[0]
+        mean_abs = s.abs_contribution_sum / s.n if s.n else 0.0
+    else:
+        mean_abs = np.sum([s.abs_contribution_sum for s in scored], axis=0) / n if n else 0.0
     importance = pd.DataFrame({
         "feature": final.feature_names,
         "importance_gain": final.booster.feature_importance("gain"),
         "importance_split": final.booster.feature_importance("split").astype("int64"),
-        "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(contrib) else 0.0,
+        "mean_abs_contribution": mean_abs,
     })
     total = importance["importance_gain"].sum()
     importance["importance_gain"] = importance["importance_gain"] / total if total > 0 else 0.0
     importance = importance.sort_values(["mean_abs_contribution", "feature"],
                                         ascending=[False, True], ignore_index=True)
     importance["rank"] = np.arange(1, len(importance) + 1)
-    importance = importance[IMPORTANCE_COLUMNS]
-    timings["refit_score"] = time.perf_counter() - t2
-    timings["total"] = time.perf_counter() - t0
+    return importance[IMPORTANCE_COLUMNS]
 
-    run.artifact_hash = artifact_hash(final.booster)
-    run.decide()
-    return ChurnResult(scores, importance, calibration, evaluation, run, check, timings)
+
+def run_churn(
+    lines: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    config: ChurnConfig | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> ChurnResult:
+    """Train, evaluate (time split) and score churn: :func:`fit_churn`, then
+    :func:`score_churn` on the same customers. See the module docstring."""
+    fit = fit_churn(lines, customers, events, config, span)
+    return churn_result(fit)
+
+
+def churn_result(fit: ChurnFit, scored: list[ChurnScores] | None = None) -> ChurnResult:
+    """The :class:`ChurnResult` of a fit: ``scored`` (default: the fit's own customers,
+    scored now) give the scores and the importance."""
+    if fit.model is None:
+        return ChurnResult(_empty(SCORE_COLUMNS), _empty(IMPORTANCE_COLUMNS), fit.calibration,
+                           fit.evaluation, fit.run, fit.check, fit.timings)
+    t0 = time.perf_counter()
+    if scored is None:
+        scored = [score_churn(fit.model, *fit.inputs, prepared=True)]
+        fit.inputs = None
+    scores = scored[0].scores if len(scored) == 1 else pd.concat(
+        [s.scores for s in scored], ignore_index=True)
+    importance = churn_importance(fit.model, scored)
+    timings = {**fit.timings, "score": time.perf_counter() - t0}
+    return ChurnResult(scores, importance, fit.calibration, fit.evaluation, fit.run, fit.check,
+                       timings)
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:

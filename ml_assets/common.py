@@ -342,6 +342,22 @@ class ModelRun:
         return out
 
 
+def note_sample(run: ModelRun, train_customers: int, total_customers: int, chunks: int,
+                scored: bool = True) -> None:
+    """Say on ``run`` (notes, reason and params, so ``ml.model_metrics`` shows it) that the
+    model was trained and evaluated on ``train_customers`` of ``total_customers``, and
+    whether every customer was then scored (in ``chunks`` chunks)."""
+    text = (f"trained and evaluated on a sample of {train_customers:,} of {total_customers:,} "
+            f"customers (the customer-key order, capped); "
+            + (f"all {total_customers:,} scored in {chunks} chunks" if scored
+               else "the others not scored (not publishable)"))
+    run.notes.append(text)
+    run.params.update({"train_customers": int(train_customers),
+                       "total_customers": int(total_customers), "customer_chunks": int(chunks)})
+    if text not in run.reason:
+        run.reason = f"{run.reason.rstrip('.')}; {text}" if run.reason else text
+
+
 def _float_or_nan(x: Any) -> float:
     try:
         return float(x) if x is not None else float("nan")

@@ -107,12 +107,25 @@ def week_start(ts: pd.Series) -> pd.Series:
     return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
-def weekly_series(lines: pd.DataFrame, top_n_products: int = 100) -> pd.DataFrame:
-    """Long frame: series_id, series_type, stock_code, category, measure, week_start, y.
+@dataclass
+class WeeklyDemand:
+    """What :func:`weekly_series` needs of the order lines, whose size does not grow with
+    them: demand (non-cancelled merchandise lines with quantity > 0) summed per product,
+    category and week, the demand revenue per week, and the first and last day of all
+    lines (not only demand: a partial week is judged against the data's edges).
 
-    Only complete weeks; every series runs from its first non-zero week to the last
-    complete week, with zeros filled in.
-    """
+    ``units``: stock_code, category, week_start (Monday), units (float), n (lines);
+    ``revenue``: net_amount per week_start. Built from lines by :func:`weekly_demand`, or
+    read already aggregated (ecom_platform.lib.ml_io.read_weekly_demand)."""
+
+    units: pd.DataFrame
+    revenue: pd.Series
+    first_day: pd.Timestamp
+    last_day: pd.Timestamp
+
+
+def weekly_demand(lines: pd.DataFrame) -> WeeklyDemand:
+    """:class:`WeeklyDemand` of a ``lines`` frame (prepared: see data.prepare_lines)."""
     demand = ~lines["is_cancellation"] & lines["is_merchandise"] & (lines["quantity"] > 0)
     # product and category as codes while the lines are filtered and grouped (at scale 10,
     # 9.6M lines): their text is restored on the per-week totals below
@@ -121,32 +134,50 @@ def weekly_series(lines: pd.DataFrame, top_n_products: int = 100) -> pd.DataFram
         lines[["stock_code", "category", "invoice_date", "quantity", "net_amount"]],
         ("stock_code", "category"))
     ln = ln.loc[demand]
-    cols = ["series_id", "series_type", "stock_code", "category", "measure", "week_start", "y"]
-    if len(ln) == 0:
-        return pd.DataFrame(columns=cols)
-    first_day = lines["invoice_date"].min().normalize()
-    last_day = lines["invoice_date"].max().normalize()
+    first_day = lines["invoice_date"].min().normalize() if len(lines) else pd.NaT
+    last_day = lines["invoice_date"].max().normalize() if len(lines) else pd.NaT
     wk = week_start(ln["invoice_date"])
-    first_week = wk.min() if wk.min() >= first_day else wk.min() + WEEK
-    last_week = wk.max() if wk.max() + pd.Timedelta(days=6) <= last_day else wk.max() - WEEK
-    keep = (wk >= first_week) & (wk <= last_week)
-    ln = ln.loc[keep]
-    wk = wk.loc[keep]
-    weeks = pd.date_range(first_week, last_week, freq="7D")
-    if len(weeks) == 0:
-        return pd.DataFrame(columns=cols)
-
+    keep = wk.notna()
+    if not keep.all():
+        ln, wk = ln.loc[keep], wk.loc[keep]
     revenue = ln["net_amount"].astype(float).groupby(wk.to_numpy()).sum()
-    # Units per product, category and week first (at scale 10, 9.6M lines become ~0.5M
-    # rows), then the series on those: sums of whole units are exact in any order, so the
-    # result is the same as labelling every line. ``n`` = lines, for a product's category.
+    # Units per product, category and week (at scale 10, 9.6M lines become ~0.5M rows):
+    # sums of whole units are exact in any order, so the series built on them are the same
+    # as labelling every line. ``n`` = lines, for a product's category.
     d = pd.DataFrame({"stock_code": ln["stock_code"], "category": ln["category"],
                       "week_start": wk, "units": ln["quantity"].astype(float)})
     del ln, wk
     d = d.groupby(["stock_code", "category", "week_start"], dropna=False, sort=False,
                   observed=True).agg(units=("units", "sum"), n=("units", "size")).reset_index()
-    d["stock_code"] = d["stock_code"].astype(text_dtypes["stock_code"]).astype(str)
+    d["stock_code"] = d["stock_code"].astype(text_dtypes["stock_code"])
     d["category"] = d["category"].astype(text_dtypes["category"])
+    return WeeklyDemand(d, revenue, first_day, last_day)
+
+
+def weekly_series(lines: pd.DataFrame | WeeklyDemand, top_n_products: int = 100) -> pd.DataFrame:
+    """Long frame: series_id, series_type, stock_code, category, measure, week_start, y.
+
+    Only complete weeks; every series runs from its first non-zero week to the last
+    complete week, with zeros filled in. ``lines``: order lines or their
+    :class:`WeeklyDemand`.
+    """
+    demand = lines if isinstance(lines, WeeklyDemand) else weekly_demand(lines)
+    cols = ["series_id", "series_type", "stock_code", "category", "measure", "week_start", "y"]
+    d = demand.units
+    if len(d) == 0:
+        return pd.DataFrame(columns=cols)
+    first_day, last_day = demand.first_day, demand.last_day
+    first_wk, last_wk = d["week_start"].min(), d["week_start"].max()
+    first_week = first_wk if first_wk >= first_day else first_wk + WEEK
+    last_week = last_wk if last_wk + pd.Timedelta(days=6) <= last_day else last_wk - WEEK
+    weeks = pd.date_range(first_week, last_week, freq="7D")
+    if len(weeks) == 0:
+        return pd.DataFrame(columns=cols)
+    revenue = demand.revenue
+    revenue = revenue.loc[(revenue.index >= first_week) & (revenue.index <= last_week)]
+    d = d.loc[(d["week_start"] >= first_week) & (d["week_start"] <= last_week)]
+    d = d.assign(stock_code=d["stock_code"].astype("string").astype(str),
+                 category=d["category"].astype("string"))
     recent = d.loc[d["week_start"] > last_week - 52 * WEEK]
     vol = recent.groupby("stock_code")["units"].sum().reset_index()
     vol = vol.sort_values(["units", "stock_code"], ascending=[False, True])
@@ -470,13 +501,18 @@ def check_forecast_data(n_weeks: int, n_series: int, cfg: ForecastConfig) -> Dat
     ])
 
 
-def run_forecasting(lines: pd.DataFrame, config: ForecastConfig | None = None) -> ForecastResult:
-    """Build series, backtest all models, forecast the next ``horizon`` weeks."""
+def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig | None = None
+                    ) -> ForecastResult:
+    """Build series, backtest all models, forecast the next ``horizon`` weeks. ``lines``:
+    order lines, or their :class:`WeeklyDemand` (the same result, from a frame that does
+    not grow with the lines)."""
     cfg = config or ForecastConfig()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    lines = prepare_lines(lines)
+    if not isinstance(lines, WeeklyDemand):
+        lines = weekly_demand(prepare_lines(lines))
     series = weekly_series(lines, cfg.top_n_products)
+    del lines
     n_weeks = series["week_start"].nunique() if len(series) else 0
     n_series = series["series_id"].nunique() if len(series) else 0
     check = check_forecast_data(n_weeks, n_series, cfg)

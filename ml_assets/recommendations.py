@@ -73,6 +73,19 @@ class RecResult:
     run: ModelRun
     check: DataCheck
     timings: dict[str, float] = field(default_factory=dict)
+    model: "RecModel | None" = None
+
+
+@dataclass
+class RecModel:
+    """What :func:`recommend_customers` needs: the item universe, the item-item weights,
+    the popularity order (item indices) and the products' descriptions (for the reasons)."""
+
+    items: list[str]
+    B: np.ndarray
+    popularity: np.ndarray
+    descriptions: dict[str, str]
+    config: RecConfig
 
 
 # --------------------------------------------------------------------------- data
@@ -418,14 +431,38 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     # ---------------------------------------------------------------- final model
     t2 = time.perf_counter()
     item_index = pd.Index(items)
+    users, X = _customer_matrix(buys, item_index)
+    B = _fit(X, cfg)
+    pop = _popularity(buys, item_index, cfg.popularity_days)
+    model = RecModel(items, B, pop, desc, cfg)
+    recs = _recommend_users(model, users, X, customers)
+    timings["fit_score"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    fbt = frequently_bought_together(buys, items, cfg.fbt_top, cfg.fbt_min_baskets)
+    timings["fbt"] = time.perf_counter() - t3
+
+    run.n_train = int(X.nnz)
+    run.artifact_hash = artifact_hash({"items": items, "B": B})
+    run.decide()
+    timings["total"] = time.perf_counter() - t0
+    return RecResult(recs, fbt, evaluation, run, check, timings, model)
+
+
+def _customer_matrix(buys: pd.DataFrame, item_index: pd.Index) -> tuple[pd.Index, sp.csr_matrix]:
+    """(sorted known customers of ``buys``, their binary customer x item matrix)."""
     known = buys.loc[buys["customer_id"].notna(), ["customer_id", "stock_code"]]
     users = pd.Index(sorted(known["customer_id"].astype("int64").unique()))
     X = _matrix(known.assign(customer_id=known["customer_id"].astype("int64")), "customer_id",
                 users, item_index)
-    del known
-    B = _fit(X, cfg)
-    pop = _popularity(buys, item_index, cfg.popularity_days)
-    rec_items, rec_scores, rec_reasons = recommend(X, B, pop, cfg.k, cfg.exclude_purchased,
+    return users, X
+
+
+def _recommend_users(model: RecModel, users: pd.Index, X: sp.csr_matrix,
+                     customers: pd.DataFrame | None) -> pd.DataFrame:
+    """Top-k rows (ml.product_recommendations) for ``users`` (rows of ``X``) and
+    popularity for the profiles in ``customers`` without a purchase."""
+    cfg, items, desc, pop = model.config, model.items, model.descriptions, model.popularity
+    rec_items, rec_scores, rec_reasons = recommend(X, model.B, pop, cfg.k, cfg.exclude_purchased,
                                                    cfg.chunk_users)
     n_u, k = rec_items.shape
     flat_items = rec_items.ravel()
@@ -458,18 +495,37 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     recs["rank"] = recs["rank"].astype("int64")
     for c in ("stock_code", "reason", "source"):
         recs[c] = recs[c].astype("string")
-    recs = recs.sort_values(["customer_id", "rank"], ignore_index=True)[REC_COLUMNS]
-    timings["fit_score"] = time.perf_counter() - t2
+    return recs.sort_values(["customer_id", "rank"], ignore_index=True)[REC_COLUMNS]
 
-    t3 = time.perf_counter()
-    fbt = frequently_bought_together(buys, items, cfg.fbt_top, cfg.fbt_min_baskets)
-    timings["fbt"] = time.perf_counter() - t3
 
-    run.n_train = int(X.nnz)
-    run.artifact_hash = artifact_hash({"items": items, "B": B})
-    run.decide()
-    timings["total"] = time.perf_counter() - t0
-    return RecResult(recs, fbt, evaluation, run, check, timings)
+# what recommend_customers reads of the lines
+SCORE_LINE_COLUMNS = ("stock_code", "customer_id", "quantity", "is_cancellation", "is_merchandise")
+
+
+def recommend_customers(model: RecModel, lines: pd.DataFrame,
+                        customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Top-k recommendations (ml.product_recommendations rows) for every customer with a
+    purchase in ``lines`` (which needs only :data:`SCORE_LINE_COLUMNS`) and popularity for
+    the profiles in ``customers`` without one. A customer's rows depend only on their own
+    purchases: chunks of customers give the same rows as all at once."""
+    missing = [c for c in SCORE_LINE_COLUMNS if c not in lines.columns]
+    if missing:
+        raise ValueError(f"recommend_customers needs the line columns {missing}")
+    cancel = lines["is_cancellation"]
+    merch = lines["is_merchandise"]
+    qty = lines["quantity"]
+    if cancel.dtype != bool:
+        cancel = cancel.fillna(False).astype(bool)
+    if merch.dtype != bool:
+        merch = merch.fillna(False).astype(bool)
+    if not pd.api.types.is_integer_dtype(qty):
+        qty = pd.to_numeric(qty, errors="coerce").fillna(0).astype("int64")
+    cid = pd.to_numeric(lines["customer_id"], errors="coerce").astype("Int64")
+    m = (~cancel & merch & (qty > 0) & cid.notna()).to_numpy(dtype=bool)
+    buys = pd.DataFrame({"customer_id": cid.array[m], "stock_code": lines["stock_code"].array[m]})
+    users, X = _customer_matrix(buys, pd.Index(model.items))
+    del buys
+    return _recommend_users(model, users, X, customers)
 
 
 def _descriptions(buys: pd.DataFrame) -> dict[str, str]:

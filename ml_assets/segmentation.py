@@ -74,12 +74,36 @@ class SegmentationResult:
     check: DataCheck
     features_used: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    model: "SegmentationModel | None" = None
+
+
+@dataclass
+class SegmentationModel:
+    """What :func:`assign_segments` needs to put further customers in the fitted segments:
+    the features and their training medians and caps, the scaler, PCA and K-Means, the
+    renumbering of the K-Means clusters and the segment names, and the as-of date."""
+
+    columns: list[str]
+    medians: pd.Series
+    cap_low: pd.Series
+    cap_high: pd.Series
+    scaler: StandardScaler
+    pca: PCA
+    kmeans: KMeans
+    remap: dict[int, int]
+    names: list[str]
+    as_of: pd.Timestamp
 
 
 def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | None,
                           rfm: pd.DataFrame | None, as_of=None,
                           min_profile_coverage: float = 0.5) -> pd.DataFrame:
     """Raw (uncapped, unimputed) feature frame indexed by customer_id, sorted."""
+    return _features_as_of(lines, customers, rfm, as_of, min_profile_coverage)[0]
+
+
+def _features_as_of(lines, customers, rfm, as_of, min_profile_coverage):
+    """(:func:`segmentation_features`, the as-of date they were computed at)."""
     frames = []
     if lines is not None and len(lines):
         ln = prepare_lines(lines)
@@ -98,7 +122,7 @@ def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | 
         frames.append(f)
         T = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today().normalize()
     else:
-        return pd.DataFrame(columns=BEHAVIOUR)
+        return pd.DataFrame(columns=BEHAVIOUR), (pd.Timestamp(as_of) if as_of is not None else None)
     X = frames[0]
     prof = prepare_customers(customers)
     if len(prof):
@@ -113,17 +137,23 @@ def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | 
             if pf[c].notna().mean() >= min_profile_coverage:
                 X = X.assign(**{c: pf[c]})
     X = X.sort_index()
-    return X.astype(float)
+    return X.astype(float), T
 
 
 def _prepare(X: pd.DataFrame, cfg: SegmentationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Impute medians, cap outliers; returns (imputed raw, capped)."""
+    imp, capped, _ = _prepare_with_params(X, cfg)
+    return imp, capped
+
+
+def _prepare_with_params(X: pd.DataFrame, cfg: SegmentationConfig):
+    """:func:`_prepare` and the (medians, low caps, high caps) it used."""
     med = X.median(numeric_only=True).fillna(0.0)
     imp = X.fillna(med)
     lo = imp.quantile(cfg.cap_low)
     hi = imp.quantile(cfg.cap_high)
     capped = imp.clip(lower=lo, upper=hi, axis=1)
-    return imp, capped
+    return imp, capped, (med, lo, hi)
 
 
 def _kmeans(Z: np.ndarray, k: int, seed: int, n_init: int) -> KMeans:
@@ -220,15 +250,25 @@ def run_segmentation(
     customers: pd.DataFrame | None = None,
     rfm: pd.DataFrame | None = None,
     config: SegmentationConfig | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> SegmentationResult:
-    """Segment customers; see the module docstring. Works with empty ``customers``."""
+    """Segment customers; see the module docstring. Works with empty ``customers``.
+
+    ``span``: the first and last invoice date of all the data when ``lines`` are a sample
+    of the customers (the as-of date is the day after the last). ``result.model`` assigns
+    further customers (:func:`assign_segments`)."""
     cfg = config or SegmentationConfig()
     t0 = time.perf_counter()
-    X = segmentation_features(lines, customers, rfm, cfg.as_of, cfg.min_profile_coverage)
+    as_of = cfg.as_of
+    if as_of is None and span is not None:
+        as_of = pd.Timestamp(span[1]).normalize() + pd.Timedelta(days=1)
+    X, T = _features_as_of(lines, customers, rfm, as_of, cfg.min_profile_coverage)
     check = check_segmentation_data(len(X), cfg)
     run = ModelRun(model="segmentation_kmeans", task="segmentation", params=asdict(cfg),
                    primary_metric="silhouette", data_check=check)
-    if lines is not None and len(lines):
+    if span is not None:
+        run.data_start, run.data_end = pd.Timestamp(span[0]), pd.Timestamp(span[1])
+    elif lines is not None and len(lines):
         run.data_start = pd.to_datetime(lines["invoice_date"]).min()
         run.data_end = pd.to_datetime(lines["invoice_date"]).max()
     k_values = [k for k in range(cfg.k_min, cfg.k_max + 1) if k < len(X)]
@@ -240,7 +280,7 @@ def run_segmentation(
             pd.DataFrame(), pd.DataFrame(columns=["k", "inertia", "silhouette", "chosen"]),
             run, check, list(X.columns), {"total": time.perf_counter() - t0})
 
-    imp, capped = _prepare(X, cfg)
+    imp, capped, (med_fit, lo_fit, hi_fit) = _prepare_with_params(X, cfg)
     scaler = StandardScaler().fit(capped.to_numpy())
     S = scaler.transform(capped.to_numpy())
     pca = PCA(n_components=cfg.pca_variance, svd_solver="full", random_state=cfg.random_state)
@@ -305,8 +345,47 @@ def run_segmentation(
     run.notes.append(f"features: {', '.join(X.columns)}; k={best_k} chosen by silhouette over "
                      f"{cfg.k_min}..{cfg.k_max}; {pca.n_components_} PCA components")
     run.decide()
+    model = SegmentationModel(list(X.columns), med_fit, lo_fit, hi_fit, scaler, pca, km,
+                              {int(k): int(v) for k, v in remap.items()}, list(names), T)
     return SegmentationResult(segments, profiles, k_scores, run, check, list(X.columns),
-                              {"total": time.perf_counter() - t0})
+                              {"total": time.perf_counter() - t0}, model)
+
+
+def assign_segments(model: SegmentationModel, lines: pd.DataFrame | None,
+                    customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The fitted segment of every customer with a purchase in ``lines`` (the
+    ``ml.customer_segments`` rows): features as of the model's date, imputed and capped with
+    the training medians and caps, scaled, projected and put in the nearest centroid. A
+    customer's row depends only on their own lines and profile (chunks give the same rows)."""
+    X, _ = _features_as_of(lines, customers, None, model.as_of, 0.0)
+    if len(X) == 0:
+        return pd.DataFrame({"customer_id": pd.Series(dtype="Int64"),
+                             "cluster": pd.Series(dtype="int64"),
+                             "segment_name": pd.Series(dtype="string")})
+    X = X.reindex(columns=model.columns)
+    imp = X.fillna(model.medians)
+    capped = imp.clip(lower=model.cap_low, upper=model.cap_high, axis=1)
+    Z = model.pca.transform(model.scaler.transform(capped.to_numpy()))
+    labels = np.array([model.remap[int(v)] for v in model.kmeans.predict(Z)], dtype="int64")
+    return pd.DataFrame({
+        "customer_id": X.index.astype("Int64"),
+        "cluster": labels,
+        "segment_name": pd.array([model.names[c] for c in labels], dtype="string"),
+    })
+
+
+def recount_profiles(profiles: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """``profiles`` with ``n_customers`` and ``share`` counted over ``segments`` (every
+    customer assigned, not only those the model was fitted on); the other columns describe
+    the customers it was fitted on."""
+    if len(profiles) == 0:
+        return profiles
+    sizes = segments["cluster"].value_counts().reindex(profiles["cluster"], fill_value=0)
+    out = profiles.copy()
+    out["n_customers"] = sizes.to_numpy().astype("int64")
+    total = int(sizes.sum())
+    out["share"] = sizes.to_numpy() / total if total else 0.0
+    return out
 
 
 def _describe(z: pd.Series, n: int = 3) -> str:

@@ -7,13 +7,14 @@ downstream (the BI copy) waits. Every run's metrics land in ``ml.model_metrics``
 """
 
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
-from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
+from ecom_platform.defs.resources import WRITER_POOL, MLSettings, WarehouseResource
 from ecom_platform.lib import ml_io
 
 GROUP = "ml"
@@ -26,15 +27,29 @@ MART_INPUTS = [
 
 @dataclass(frozen=True)
 class ModelAsset:
+    """One model's asset. A customer-level model (``score`` set) trains on the first chunk
+    of customers (ml_io.customer_chunks: at most ECOM_ML_MAX_CUSTOMERS, everyone below
+    that) and then scores each further chunk, read on its own; ``tables`` gives the outputs
+    of every customer scored."""
+
     name: str
     description: str
     outputs: dict[str, str]  # table -> description
     extra_deps: tuple[dg.AssetKey, ...]
     needs_events: bool
-    train: Callable[[dict[str, pd.DataFrame]], object]
+    # (inputs, span) -> the trained state (with .run and .check); span: the first and last
+    # invoice date of all lines when the inputs are a sample of the customers, else None
+    train: Callable[[dict[str, object], tuple | None], object]
     tables: Callable[[object], dict[str, pd.DataFrame]]
     # the ``lines`` columns the model uses (ml_io.LINE_COLUMN_SQL); prepare_lines fills the rest
     line_columns: tuple[str, ...] | None = None
+    # customer-level models: (state, a further chunk's inputs) -> adds their outputs to state
+    score: Callable[[object, dict[str, pd.DataFrame]], None] | None = None
+    score_line_columns: tuple[str, ...] | None = None
+    # a training sample also takes the same share of the guest baskets
+    sample_guests: bool = False
+    # "lines" (ml_io.read_inputs) or "weekly_demand" (ml_io.read_weekly_demand)
+    reads: str = "lines"
 
 
 # What each model reads of the order lines (9.8M rows at scale 10): the description (text,
@@ -42,38 +57,120 @@ class ModelAsset:
 # quantity carry it).
 CUSTOMER_LINE_COLUMNS = ("invoice", "stock_code", "customer_id", "invoice_date", "quantity",
                          "net_amount", "is_cancellation", "is_merchandise", "category", "country")
+# the lines' columns forecasting.weekly_demand uses; the asset reads them aggregated in SQL
+# (ml_io.read_weekly_demand: the same series, from a frame that does not grow with the lines)
 FORECAST_LINE_COLUMNS = ("stock_code", "invoice_date", "quantity", "net_amount", "is_cancellation",
                          "is_merchandise", "category")
 RECS_LINE_COLUMNS = ("invoice", "stock_code", "description", "customer_id", "invoice_date",
                      "quantity", "is_cancellation", "is_merchandise")
+# what recommending further customers reads (ml_assets.recommendations.SCORE_LINE_COLUMNS)
+RECS_SCORE_LINE_COLUMNS = ("stock_code", "customer_id", "quantity", "is_cancellation",
+                           "is_merchandise")
 
 
 # The train functions take the frames out of ``inputs`` (pop): then the model holds the only
 # reference and can free the order lines once it has narrowed them.
 
 
-def _train_churn(inputs):
-    from ml_assets.churn import run_churn
+@dataclass
+class _Scored:
+    """A customer-level model's trained result and the outputs of each chunk scored."""
 
-    return run_churn(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("events", None))
+    result: object
+    parts: list = field(default_factory=list)
+
+    @property
+    def run(self):
+        return self.result.run
+
+    @property
+    def check(self):
+        return self.result.check
 
 
-def _train_segments(inputs):
+def _train_churn(inputs, span):
+    from ml_assets.churn import fit_churn, score_churn
+
+    fit = fit_churn(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("events", None),
+                    span=span)
+    state = _Scored(fit)
+    if fit.model is not None:  # the training customers, on the frames already prepared
+        state.parts.append(score_churn(fit.model, *fit.inputs, prepared=True))
+    fit.inputs = None
+    return state
+
+
+def _score_churn(state, inputs):
+    from ml_assets.churn import score_churn
+
+    if state.result.model is not None:
+        state.parts.append(score_churn(state.result.model, inputs.pop("lines"),
+                                       inputs.pop("customers"), inputs.pop("events", None)))
+
+
+def _churn_tables(state):
+    from ml_assets.churn import churn_result
+
+    r = churn_result(state.result, state.parts)
+    scores = r.scores
+    if len(state.parts) > 1:
+        scores = scores.sort_values("customer_id", ignore_index=True)
+    return {"churn_scores": scores, "churn_feature_importance": r.importance}
+
+
+def _train_segments(inputs, span):
     from ml_assets.segmentation import run_segmentation
 
-    return run_segmentation(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("rfm"))
+    r = run_segmentation(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("rfm"), span=span)
+    return _Scored(r, [r.segments])
 
 
-def _train_forecast(inputs):
+def _score_segments(state, inputs):
+    from ml_assets.segmentation import assign_segments
+
+    if state.result.model is not None:
+        state.parts.append(assign_segments(state.result.model, inputs.pop("lines"),
+                                           inputs.pop("customers")))
+
+
+def _segment_tables(state):
+    from ml_assets.segmentation import recount_profiles
+
+    r = state.result
+    if len(state.parts) <= 1:
+        return {"customer_segments": r.segments, "segment_profiles": r.profiles}
+    segments = pd.concat(state.parts, ignore_index=True).sort_values("customer_id", ignore_index=True)
+    return {"customer_segments": segments, "segment_profiles": recount_profiles(r.profiles, segments)}
+
+
+def _train_forecast(inputs, span):
     from ml_assets.forecasting import run_forecasting
 
-    return run_forecasting(inputs.pop("lines"))
+    return run_forecasting(inputs.pop("demand"))
 
 
-def _train_recs(inputs):
+def _train_recs(inputs, span):
     from ml_assets.recommendations import run_recommendations
 
-    return run_recommendations(inputs.pop("lines"), inputs.pop("customers"))
+    r = run_recommendations(inputs.pop("lines"), inputs.pop("customers"))
+    return _Scored(r, [r.recommendations])
+
+
+def _score_recs(state, inputs):
+    from ml_assets.recommendations import recommend_customers
+
+    if state.result.model is not None:
+        state.parts.append(recommend_customers(state.result.model, inputs.pop("lines"),
+                                               inputs.pop("customers")))
+
+
+def _rec_tables(state):
+    r = state.result
+    recs = r.recommendations
+    if len(state.parts) > 1:
+        recs = pd.concat(state.parts, ignore_index=True).sort_values(
+            ["customer_id", "rank"], ignore_index=True)
+    return {"product_recommendations": recs, "frequently_bought_together": r.fbt}
 
 
 MODELS = [
@@ -87,8 +184,10 @@ MODELS = [
         extra_deps=(dg.AssetKey(["marts", "fct_events"]),),
         needs_events=True,
         train=_train_churn,
-        tables=lambda r: {"churn_scores": r.scores, "churn_feature_importance": r.importance},
+        tables=_churn_tables,
         line_columns=CUSTOMER_LINE_COLUMNS,
+        score=_score_churn,
+        score_line_columns=CUSTOMER_LINE_COLUMNS,
     ),
     ModelAsset(
         name="segmentation",
@@ -100,8 +199,10 @@ MODELS = [
         extra_deps=(dg.AssetKey(["marts", "customer_rfm"]),),
         needs_events=False,
         train=_train_segments,
-        tables=lambda r: {"customer_segments": r.segments, "segment_profiles": r.profiles},
+        tables=_segment_tables,
         line_columns=CUSTOMER_LINE_COLUMNS,
+        score=_score_segments,
+        score_line_columns=CUSTOMER_LINE_COLUMNS,
     ),
     ModelAsset(
         name="forecast",
@@ -115,6 +216,7 @@ MODELS = [
         train=_train_forecast,
         tables=lambda r: {"demand_forecast": _forecast_with_reorder(r), "forecast_backtest": r.backtest},
         line_columns=FORECAST_LINE_COLUMNS,
+        reads="weekly_demand",
     ),
     ModelAsset(
         name="recommendations",
@@ -126,10 +228,99 @@ MODELS = [
         extra_deps=(),
         needs_events=False,
         train=_train_recs,
-        tables=lambda r: {"product_recommendations": r.recommendations, "frequently_bought_together": r.fbt},
+        tables=_rec_tables,
         line_columns=RECS_LINE_COLUMNS,
+        score=_score_recs,
+        score_line_columns=RECS_SCORE_LINE_COLUMNS,
+        sample_guests=True,
     ),
 ]
+
+
+@dataclass
+class ModelOutcome:
+    """What :func:`train_model` hands the asset: the trained state (``.run``, ``.check``),
+    the output tables and the metadata on sampling and timing."""
+
+    state: object
+    tables: dict[str, pd.DataFrame]
+    metadata: dict[str, object]
+
+    @property
+    def run(self):
+        return self.state.run
+
+
+def train_model(
+    model: ModelAsset,
+    connect: Callable[[], ContextManager[duckdb.DuckDBPyConnection]],
+    max_customers: int,
+    memory_limit: str | None = None,
+    log: Callable[[str], None] = lambda msg: None,
+    score_unpublishable: bool = False,
+) -> ModelOutcome:
+    """Read, train and score one model (no Dagster: the asset below and the measurements
+    call it). A customer-level model trains on the first of ml_io.customer_chunks (at most
+    ``max_customers``; everyone, read as before, when there are no more) and, when
+    publishable (or ``score_unpublishable``), scores every further chunk, each read on its
+    own connection: memory follows ``max_customers``, not the number of customers."""
+    t0 = time.perf_counter()
+    chunks: list[ml_io.CustomerChunk] = []
+    span = None
+    with connect() as con:
+        if model.reads == "weekly_demand":
+            inputs = {"demand": ml_io.read_weekly_demand(con, restore_memory_limit=memory_limit)}
+        else:
+            chunks = ml_io.customer_chunks(con, max_customers) if model.score else []
+            first = chunks[0] if chunks and not chunks[0].everyone else None
+            if first is not None:
+                span = ml_io.line_span(con)
+            guests = (first.n_customers / first.total_customers
+                      if first is not None and model.sample_guests else None)
+            inputs = ml_io.read_inputs(
+                con, with_events=model.needs_events, line_columns=model.line_columns,
+                restore_memory_limit=memory_limit, chunk=first, guest_fraction=guests,
+            )
+    t_read = time.perf_counter() - t0
+    sizes = ", ".join(f"{len(frame):,} {name}" for name, frame in inputs.items()
+                      if hasattr(frame, "__len__"))
+    log(f"{model.name}: read {sizes or 'weekly demand'} in {t_read:.1f}s; training")
+    state = model.train(inputs, span)
+    del inputs
+    t_train = time.perf_counter() - t0 - t_read
+    run = state.run
+    metadata: dict[str, object] = {}
+    if chunks:
+        sampled = len(chunks) > 1
+        scored = not sampled or run.publishable or score_unpublishable
+        t1 = time.perf_counter()
+        if sampled and scored:
+            for chunk in chunks[1:]:
+                tc = time.perf_counter()
+                with connect() as con:
+                    part = ml_io.read_inputs(
+                        con, with_events=model.needs_events, line_columns=model.score_line_columns,
+                        restore_memory_limit=memory_limit, chunk=chunk, with_rfm=False,
+                    )
+                model.score(state, part)
+                del part
+                log(f"{model.name}: scored chunk {chunk.index + 1}/{chunk.count} "
+                    f"({chunk.n_customers:,} customers) in {time.perf_counter() - tc:.1f}s")
+        if sampled:
+            from ml_assets.common import note_sample
+
+            note_sample(run, chunks[0].n_customers, chunks[0].total_customers, len(chunks), scored)
+        metadata.update({
+            "sampled": sampled,
+            "train_customers": chunks[0].n_customers,
+            "total_customers": chunks[0].total_customers,
+            "max_customers": int(max_customers),
+            "customer_chunks": len(chunks),
+            "seconds_score_chunks": round(time.perf_counter() - t1, 2),
+        })
+    tables = model.tables(state)
+    metadata.update({"seconds_read": round(t_read, 2), "seconds_train_and_score": round(t_train, 2)})
+    return ModelOutcome(state, tables, metadata)
 
 
 def _forecast_with_reorder(result) -> pd.DataFrame:
@@ -169,28 +360,20 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
             )
         ],
     )
-    def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        t0 = time.perf_counter()
-        with warehouse.connect() as con:
-            inputs = ml_io.read_inputs(
-                con, with_events=model.needs_events, line_columns=model.line_columns,
-                restore_memory_limit=warehouse.memory_limit,
-            )
-        t_read = time.perf_counter() - t0
-        sizes = ", ".join(f"{len(frame):,} {name}" for name, frame in inputs.items())
-        context.log.info(f"{model.name}: read {sizes} in {t_read:.1f}s; training")
-        result = model.train(inputs)
-        del inputs
-        run = result.run
-        t_train = time.perf_counter() - t0 - t_read
+    def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ml: MLSettings):
+        outcome = train_model(model, warehouse.connect, ml.max_customers, warehouse.memory_limit,
+                              log=context.log.info)
+        result = outcome.state
+        run = outcome.run
         metrics_rows = run.metrics_frame()
         with warehouse.connect() as con:
             ml_io.append_metrics(con, metrics_rows, context.run_id)
             written = {}
             if run.publishable:
-                for table, frame in model.tables(result).items():
+                for table, frame in outcome.tables.items():
                     written[table] = ml_io.write_table(con, table, frame)
-        context.log.info(f"{model.name}: {run.reason} ({t_train:.1f}s training)")
+        context.log.info(f"{model.name}: {run.reason} "
+                         f"({outcome.metadata['seconds_train_and_score']:.1f}s training)")
         common = {
             "publishable": run.publishable,
             "verdict": run.reason,
@@ -198,8 +381,7 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
             "data_window": f"{run.data_start} .. {run.data_end}",
             "train_rows": run.n_train,
             "eval_rows": run.n_eval,
-            "seconds_read": round(t_read, 2),
-            "seconds_train_and_score": round(t_train, 2),
+            **outcome.metadata,
             "metrics": dg.MetadataValue.md(run.markdown_table()),
             "params": dg.MetadataValue.json(run.params),
         }

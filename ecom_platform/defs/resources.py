@@ -31,6 +31,14 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
 
 
+class MLSettings(dg.ConfigurableResource):
+    """What the ML assets need beyond the warehouse."""
+
+    # the churn, segmentation and recommendation models train on at most this many
+    # customers (the smallest customer_key first) and score the rest in chunks of this size
+    max_customers: int = 50_000
+
+
 class LandingFolder(dg.ConfigurableResource):
     """Where source files arrive (a local folder; an object-store resource can replace it)."""
 
@@ -49,5 +57,6 @@ def build_resources(settings: Settings, dbt_resource) -> dict:
             threads=settings.duckdb_threads,
         ),
         "landing": LandingFolder(path=str(settings.landing_dir)),
+        "ml": MLSettings(max_customers=settings.ml_max_customers),
         "dbt": dbt_resource,
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -28,8 +30,87 @@ LINE_COLUMN_SQL = {
 }
 
 
-def lines_sql(columns: tuple[str, ...] | list[str] | None = None) -> str:
-    """The order lines, in a fixed order, with ``columns`` (default: all of LINE_COLUMN_SQL)."""
+# --------------------------------------------------------------------------- customer chunks
+#
+# The customer-level models (churn, segmentation, recommendations) train on at most
+# ``max_customers`` customers (ECOM_ML_MAX_CUSTOMERS) and score everyone in chunks of that
+# size. The customers are ordered by ``customer_key`` (md5 of the customer id: stable across
+# runs and DuckDB versions, and unrelated to when a customer arrived or how much they buy),
+# chunk i is the ranks [i * max_customers, (i + 1) * max_customers), and the first chunk is
+# the training sample. A chunk is a range of keys, so every key (and customer) is in
+# exactly one chunk.
+
+
+@dataclass(frozen=True)
+class CustomerChunk:
+    """Customers with ``low <= customer_key < high`` (None: unbounded), the unknown member
+    (-1) never. A single chunk (``count == 1``) is every customer: it reads exactly what
+    the unchunked queries read (guest lines included)."""
+
+    index: int
+    count: int
+    n_customers: int
+    total_customers: int
+    low: int | None = None
+    high: int | None = None
+
+    @property
+    def everyone(self) -> bool:
+        return self.count == 1
+
+    def key_filter(self) -> str:
+        """The SQL predicate on ``marts.dim_customers``."""
+        parts = ["customer_key <> -1"]
+        if self.low is not None:
+            parts.append(f"customer_key >= {int(self.low)}")
+        if self.high is not None:
+            parts.append(f"customer_key < {int(self.high)}")
+        return " AND ".join(parts)
+
+    def ids_sql(self) -> str:
+        return f"SELECT customer_id FROM marts.dim_customers WHERE {self.key_filter()}"
+
+
+def customer_chunks(con: duckdb.DuckDBPyConnection, max_customers: int) -> list[CustomerChunk]:
+    """The known customers of ``marts.dim_customers`` in chunks of at most ``max_customers``,
+    by ``customer_key``; one chunk (everyone) when there are no more than that."""
+    if int(max_customers) < 1:
+        raise ValueError(f"max_customers={max_customers} must be >= 1")
+    rows = con.execute(f"""
+        SELECT chunk, min(customer_key) AS low, count(*) AS n
+        FROM (SELECT customer_key,
+                     (row_number() OVER (ORDER BY customer_key) - 1) // {int(max_customers)} AS chunk
+              FROM marts.dim_customers WHERE customer_key <> -1)
+        GROUP BY chunk ORDER BY chunk""").fetchall()
+    total = int(sum(r[2] for r in rows))
+    if len(rows) <= 1:
+        return [CustomerChunk(0, 1, total, total)]
+    lows = [int(r[1]) for r in rows]
+    return [CustomerChunk(i, len(rows), int(r[2]), total,
+                          low=None if i == 0 else lows[i],
+                          high=lows[i + 1] if i + 1 < len(rows) else None)
+            for i, r in enumerate(rows)]
+
+
+# Guest lines (no customer id) sampled by basket when the customers are: the invoices whose
+# md5 (as the dbt keys take it: 60 bits) falls below the sampled share of customers, so the
+# sample keeps the shop's mix of guest and customer baskets (recommendations count them for
+# popularity, the item universe and frequently-bought-together).
+_GUEST_BUCKETS = 16 ** 15
+
+
+def _guest_filter(fraction: float) -> str:
+    threshold = int(min(max(fraction, 0.0), 1.0) * _GUEST_BUCKETS)
+    return (f"(f.customer_id IS NULL AND "
+            f"CAST(('0x' || left(md5(f.invoice), 15)) AS BIGINT) < {threshold})")
+
+
+def lines_sql(columns: tuple[str, ...] | list[str] | None = None,
+              chunk: CustomerChunk | None = None, guest_fraction: float | None = None) -> str:
+    """The order lines, in a fixed order, with ``columns`` (default: all of LINE_COLUMN_SQL).
+
+    With a ``chunk`` of several: only the lines of its customers, plus the guest lines of
+    a ``guest_fraction`` of the guest baskets when given (none otherwise)."""
     cols = list(columns) if columns is not None else list(LINE_COLUMN_SQL)
     unknown = [c for c in cols if c not in LINE_COLUMN_SQL]
     if unknown or not cols:
@@ -37,7 +118,13 @@ def lines_sql(columns: tuple[str, ...] | list[str] | None = None) -> str:
     select = ",\n       ".join(f"{LINE_COLUMN_SQL[c]} AS {c}" for c in cols)
     join = "LEFT JOIN marts.dim_products AS p USING (product_key)\n" if any(
         "p." in LINE_COLUMN_SQL[c] for c in cols) else ""
-    return (f"SELECT {select}\nFROM marts.fct_order_lines AS f\n{join}"
+    where = ""
+    if chunk is not None and not chunk.everyone:
+        where = f"WHERE f.customer_id IN ({chunk.ids_sql()})"
+        if guest_fraction is not None:
+            where = f"WHERE (f.customer_id IN ({chunk.ids_sql()}) OR {_guest_filter(guest_fraction)})"
+        where += "\n"
+    return (f"SELECT {select}\nFROM marts.fct_order_lines AS f\n{join}{where}"
             "ORDER BY f.invoice_date, f.invoice, f.order_line_key\n")
 
 
@@ -50,6 +137,23 @@ FROM marts.dim_customers
 WHERE customer_key <> -1 AND has_profile
 ORDER BY customer_id
 """
+
+
+def customers_sql(chunk: CustomerChunk | None = None) -> str:
+    if chunk is None or chunk.everyone:
+        return CUSTOMERS_SQL
+    return CUSTOMERS_SQL.replace("WHERE customer_key <> -1 AND has_profile",
+                                 f"WHERE {chunk.key_filter()} AND has_profile")
+
+
+def line_span(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last ``invoice_date`` of all order lines (guests included); None without
+    lines. A model trained on a sample takes its dates (as-of date, time split) from here."""
+    first, last = con.execute(
+        "SELECT min(invoice_date), max(invoice_date) FROM marts.fct_order_lines").fetchone()
+    if first is None:
+        return None
+    return pd.Timestamp(first), pd.Timestamp(last)
 
 # What the churn features read of the clickstream, and no more: known customers' events
 # only (anonymous visitors have no label), the type as an ENUM (a pandas categorical, not
@@ -66,6 +170,21 @@ ORDER BY e.event_time, e.event_key
 """
 
 RFM_SQL = "SELECT * FROM marts.customer_rfm ORDER BY customer_id"
+
+
+def events_sql(chunk: CustomerChunk | None = None) -> str:
+    if chunk is None or chunk.everyone:
+        return EVENTS_SQL
+    return EVENTS_SQL.replace(
+        "WHERE e.user_id IN (SELECT customer_id FROM marts.dim_customers WHERE customer_key <> -1)",
+        f"WHERE e.user_id IN ({chunk.ids_sql()})")
+
+
+def rfm_sql(chunk: CustomerChunk | None = None) -> str:
+    if chunk is None or chunk.everyone:
+        return RFM_SQL
+    return (f"SELECT * FROM marts.customer_rfm WHERE customer_id IN ({chunk.ids_sql()}) "
+            "ORDER BY customer_id")
 
 
 # Nullable pandas dtypes for integer columns with NULLs (what DuckDB's .df() gives).
@@ -155,21 +274,101 @@ def read_inputs(
     line_columns: tuple[str, ...] | list[str] | None = None,
     memory_limit: str | None = READ_MEMORY_LIMIT,
     restore_memory_limit: str | None = None,
+    chunk: CustomerChunk | None = None,
+    guest_fraction: float | None = None,
+    with_rfm: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """The frames ml_assets expects; ``line_columns`` narrows ``lines`` (default: all).
     DuckDB's memory limit is lowered to ``memory_limit`` while reading (None: unchanged)
-    and then set to ``restore_memory_limit`` (see :func:`read_memory_limit`)."""
+    and then set to ``restore_memory_limit`` (see :func:`read_memory_limit`).
+
+    With a ``chunk`` (of several), only its customers' lines, events, profiles and RFM rows
+    (and ``guest_fraction`` of the guest baskets, see :func:`lines_sql`)."""
     with read_memory_limit(con, memory_limit, restore_memory_limit):
         # the events first: their read needs the most scratch memory (nothing else held yet)
-        events = read_frame(con, EVENTS_SQL) if with_events else None
+        events = read_frame(con, events_sql(chunk)) if with_events else None
         out = {
-            "lines": read_frame(con, lines_sql(line_columns)),
-            "customers": read_frame(con, CUSTOMERS_SQL),
-            "rfm": read_frame(con, RFM_SQL),
+            "lines": read_frame(con, lines_sql(line_columns, chunk, guest_fraction)),
+            "customers": read_frame(con, customers_sql(chunk)),
         }
+        if with_rfm:
+            out["rfm"] = read_frame(con, rfm_sql(chunk))
         if events is not None:
             out["events"] = events
     return out
+
+
+# What the forecast reads: demand (non-cancelled merchandise lines with quantity > 0, as
+# ml_assets.forecasting.weekly_demand selects after prepare_lines: a NULL flag is false, a
+# NULL quantity 0) summed per product, category and week in SQL (weeks start on Monday, as
+# forecasting.week_start), and the first and last day of all lines. Its size grows with
+# products and weeks, not with lines (scale 10: 9.8M lines -> 0.6M rows).
+DEMAND_WHERE = ("NOT coalesce(f.is_cancellation, false) AND coalesce(f.is_merchandise, false)\n"
+                "  AND f.quantity > 0 AND f.invoice_date IS NOT NULL")
+WEEKLY_UNITS_SQL = f"""
+SELECT f.stock_code, p.category, date_trunc('week', f.invoice_date) AS week_start,
+       CAST(sum(f.quantity) AS DOUBLE) AS units, count(*) AS n
+FROM marts.fct_order_lines AS f
+LEFT JOIN marts.dim_products AS p USING (product_key)
+WHERE {DEMAND_WHERE}
+GROUP BY ALL
+ORDER BY week_start, f.stock_code, p.category
+"""
+# The weekly revenue is summed in pandas, over the demand lines in the order lines_sql reads
+# them, a week at a time: the same float sums (pandas' compensated summation, in the same
+# order) as the line-level path. DuckDB's exact DECIMAL sum differs from those in the last
+# bit in ~40% of the weeks (scale 10), and that is enough to change the LightGBM model.
+WEEKLY_REVENUE_LINES_SQL = f"""
+SELECT date_trunc('week', f.invoice_date) AS week_start, CAST(f.net_amount AS DOUBLE) AS net_amount
+FROM marts.fct_order_lines AS f
+WHERE {DEMAND_WHERE}
+ORDER BY f.invoice_date, f.invoice, f.order_line_key
+"""
+REVENUE_BATCH_ROWS = 1_000_000
+
+
+def weekly_revenue(con: duckdb.DuckDBPyConnection, batch_rows: int = REVENUE_BATCH_ROWS) -> pd.Series:
+    """Demand revenue per week (float), streamed: at most ``batch_rows`` lines plus one
+    week's are held at a time. Rows come in time order, so a week is complete as soon as a
+    later one starts; each complete week is summed as ``Series.groupby(week).sum()`` sums it
+    over all the lines."""
+    reader = con.sql(WEEKLY_REVENUE_LINES_SQL).to_arrow_reader(batch_rows)
+    parts: list[pd.Series] = []
+    weeks = amounts = None
+    for batch in reader:
+        wk = batch.column(0).to_numpy(zero_copy_only=False)
+        amt = batch.column(1).to_numpy(zero_copy_only=False)
+        if weeks is not None and len(weeks):
+            wk, amt = np.concatenate([weeks, wk]), np.concatenate([amounts, amt])
+        if len(wk) == 0:
+            continue
+        cut = int(np.searchsorted(wk, wk[-1], side="left"))  # the last week may go on
+        if cut:
+            parts.append(pd.Series(amt[:cut]).groupby(wk[:cut]).sum())
+        weeks, amounts = wk[cut:], amt[cut:]
+    if weeks is not None and len(weeks):
+        parts.append(pd.Series(amounts).groupby(weeks).sum())
+    if not parts:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], dtype="datetime64[us]"))
+    return pd.concat(parts)
+
+
+def read_weekly_demand(con: duckdb.DuckDBPyConnection, memory_limit: str | None = READ_MEMORY_LIMIT,
+                       restore_memory_limit: str | None = None):
+    """The forecast's input (:class:`ml_assets.forecasting.WeeklyDemand`): the same as
+    ``weekly_demand`` of the order lines, without reading the lines into pandas."""
+    from ml_assets.forecasting import WeeklyDemand
+
+    with read_memory_limit(con, memory_limit, restore_memory_limit):
+        units = read_frame(con, WEEKLY_UNITS_SQL)
+        revenue = weekly_revenue(con)
+        span = line_span(con)
+    return WeeklyDemand(
+        units=units,
+        revenue=revenue,
+        first_day=span[0].normalize() if span else pd.NaT,
+        last_day=span[1].normalize() if span else pd.NaT,
+    )
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:

@@ -41,6 +41,10 @@ def test_one_variable_drives_dbt_and_dagster(monkeypatch, tmp_path):
         ("ECOM_SCALE", "big", "ECOM_SCALE='big' is not a number"),
         ("ECOM_SCALE", "0", "ECOM_SCALE=0.0 must be > 0"),
         ("ECOM_SEED", "x", "ECOM_SEED='x' is not an integer"),
+        ("ECOM_ML_MAX_CUSTOMERS", "10k", "ECOM_ML_MAX_CUSTOMERS='10k' is not an integer"),
+        ("ECOM_ML_MAX_CUSTOMERS", "2.5", "ECOM_ML_MAX_CUSTOMERS='2.5' is not an integer"),
+        ("ECOM_ML_MAX_CUSTOMERS", "0", "ECOM_ML_MAX_CUSTOMERS=0 must be > 0"),
+        ("ECOM_ML_MAX_CUSTOMERS", "-5", "ECOM_ML_MAX_CUSTOMERS=-5 must be > 0"),
     ],
 )
 def test_bad_values_are_named(monkeypatch, var, value, message):
@@ -78,3 +82,14 @@ def test_dbt_run_variables_are_set_for_the_block_only_and_never_leak(monkeypatch
     assert os.environ[start] == "1999-01-01"
     macros = "".join(p.read_text() for p in (config.DBT_PROJECT_DIR / "macros").glob("*.sql"))
     assert all(f"'{name}'" in macros for name in (start, end, run))
+
+
+def test_ml_max_customers_defaults_to_50000_and_reaches_the_ml_resource(monkeypatch):
+    from ecom_platform.defs.resources import build_resources
+
+    monkeypatch.delenv("ECOM_ML_MAX_CUSTOMERS", raising=False)
+    assert config.get_settings().ml_max_customers == 50_000
+    monkeypatch.setenv("ECOM_ML_MAX_CUSTOMERS", " 1000 ")
+    settings = config.get_settings()
+    assert settings.ml_max_customers == 1000
+    assert build_resources(settings, None)["ml"].max_customers == 1000
