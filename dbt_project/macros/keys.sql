@@ -14,8 +14,10 @@
     cast(('0x' || left(md5(cast({{ expr }} as varchar)), 15)) as bigint)
 {%- endmacro %}
 
+{#- yyyy * 10000 + mm * 100 + dd: the same integer as strftime('%Y%m%d') without formatting
+    and re-parsing a string per row. -#}
 {% macro date_key(expr) -%}
-    cast(strftime(cast({{ expr }} as date), '%Y%m%d') as integer)
+    cast(year(cast({{ expr }} as date)) * 10000 + month(cast({{ expr }} as date)) * 100 + day(cast({{ expr }} as date)) as integer)
 {%- endmacro %}
 
 {#- The key of the "unknown" member of every dimension. -#}

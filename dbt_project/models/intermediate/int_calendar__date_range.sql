@@ -2,17 +2,16 @@
 -- lines and the events (the current year when both are empty).
 with
 
+-- one pass over each source (min and max together)
 bounds as (
 
-    select min(day) as min_day, max(day) as max_day
+    select min(min_day) as min_day, max(max_day) as max_day
     from (
-        select min(invoice_day) as day from {{ ref('stg_retail__transactions') }}
+        select min(invoice_day) as min_day, max(invoice_day) as max_day
+        from {{ ref('stg_retail__transactions') }}
         union all
-        select max(invoice_day) from {{ ref('stg_retail__transactions') }}
-        union all
-        select min(event_day) from {{ ref('stg_shop__events') }}
-        union all
-        select max(event_day) from {{ ref('stg_shop__events') }}
+        select min(event_day), max(event_day)
+        from {{ ref('stg_shop__events') }}
     ) as days
 
 )

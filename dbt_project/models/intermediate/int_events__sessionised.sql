@@ -1,9 +1,12 @@
 -- Events with a session: the shop's user_session when given, otherwise a session derived
 -- per user by an inactivity gap of var('session_gap_minutes') (default 30) minutes,
 -- named 'derived:<user_id>:<n>'.
+-- `events` is NOT MATERIALIZED: both branches read it, and DuckDB would otherwise copy
+-- every event into a materialised CTE before either branch starts; scanning the view
+-- twice (once filtered to the rows without a session) is much cheaper.
 with
 
-events as (
+events as not materialized (
 
     select * from {{ ref('stg_shop__events') }}
 

@@ -9,14 +9,29 @@ events as (
 
 ),
 
+-- interactions once per (user, category, brand); the rankings and user totals below add
+-- these up instead of grouping every event three times
+user_category_brand as (
+
+    select
+        user_id,
+        category,
+        brand,
+        count(*)                        as interactions,
+        max(customer_key)               as customer_key
+    from events
+    group by user_id, category, brand
+
+),
+
 by_category as (
 
     select
         user_id,
         category,
-        count(*) as interactions,
-        row_number() over (partition by user_id order by count(*) desc, category asc) as rank_in_user
-    from events
+        cast(sum(interactions) as bigint) as interactions,
+        row_number() over (partition by user_id order by sum(interactions) desc, category asc) as rank_in_user
+    from user_category_brand
     group by user_id, category
 
 ),
@@ -26,9 +41,9 @@ by_brand as (
     select
         user_id,
         brand,
-        count(*) as interactions,
-        row_number() over (partition by user_id order by count(*) desc, brand asc) as rank_in_user
-    from events
+        cast(sum(interactions) as bigint) as interactions,
+        row_number() over (partition by user_id order by sum(interactions) desc, brand asc) as rank_in_user
+    from user_category_brand
     where brand is not null
     group by user_id, brand
 
@@ -38,11 +53,11 @@ users as (
 
     select
         user_id,
-        max(customer_key)               as customer_key,
-        count(*)                        as interactions,
-        count(distinct category)        as n_categories,
-        count(distinct brand)           as n_brands
-    from events
+        max(customer_key)                   as customer_key,
+        cast(sum(interactions) as bigint)   as interactions,
+        count(distinct category)            as n_categories,
+        count(distinct brand)               as n_brands
+    from user_category_brand
     group by user_id
 
 )
