@@ -191,16 +191,19 @@ def floor_sql(landing_dir: Path, seeds_dir: Path) -> str:
     nm = _sql_str(str(Path(seeds_dir) / "non_merchandise_codes.csv"))
     segmap = _sql_str(str(Path(seeds_dir) / "rfm_segment_map.csv"))
     return f"""
-CREATE OR REPLACE TEMP TABLE floor_lines AS
+-- exact duplicate lines kept once (identical on every business column); a table of its
+-- own, not a CTE read twice below: DuckDB keeps a CTE read twice in memory (at scale 50,
+-- 48M lines, that ran out of a 4 GB memory limit), a table it can spill
+CREATE OR REPLACE TEMP TABLE floor_deduped AS
 WITH typed AS (
         {union}
-),
-accepted AS (
-    SELECT * EXCLUDE (_ok) FROM typed WHERE _ok
-),
-deduped AS (  -- exact duplicate lines kept once (identical on every business column)
-    SELECT DISTINCT invoice, stock_code, description, quantity, invoice_date, price, customer_id, country
-    FROM accepted
+)
+SELECT DISTINCT invoice, stock_code, description, quantity, invoice_date, price, customer_id, country
+FROM typed WHERE _ok;
+
+CREATE OR REPLACE TEMP TABLE floor_lines AS
+WITH deduped AS (
+    SELECT * FROM floor_deduped
 ),
 nm AS (
     SELECT upper(code) AS code, match_type FROM read_csv({nm}, header = true, all_varchar = true)

@@ -19,7 +19,7 @@ events as (
 -- Stage flags once per (session, user, category, brand): every breakdown below is a
 -- union of these groups, and bool_or over a union is the bool_or of the parts, so the
 -- three breakdowns are rolled up from here instead of from three copies of every event.
-session_user_groups as (
+session_user_groups as not materialized (
 
     select
         session_id, user_id, category, brand,
