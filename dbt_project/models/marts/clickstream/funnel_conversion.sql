@@ -10,53 +10,42 @@ with
 
 events as (
 
-    select session_id, user_id, category, coalesce(brand, 'unknown') as brand, event_type
-    from {{ ref('fct_events') }}
+    select * from {{ ref('fct_events') }}
     where event_type in ('view', 'cart', 'purchase')
 
 ),
 
--- Stage flags once per (session, user, category, brand): every breakdown below is a
--- union of these groups, and bool_or over a union is the bool_or of the parts, so the
--- three breakdowns are rolled up from here instead of from three copies of every event.
-session_user_groups as not materialized (
+long as (
 
-    select
-        session_id, user_id, category, brand,
-        bool_or(event_type in ('cart', 'purchase'))     as carted,
-        bool_or(event_type = 'purchase')                as purchased
-    from events
-    group by session_id, user_id, category, brand
+    select 'overall' as breakdown, 'all' as breakdown_value, session_id, user_id, event_type from events
+    union all
+    select 'category', category, session_id, user_id, event_type from events
+    union all
+    select 'brand', coalesce(brand, 'unknown'), session_id, user_id, event_type from events
 
 ),
 
--- one row per (breakdown, breakdown_value, session); grouping(category, brand) tells the
--- grouping set: 3 = neither (overall), 1 = category, 2 = brand
 sessions as (
 
     select
-        case grouping(category, brand) when 3 then 'overall' when 1 then 'category' else 'brand' end as breakdown,
-        case grouping(category, brand) when 3 then 'all' when 1 then category else brand end as breakdown_value,
-        session_id,
+        breakdown, breakdown_value, session_id,
         true                                            as viewed,
-        bool_or(carted)                                 as carted,
-        bool_or(purchased)                              as purchased
-    from session_user_groups
-    group by grouping sets ((session_id), (category, session_id), (brand, session_id))
+        bool_or(event_type in ('cart', 'purchase'))     as carted,
+        bool_or(event_type = 'purchase')                as purchased
+    from long
+    group by all
 
 ),
 
 users as (
 
     select
-        case grouping(category, brand) when 3 then 'overall' when 1 then 'category' else 'brand' end as breakdown,
-        case grouping(category, brand) when 3 then 'all' when 1 then category else brand end as breakdown_value,
-        user_id,
+        breakdown, breakdown_value, user_id,
         true                                            as viewed,
-        bool_or(carted)                                 as carted,
-        bool_or(purchased)                              as purchased
-    from session_user_groups
-    group by grouping sets ((user_id), (category, user_id), (brand, user_id))
+        bool_or(event_type in ('cart', 'purchase'))     as carted,
+        bool_or(event_type = 'purchase')                as purchased
+    from long
+    group by all
 
 ),
 
