@@ -20,6 +20,9 @@ import pandas as pd
 from ml_assets.data import prepare_customers, prepare_events
 
 DAY = pd.Timedelta(days=1)
+# The clickstream features look back this many days from the cutoff (and at the last event
+# before it): scoring at one cutoff needs no older event than that (see events_for_scoring).
+EVENT_LOOKBACK_DAYS = 90
 
 # Behavioural feature names (always present).
 BEHAVIOUR_FEATURES = [
@@ -245,7 +248,7 @@ def _event_features(ev: pd.DataFrame, T: pd.Timestamp) -> pd.DataFrame:
     if len(ev) == 0:
         return out
     # age <= w days  <=>  event_time >= T - w days (no per-event age column: 30M events)
-    e90 = ev.loc[ev["event_time"] >= T - 90 * DAY]
+    e90 = ev.loc[ev["event_time"] >= T - EVENT_LOOKBACK_DAYS * DAY]
     e30 = e90.loc[e90["event_time"] >= T - 30 * DAY]
     g30 = e30.groupby("user_id")
     res = pd.DataFrame(index=pd.Index(sorted(ev["user_id"].unique()), name="customer_id"))

@@ -46,6 +46,8 @@ class ModelAsset:
     # customer-level models: (state, a further chunk's inputs) -> adds their outputs to state
     score: Callable[[object, dict[str, pd.DataFrame]], None] | None = None
     score_line_columns: tuple[str, ...] | None = None
+    # state -> the earliest event a further chunk's scoring reads (None: all of them)
+    score_events_from: Callable[[object], pd.Timestamp | None] | None = None
     # a training sample also takes the same share of the guest baskets
     sample_guests: bool = False
     # "lines" (ml_io.read_inputs) or "weekly_demand" (ml_io.read_weekly_demand)
@@ -106,6 +108,13 @@ def _score_churn(state, inputs):
     if state.result.model is not None:
         state.parts.append(score_churn(state.result.model, inputs.pop("lines"),
                                        inputs.pop("customers"), inputs.pop("events", None)))
+
+
+def _churn_events_from(state):
+    from ml_assets.features import DAY, EVENT_LOOKBACK_DAYS
+
+    model = state.result.model
+    return None if model is None else model.as_of - EVENT_LOOKBACK_DAYS * DAY
 
 
 def _churn_tables(state):
@@ -188,6 +197,7 @@ MODELS = [
         line_columns=CUSTOMER_LINE_COLUMNS,
         score=_score_churn,
         score_line_columns=CUSTOMER_LINE_COLUMNS,
+        score_events_from=_churn_events_from,
     ),
     ModelAsset(
         name="segmentation",
@@ -295,12 +305,14 @@ def train_model(
         scored = not sampled or run.publishable or score_unpublishable
         t1 = time.perf_counter()
         if sampled and scored:
+            events_from = model.score_events_from(state) if model.score_events_from else None
             for chunk in chunks[1:]:
                 tc = time.perf_counter()
                 with connect() as con:
                     part = ml_io.read_inputs(
                         con, with_events=model.needs_events, line_columns=model.score_line_columns,
                         restore_memory_limit=memory_limit, chunk=chunk, with_rfm=False,
+                        events_from=events_from,
                     )
                 model.score(state, part)
                 del part

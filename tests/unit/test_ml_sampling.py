@@ -204,6 +204,22 @@ def test_churn_trains_on_the_sample_and_scores_every_active_customer(warehouse, 
     assert imp["mean_abs_contribution"].gt(0).any() and imp["rank"].tolist() == list(range(1, len(imp) + 1))
 
 
+def test_a_scoring_chunk_reads_only_the_recent_events_and_gets_the_same_features(warehouse, chunked):
+    from ml_assets.features import DAY, EVENT_LOOKBACK_DAYS, _event_features
+
+    T = chunked["churn"].state.result.model.as_of
+    since = T - EVENT_LOOKBACK_DAYS * DAY
+    with warehouse() as con:
+        chunk = ml_io.customer_chunks(con, CAP)[1]
+        full = ml_io.read_frame(con, ml_io.events_sql(chunk))
+        recent = ml_io.read_frame(con, ml_io.events_sql(chunk, since))
+    assert len(recent) < len(full) / 2
+    last = full.groupby("user_id")["event_time"].max()
+    assert (last < since).sum() > 10  # users with no recent event: only their last one is read
+    assert recent["user_id"].value_counts().max() > 1 and set(recent["user_id"]) == set(full["user_id"])
+    pd.testing.assert_frame_equal(_event_features(recent, T), _event_features(full, T), check_exact=True)
+
+
 # ------------------------------------------------------------------ segmentation
 
 
