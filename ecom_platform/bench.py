@@ -599,7 +599,7 @@ def summary_markdown(results: list[dict], mach: dict, stamp: str) -> str:
     for k, vals in table.items():
         lines.append("| " + " | ".join([k] + [vals.get(r["scale"], "") for r in results]) + " |")
     lines += ["", "Targets (they apply at scale 50; the verdicts are printed for every scale): end to end < 20 min, "
-              "peak memory < 8 GB, ours (ingestion + dbt) ≤ 3× the floor."]
+              "peak memory < 8 GB, ours ≤ 3× the floor (like for like, and all of ingestion + dbt)."]
     for r in results:
         verdicts = targets(r)
         if verdicts:
@@ -616,9 +616,13 @@ def targets(r: dict) -> dict:
         out["end to end < 20 min"] = (p["wall_s"] < TARGETS["end_to_end_s"], f"{p['wall_s'] / 60:.1f} min")
     if p.get("peak_rss_tree_mb") is not None:
         out["peak < 8 GB"] = (p["peak_rss_tree_mb"] < TARGETS["peak_rss_mb"], f"{p['peak_rss_tree_mb'] / 1024:.2f} GB")
-    ratio = r.get("ratios", {}).get("ours_sql_over_floor")
-    if ratio is not None:
-        out["SQL ≤ 3× floor"] = (ratio <= TARGETS["sql_vs_floor"], f"{ratio:.2f}×")
+    # both readings of "our SQL stages within 3x the floor": the same work (the path from
+    # the transaction files to the two marts) and everything ingestion and dbt do
+    for key, label in (("ours_path_over_floor", "SQL ≤ 3× floor, like for like"),
+                       ("ours_sql_over_floor", "SQL ≤ 3× floor, all of ingestion + dbt")):
+        ratio = r.get("ratios", {}).get(key)
+        if ratio is not None:
+            out[label] = (ratio <= TARGETS["sql_vs_floor"], f"{ratio:.2f}×")
     return out
 
 
