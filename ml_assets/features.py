@@ -21,7 +21,8 @@ from ml_assets.data import prepare_customers, prepare_events
 
 DAY = pd.Timedelta(days=1)
 # The clickstream features look back this many days from the cutoff (and at the last event
-# before it): scoring at one cutoff needs no older event than that (see events_for_scoring).
+# before it): scoring at one cutoff needs no older event than that (the platform's
+# scoring read, RECENT_EVENTS_SQL in ecom_platform/lib/ml_io.py, relies on it).
 EVENT_LOOKBACK_DAYS = 90
 
 # Behavioural feature names (always present).

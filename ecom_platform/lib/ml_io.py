@@ -182,7 +182,7 @@ _KNOWN_USERS = "WHERE e.user_id IN (SELECT customer_id FROM marts.dim_customers 
 # them recent.
 RECENT_EVENTS_SQL = """
 WITH e AS NOT MATERIALIZED (
-    SELECT e.user_id, e.event_time, e.event_type, e.session_id, e.event_key
+    SELECT e.user_id, e.event_time, e.event_type, e.session_id
     FROM marts.fct_events AS e
     {where}
 )
