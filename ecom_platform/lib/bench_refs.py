@@ -213,14 +213,11 @@ UNION ALL
 SELECT DISTINCT * EXCLUDE (_h) FROM floor_typed SEMI JOIN repeated USING (_h);
 
 CREATE OR REPLACE TEMP TABLE floor_lines AS
-WITH deduped AS (
-    SELECT * FROM floor_deduped
-),
-nm AS (
+WITH nm AS (
     SELECT upper(code) AS code, match_type FROM read_csv({nm}, header = true, all_varchar = true)
 ),
 codes AS (
-    SELECT c.stock_code FROM (SELECT DISTINCT stock_code FROM deduped) c
+    SELECT c.stock_code FROM (SELECT DISTINCT stock_code FROM floor_deduped) c
     JOIN nm ON (nm.match_type = 'exact' AND upper(c.stock_code) = nm.code)
             OR (nm.match_type = 'prefix' AND starts_with(upper(c.stock_code), nm.code))
     GROUP BY c.stock_code
@@ -230,7 +227,7 @@ SELECT d.invoice, d.customer_id, d.quantity,
        CAST(d.quantity * d.price AS DECIMAL(18, 3)) AS amount,
        starts_with(upper(d.invoice), 'C') AS is_cancellation,
        codes.stock_code IS NULL AS is_merchandise
-FROM deduped d LEFT JOIN codes ON d.stock_code = codes.stock_code;
+FROM floor_deduped d LEFT JOIN codes ON d.stock_code = codes.stock_code;
 
 CREATE OR REPLACE TEMP TABLE floor_kpi_sales_daily AS
 WITH daily AS (

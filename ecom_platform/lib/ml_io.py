@@ -160,9 +160,10 @@ def line_span(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestam
 # one Python string per event) and the session as a 64-bit hash (only counted, never
 # shown). At scale 10 the full event rows (31.7M with product, category, brand and the
 # session text) took the churn step to 20 GB; these four narrow columns take ~25 bytes each.
-EVENTS_SQL = """
+EVENT_TYPE_ENUM = "ENUM('view', 'cart', 'remove_from_cart', 'purchase')"
+EVENTS_SQL = f"""
 SELECT e.user_id, e.event_time,
-       CAST(lower(e.event_type) AS ENUM('view', 'cart', 'remove_from_cart', 'purchase')) AS event_type,
+       CAST(lower(e.event_type) AS {EVENT_TYPE_ENUM}) AS event_type,
        hash(e.session_id) AS user_session
 FROM marts.fct_events AS e
 WHERE e.user_id IN (SELECT customer_id FROM marts.dim_customers WHERE customer_key <> -1)
@@ -180,21 +181,21 @@ _KNOWN_USERS = "WHERE e.user_id IN (SELECT customer_id FROM marts.dim_customers 
 # time of their last older event (its type and session are never counted: they fall
 # outside every window). At scale 50 a chunk of 50,000 customers read 29M events, ~24% of
 # them recent.
-RECENT_EVENTS_SQL = """
+RECENT_EVENTS_SQL = f"""
 WITH e AS NOT MATERIALIZED (
     SELECT e.user_id, e.event_time, e.event_type, e.session_id
     FROM marts.fct_events AS e
-    {where}
+    {{where}}
 )
 SELECT user_id, event_time,
-       CAST(lower(event_type) AS ENUM('view', 'cart', 'remove_from_cart', 'purchase')) AS event_type,
+       CAST(lower(event_type) AS {EVENT_TYPE_ENUM}) AS event_type,
        hash(session_id) AS user_session
-FROM e WHERE event_time >= TIMESTAMP '{recent_from}'
+FROM e WHERE event_time >= TIMESTAMP '{{recent_from}}'
 UNION ALL
 SELECT user_id, max(event_time) AS event_time,
-       CAST('view' AS ENUM('view', 'cart', 'remove_from_cart', 'purchase')) AS event_type,
+       CAST('view' AS {EVENT_TYPE_ENUM}) AS event_type,
        CAST(0 AS UBIGINT) AS user_session
-FROM e WHERE event_time < TIMESTAMP '{recent_from}'
+FROM e WHERE event_time < TIMESTAMP '{{recent_from}}'
 GROUP BY user_id
 ORDER BY event_time, user_id
 """
