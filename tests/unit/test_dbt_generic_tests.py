@@ -1,0 +1,75 @@
+"""The generic test `unique_combination_of_columns` (dbt_project/macros/generic_tests) finds
+exactly the combinations that a plain GROUP BY over the values finds.
+
+The macro's body is rendered with Jinja as dbt renders it (`model` is the relation, the
+arguments are its keyword arguments) and run in DuckDB on small tables."""
+
+import re
+
+import duckdb
+import jinja2
+import pytest
+
+from ecom_platform.config import DBT_PROJECT_DIR
+
+MACRO = DBT_PROJECT_DIR / "macros" / "generic_tests" / "unique_combination_of_columns.sql"
+
+
+def render(model: str, columns: list[str]) -> str:
+    text = MACRO.read_text()
+    body = re.search(r"{%\s*test unique_combination_of_columns\(.*?\)\s*%}(.*){%\s*endtest\s*%}", text, re.S)
+    assert body, f"{MACRO}: no test block"
+    return jinja2.Environment().from_string(body.group(1)).render(model=model, combination_of_columns=columns)
+
+
+def failures(con, model: str, columns: list[str]) -> list[tuple]:
+    return sorted(con.execute(render(model, columns)).fetchall(), key=str)
+
+
+def plain_group_by(con, model: str, columns: list[str]) -> list[tuple]:
+    cols = ", ".join(columns)
+    return sorted(
+        con.execute(f"select {cols}, count(*) from {model} group by {cols} having count(*) > 1").fetchall(), key=str
+    )
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute("""
+        create table lines as
+        select 'sha-' || (i % 7) as _file_sha256, i // 7 as _row_number from range(7000) t(i)
+    """)
+    yield c
+    c.close()
+
+
+def test_passes_when_every_combination_is_unique(con):
+    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == []
+
+
+def test_reports_each_repeated_combination_with_its_count(con):
+    con.execute("insert into lines values ('sha-3', 42), ('sha-3', 42), ('sha-5', 0)")
+    expected = [("sha-3", 42, 3), ("sha-5", 0, 2)]
+    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == expected
+    assert plain_group_by(con, "lines", ["_file_sha256", "_row_number"]) == expected
+
+
+def test_same_value_in_one_column_only_is_not_a_repeat(con):
+    # ('sha-1', 1) and ('sha-2', 1) share a row number, not the combination
+    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == []
+    assert len(failures(con, "lines", ["_row_number"])) == 1000
+
+
+def test_nulls_group_together_as_in_group_by(con):
+    con.execute("insert into lines values (NULL, 1), (NULL, 1), (NULL, 2)")
+    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == [(None, 1, 2)]
+    assert plain_group_by(con, "lines", ["_file_sha256", "_row_number"]) == [(None, 1, 2)]
+
+
+def test_model_given_as_a_filtered_subquery(con):
+    # dbt passes a `where` config (and macros/new_rows.sql its run filter) as a subquery
+    con.execute("insert into lines values ('sha-3', 42)")
+    model = "(select * from lines where _file_sha256 <> 'sha-3') dbt_subquery"
+    assert failures(con, model, ["_file_sha256", "_row_number"]) == []
+    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == [("sha-3", 42, 2)]
