@@ -8,6 +8,8 @@ import pytest
 
 from ml_assets.data import prepare_lines
 from ml_assets.recommendations import (
+    CANDIDATES,
+    choose_champion,
     FBT_COLUMNS,
     REC_COLUMNS,
     RecConfig,
@@ -132,3 +134,30 @@ def test_too_little_data_is_refused_with_message():
     res = run_recommendations(lines)
     assert not res.run.publishable
     assert "need >= 100 customers with >= 2 baskets (have 5)" in res.run.reason
+
+
+def test_champion_is_the_best_candidate_and_is_recorded():
+    k = CFG.k
+    results = {"ease": {f"ndcg@{k}": 0.10}, "cosine": {f"ndcg@{k}": 0.12},
+               "popularity_recent": {f"ndcg@{k}": 0.11}, "popularity": {f"ndcg@{k}": 0.05}}
+    assert choose_champion(results, RecConfig(method="auto")) == "cosine"
+    assert choose_champion(results, RecConfig(method="ease")) == "ease"
+    shop = simulate_shop(n_customers=600, n_products=150, n_weeks=52, seed=8, favourite_share=0.8)
+    res = run_recommendations(shop.lines, config=CFG)
+    champion = res.run.params["champion"]
+    ev = res.evaluation.set_index("model")[f"ndcg@{k}"]
+    assert champion == ev.loc[list(CANDIDATES)].idxmax()
+    assert res.run.model == f"recs_{champion}"
+    assert res.run.metrics[f"ndcg@{k}"] == ev[champion]
+    # every other candidate is recorded beside the naive baseline, only the naive one is required
+    assert set(res.run.baselines) == {"popularity", *CANDIDATES} - {champion}
+    assert res.run.required_baselines == ["popularity"]
+
+
+def test_recent_popularity_champion_recommends_recent_bestsellers_not_bought():
+    shop = simulate_shop(n_customers=300, n_products=80, n_weeks=40, seed=3)
+    res = run_recommendations(shop.lines, config=RecConfig(**{**CFG.__dict__, "method": "popularity_recent"}))
+    recs = res.recommendations
+    assert res.run.model == "recs_popularity_recent" and len(recs)
+    assert set(recs["source"]) == {"popularity"} and set(recs["reason"]) == {"popular"}
+    assert recs.groupby("customer_id").size().max() == CFG.k
