@@ -57,6 +57,33 @@ def landing_has_data(settings: Settings) -> bool:
     return bool(files)
 
 
+def check_user_landing(settings: Settings) -> None:
+    """``make run LANDING=...``: the folder must hold the user's files in its source folders;
+    nothing is generated into it. Exits with a message saying how to lay the files out."""
+    from ecom_platform.lib.ingest import SOURCES, SUPPORTED_SUFFIXES, discover_files
+
+    landing = settings.landing_dir
+    layout = (f"expected {landing}/transactions/ with your order-line exports (required) and, optionally, "
+              f"events/, products/ and customers/ beside it; file types {', '.join(SUPPORTED_SUFFIXES)}. "
+              "See docs/your-data.md.")
+    if not landing.is_dir():
+        raise SystemExit(f"landing folder {landing} does not exist: {layout}")
+    files, refused = discover_files(landing)
+    for msg in refused:
+        _say(f"  {msg}")
+    loose = sorted(p.name for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
+    unknown = sorted(p.name for p in landing.iterdir() if p.is_dir() and p.name not in SOURCES
+                     and not p.name.startswith((".", "_")))
+    if loose or unknown:
+        _say(f"  not read (outside the source folders): {', '.join(loose + [u + '/' for u in unknown])}")
+    if not any(f.source == "transactions" for f in files):
+        raise SystemExit(f"no transactions file found in {landing}: {layout}")
+    by_source = {}
+    for f in files:
+        by_source[f.source] = by_source.get(f.source, 0) + 1
+    _say(f"your landing folder {landing}: " + ", ".join(f"{n} {s} file(s)" for s, n in sorted(by_source.items())))
+
+
 def generate(settings: Settings, force: bool = False) -> None:
     from ecom_platform.lib.generator import generate as gen
 
@@ -105,14 +132,23 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
     n_chk = len([e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"])
     _say(f"run {result.run_id}: {n_mat} materializations, {n_chk} checks, {secs:.1f}s")
     for c in checks_failed:
-        _say(f"  check failed: {c.asset_key.to_user_string()} {c.check_name} ({c.severity.value}): {c.description or ''}")
+        what = "check warned" if c.severity.value == "WARN" else "check failed"
+        _say(f"  {what}: {c.asset_key.to_user_string()} {c.check_name} ({c.severity.value}): {c.description or ''}")
     for e in failed:
         _say(f"  step failed: {e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0][:300]}")
     return result.success
 
 
+# what each optional input fills, for the summary's "not landed" lines
+OPTIONAL_INPUTS = {
+    "events": "the clickstream analyses (sessions, funnel, category popularity) and churn's web-activity features",
+    "products": "product categories and brands (category charts and per-category forecasts)",
+    "customers": "customer profiles (signup date, channel) used by churn and segments",
+}
+
+
 def summary(settings: Settings) -> None:
-    from ecom_platform.lib import warehouse
+    from ecom_platform.lib import model_status, warehouse
 
     path = settings.warehouse_path
     if not path.exists():
@@ -120,9 +156,14 @@ def summary(settings: Settings) -> None:
         return
     with warehouse.connection(path, read_only=True) as con:
         counts = warehouse.table_counts(con)
+        has_log = any(s == "raw" and t == "ingest_log" for s, t, _ in counts)
         log = con.execute(
             "SELECT status, count(*), sum(rows_accepted), sum(rows_rejected) FROM raw.ingest_log GROUP BY 1 ORDER BY 1"
-        ).fetchall() if any(s == "raw" and t == "ingest_log" for s, t, _ in counts) else []
+        ).fetchall() if has_log else []
+        landed = {r[0] for r in con.execute(
+            "SELECT DISTINCT source FROM raw.ingest_log WHERE status IN ('loaded', 'replaced')").fetchall()} if has_log else set()
+        statuses = model_status.read(con)
+    missing_inputs = [(s, hint) for s, hint in OPTIONAL_INPUTS.items() if has_log and s not in landed]
     _say("")
     _say(f"Warehouse ({settings.env}): {path}  [{path.stat().st_size / 1e6:,.0f} MB]")
     width = max((len(f"{s}.{t}") for s, t, _ in counts), default=10)
@@ -137,13 +178,22 @@ def summary(settings: Settings) -> None:
             f"{status}: {files} files, {acc or 0:,} rows accepted, {rej or 0:,} quarantined"
             for status, files, acc, rej in log
         ))
+    if statuses:
+        _say("Models (ml.model_status):")
+        for st in statuses:
+            _say(f"  {model_status.line(st)}")
+    if missing_inputs:
+        _say("Optional inputs not landed (the analyses they fill stay empty):")
+        for source, hint in missing_inputs:
+            _say(f"  no {source} file has landed: drop {source} exports into {settings.landing_dir / source}/ "
+                 f"to fill {hint}")
     from ecom_platform.lib.publish import stable_path
 
     bi_file = stable_path(settings.bi_dir)
     if bi_file.exists():
         _say(f"BI copy (read-only, for BI tools): {bi_file}")
     else:
-        _say(f"BI copy: not published yet (it is published once every model passes its checks): {bi_file}")
+        _say(f"BI copy: not published yet (a run that loads the data publishes it): {bi_file}")
     dash = settings.bi_dir / "dashboard.html"
     if dash.exists():
         _say(f"Dashboard: open file://{dash}")
@@ -161,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("materialize", help="materialize assets headless")
     m.add_argument("--select", default="*", help="asset selection (default: everything)")
     sub.add_parser("summary", help="print tables, row counts and paths")
-    sub.add_parser("run", help="generate (if needed), prepare, materialize everything, summarise")
+    r = sub.add_parser("run", help="generate (if needed), prepare, materialize everything, summarise")
+    r.add_argument("--no-generate", action="store_true",
+                   help="run on your own files in the landing folder (ECOM_LANDING); never generate")
     args = parser.parse_args(argv)
     settings = get_settings()
 
@@ -177,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         summary(settings)
     elif args.cmd == "run":
         t0 = time.perf_counter()
-        generate(settings)
+        if args.no_generate:
+            check_user_landing(settings)
+        else:
+            generate(settings)
         prepare(settings)
         ok = materialize(settings)
         # A fresh process: this one still holds dbt's in-process connection to the warehouse.

@@ -70,7 +70,8 @@ DAYS_TAG = "ecom/days"
 LANDING_TRIGGER = "landing_sensor"
 
 ML_GROUP = "ml"
-CHURN_KEYS = [dg.AssetKey(["ml", "churn_scores"]), dg.AssetKey(["ml", "churn_feature_importance"])]
+CHURN_KEYS = [dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_scores"]),
+              dg.AssetKey(["ml", "churn_feature_importance"])]
 MODEL_METRICS_KEY = dg.AssetKey(["ml", "model_metrics"])
 BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
 DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])

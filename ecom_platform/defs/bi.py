@@ -46,7 +46,17 @@ def _bi_model_keys() -> list[dg.AssetKey]:
     return sorted(keys, key=lambda k: k.path)
 
 
-UPSTREAM_KEYS = _bi_model_keys() + [dg.AssetKey(["ml", t]) for t in ML_TABLES]
+def _upstream_keys() -> list[dg.AssetKey]:
+    """The bi models, and the ML model runs rather than their tables: a model that is not
+    published this run skips its tables, and the BI copy must still publish everything else
+    (with the last published version of that model's tables, if any, and its reason in
+    ml.model_status)."""
+    from ecom_platform.defs.ml import MODEL_RUN_KEYS
+
+    return _bi_model_keys() + [*MODEL_RUN_KEYS, dg.AssetKey(["ml", "model_metrics"])]
+
+
+UPSTREAM_KEYS = _upstream_keys()
 DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
 
 
@@ -56,7 +66,7 @@ def _md_tables(summary: dict) -> str:
     for t in summary["tables"]:
         lines.append(f"| {t} | {summary['rows'][t]:,} | {', '.join(pseudo.get(t, [])) or '–'} |")
     for t in summary.get("missing_ml_tables", []):
-        lines.append(f"| {t} | not yet available | |")
+        lines.append(f"| {t} | not published (see ml.model_status) | |")
     return "\n".join(lines)
 
 
@@ -88,7 +98,7 @@ def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         source_label=publish_lib.relative_source_label(Path(warehouse.path), settings.data_dir),
     )
     for t in summary["missing_ml_tables"]:
-        context.log.warning(f"{t} not yet available: the BI copy was published without it")
+        context.log.warning(f"{t} is not published (its model has not published yet; see ml.model_status)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(summary["path"]),

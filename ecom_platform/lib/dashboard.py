@@ -534,6 +534,35 @@ class _Ctx:
     con: duckdb.DuckDBPyConnection
     tables: dict[str, list[str]] = field(default_factory=dict)  # "schema.table" -> columns
     rows: dict[str, int] = field(default_factory=dict)
+    # ml.model_status rows by model, and bi.data_sources rows by input (empty when absent)
+    statuses: dict[str, dict] = field(default_factory=dict)
+    sources: dict[str, dict] = field(default_factory=dict)
+
+    def load_status(self) -> None:
+        for table, attr, key in (("ml.model_status", "statuses", "model"),
+                                 ("bi.data_sources", "sources", "source")):
+            if self.has(table):
+                cur = self.con.execute(f"SELECT * FROM {table}")
+                names = [d[0] for d in cur.description]
+                getattr(self, attr).update({r[names.index(key)]: dict(zip(names, r)) for r in cur.fetchall()})
+
+    def input_gap(self, source: str) -> str | None:
+        """"No events file has landed ..." when that optional input has no file loaded."""
+        src = self.sources.get(source)
+        if src is None or src.get("files_loaded"):
+            return None
+        return (f"No {source} file has landed: drop {source} exports into {src['landing_folder']} "
+                f"to fill this panel (it fills: {src['fills']}).")
+
+    def model_gap(self, table: str) -> str | None:
+        """The reason the model that writes ``ml.<table>`` has not published it."""
+        name = table.split(".", 1)[1]
+        for model, st in self.statuses.items():
+            if name in [t.strip() for t in (st.get("tables") or "").split(",")] and not st.get("published"):
+                change = st.get("what_would_change_it")
+                return (f"Model {model} not published: {st['reason']}."
+                        + (f" What would change it: {change}." if change else ""))
+        return None
 
     def has(self, table: str) -> bool:
         return self.rows.get(table, 0) > 0
@@ -556,7 +585,21 @@ def _qi(c: str) -> str:
     return '"' + c.replace('"', '""') + '"'
 
 
+# the optional input whose absence leaves a table empty
+TABLE_INPUT = {
+    "bi.category_popularity": "events",
+    "bi.funnel_conversion": "events",
+    "bi.category_price_stats": "events",
+    "bi.user_engagement": "events",
+    "bi.user_top_category_brand": "events",
+}
+
+
 def _missing_reason(ctx: _Ctx, table: str) -> str:
+    if table.startswith("ml.") and (gap := ctx.model_gap(table)):
+        return gap
+    if table in TABLE_INPUT and not ctx.has(table) and (gap := ctx.input_gap(TABLE_INPUT[table])):
+        return gap
     if table not in ctx.tables:
         if table.startswith("ml."):
             return f"Not yet available: {table} is not in the BI copy yet (the ML assets have not published it)."
@@ -742,7 +785,7 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
             label="Average vs median price per category", width=WIDE, height=340, annotate=10,
         )
         if not price.points:
-            price.missing = "Not yet available: bi.category_price_stats has no categorised products."
+            price.missing = ctx.input_gap("products") or "Not yet available: bi.category_price_stats has no categorised products."
     if _need(ctx, cats, "bi.category_popularity"):
         rows = ctx.q(
             f"""SELECT category, interactions, views, carts, removes_from_cart, purchases, users
@@ -756,7 +799,7 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
             label="Top categories by interactions",
         )
         if not cats.points:
-            cats.missing = "Not yet available: no categorised clickstream events."
+            cats.missing = ctx.input_gap("products") or "Not yet available: no categorised clickstream events."
     if _need(ctx, brands, "bi.funnel_conversion"):
         rows = ctx.q(
             f"""SELECT breakdown_value, sessions_viewed, sessions_carted, sessions_purchased,
@@ -869,6 +912,7 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
     need = {t: ["model", "metric", "value"]}
     if _need(ctx, mm, t, columns=need):
         _model_metrics_panel(ctx, mm)
+    mm.note = _model_status_table(ctx) + mm.note
     out.append(mm)
 
     # --- segments
@@ -993,6 +1037,19 @@ def _forecast_panel(ctx: _Ctx, fc: Panel, c_week: str, c_fc: str) -> None:
     fc.svg, fc.points = line_chart("forecast_vs_actual", [], series, band=band, label="Forecast vs actuals",
                                    width=WIDE, height=250)
     fc.subtitle += f" Series {sid_s or '(all)'}; {what}."
+
+
+def _model_status_table(ctx: _Ctx) -> str:
+    """One row per model: published or not, and why (ml.model_status)."""
+    if not ctx.statuses:
+        return ""
+    body = "".join(
+        f"<tr data-model=\"{_e(m)}\"><td>{_e(m)}</td><td>{'yes' if st.get('published') else 'no'}</td>"
+        f"<td>{_e(st.get('reason') or '')}</td><td>{_e(st.get('what_would_change_it') or '–')}</td></tr>"
+        for m, st in sorted(ctx.statuses.items())
+    )
+    return ('<table class="mini model-status"><thead><tr><th>model</th><th>published</th><th>why</th>'
+            f"<th>what would change it</th></tr></thead><tbody>{body}</tbody></table>")
 
 
 def _model_metrics_panel(ctx: _Ctx, mm: Panel) -> None:
@@ -1133,7 +1190,7 @@ def _panel_html(p: Panel) -> str:
         reason = p.missing or f"Not yet available: {p.source} has no data for this chart."
         return (
             f'<section class="{cls} missing" data-missing="{_e(p.name)}" data-source="{_e(p.source)}">{head}'
-            f'<p class="sub">{_e(p.subtitle)}</p><p class="na">{_e(reason)}</p></section>'
+            f'<p class="sub">{_e(p.subtitle)}</p><p class="na">{_e(reason)}</p>{p.note}</section>'
         )
     return f'<section class="{cls}" id="{_e(p.name)}">{head}<p class="sub">{_e(p.subtitle)}</p>{p.svg}{p.note}</section>'
 
@@ -1197,12 +1254,20 @@ def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = T
     try:
         cols, rows = _read_catalog(con)
         ctx = _Ctx(con, cols, rows)
+        ctx.load_status()
         info = {}
         if ctx.has("meta.publish_info"):
             r = con.execute("SELECT * FROM meta.publish_info LIMIT 1")
             names = [d[0] for d in r.description]
             info = dict(zip(names, r.fetchone()))
         sections = [(name, fn(ctx)) for name, fn in SECTIONS]
+        for _, ps in sections:  # a model that did not publish this time: say the data is older
+            for p in ps:
+                if p.source.startswith("ml.") and not p.missing and (gap := ctx.model_gap(p.source)):
+                    st = next(v for v in ctx.statuses.values() if p.source.split(".", 1)[1] in (v.get("tables") or ""))
+                    when = st.get("last_published_at")
+                    p.note += (f'<p class="hint">Showing the version published {_e(when or "earlier")}; '
+                               f"the latest run did not publish. {_e(gap)}</p>")
         kpis = _kpis(ctx)
     finally:
         con.close()

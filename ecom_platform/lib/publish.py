@@ -72,6 +72,7 @@ ML_TABLES = (
     "product_recommendations",
     "frequently_bought_together",
     "model_metrics",
+    "model_status",
 )
 DB_NAME = "ecom_bi.duckdb"  # not "bi.duckdb": its catalog would clash with schema `bi`
 MANIFEST_NAME = "manifest.json"

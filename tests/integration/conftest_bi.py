@@ -157,6 +157,13 @@ BI_SQL = {
                CAST(CASE WHEN m = 0 THEN 100 - c * 3 ELSE (100 - c * 3) * (0.15 + 0.2 / m) END AS BIGINT) AS active_customers,
                CAST(CASE WHEN m = 0 THEN 1.0 ELSE 0.15 + 0.2 / m END AS DOUBLE) AS retention_rate
         FROM range(12) a(c), range(12) b(m) WHERE c + m < 12""",
+    "data_sources": """
+        SELECT CAST(source AS VARCHAR) AS source, CAST('landing/' || source || '/' AS VARCHAR) AS landing_folder,
+               source = 'transactions' AS is_required, CAST(files AS BIGINT) AS files_loaded,
+               CAST(n AS BIGINT) AS rows_loaded, TIMESTAMP '2024-01-01 03:00:00' AS last_loaded_at,
+               CAST('analyses of ' || source AS VARCHAR) AS fills
+        FROM (VALUES ('transactions', 24, 981482), ('events', 24, 3170987), ('products', 1, 1000),
+                     ('customers', 1, 5000)) v(source, files, n)""",
 }
 
 ML_SQL = {
@@ -212,6 +219,17 @@ ML_SQL = {
                      ('recommendations', 'item_cosine', 'recall_at_10', 0.14, 'popularity', 0.09, TRUE),
                      ('segmentation', 'kmeans', 'silhouette', 0.33, NULL, NULL, TRUE))
              v(task, model, metric, value, baseline_name, baseline_value, higher)""",
+    "model_status": """
+        SELECT model, TRUE AS published, 'published' AS status, model || ' beats its naive baseline' AS reason,
+               NULL::VARCHAR AS what_would_change_it, champion, metric AS primary_metric, 0.8 AS metric_value,
+               baseline AS naive_baseline, 0.7 AS baseline_value, tables, '2024-01-01' AS data_end,
+               TIMESTAMP '2024-01-01 03:00:00' AS evaluated_at, TIMESTAMP '2024-01-01 03:00:00' AS last_published_at,
+               'run-1' AS run_id
+        FROM (VALUES ('churn', 'lightgbm', 'roc_auc', 'recency_only', 'churn_scores, churn_feature_importance'),
+                     ('forecast', 'lightgbm', 'mase', 'seasonal_naive', 'demand_forecast, forecast_backtest'),
+                     ('recommendations', 'ease', 'ndcg@10', 'popularity', 'product_recommendations, frequently_bought_together'),
+                     ('segmentation', 'kmeans', 'silhouette', NULL, 'customer_segments, segment_profiles'))
+             v(model, champion, metric, baseline, tables)""",
 }
 
 
@@ -236,7 +254,7 @@ def make_warehouse(path: Path | str, with_ml: bool = True, ml_tables: list[str] 
         con.execute("CREATE OR REPLACE TABLE marts.dim_customers AS SELECT 12001 AS customer_id, 'a@example.com' AS email")
         for name in ("sales_daily", "customer_rfm", "rfm_segments", "product_bestsellers", "product_sales_weekly",
                      "product_trending", "category_price_stats", "category_popularity", "funnel_conversion",
-                     "cohort_retention"):
+                     "cohort_retention", "data_sources"):
             con.execute(f"CREATE OR REPLACE TABLE bi.{name} AS {_params(BI_SQL[name])}")
         if with_ml:
             con.execute("CREATE SCHEMA IF NOT EXISTS ml")

@@ -203,11 +203,12 @@ def test_jobs_and_schedules_select_what_they_promise(env):
         if k.path[0] in ("staging", "intermediate", "marts", "bi", "seeds") and graph.get(k).partitions_def is None
     }
     ml = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "ml"}
-    assert len(ml) == 9
+    assert len(ml) == 13  # 4 model runs, their 8 tables, model_metrics
 
     daily = _job_keys(defs, "daily_batch")
     assert daily == all_dbt_unpartitioned | {
-        "ml/churn_scores", "ml/churn_feature_importance", "ml/model_metrics", "bi_copy/warehouse", "bi_copy/dashboard",
+        "ml/churn_model", "ml/churn_scores", "ml/churn_feature_importance", "ml/model_metrics", "bi_copy/warehouse",
+        "bi_copy/dashboard",
     }
     assert "marts/fct_order_lines" not in daily and "marts/kpi_sales_daily" in daily
 

@@ -15,7 +15,7 @@ from ecom_platform.lib.publish import PersonalDataError, publish_bi_copy, pseudo
 from tests.integration.conftest_bi import CUSTOMER_IDS, contract_columns, make_warehouse
 
 BI_TABLES = ["bi.category_popularity", "bi.category_price_stats", "bi.cohort_retention", "bi.customer_rfm",
-             "bi.funnel_conversion", "bi.product_bestsellers", "bi.product_sales_weekly", "bi.product_trending",
+             "bi.data_sources", "bi.funnel_conversion", "bi.product_bestsellers", "bi.product_sales_weekly", "bi.product_trending",
              "bi.rfm_segments", "bi.sales_daily"]
 ML_TABLES = [f"ml.{t}" for t in publish.ML_TABLES]
 ID_TABLES = ["bi.customer_rfm", "ml.churn_scores", "ml.customer_segments", "ml.product_recommendations"]
