@@ -3,15 +3,25 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# `make run LANDING=path/to/exports`: your own files, never the generator; everything of
+# that shop (warehouse, BI copy, dashboard, Dagster runs) under data/shops/<folder name>/.
+ifdef LANDING
+export ECOM_LANDING := $(abspath $(LANDING))
+export ECOM_DATA_DIR ?= $(CURDIR)/data/shops/$(notdir $(abspath $(LANDING)))
+export DAGSTER_HOME := $(ECOM_DATA_DIR)/dagster_home
+RUN_ARGS := --no-generate
+endif
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh summary lock clean
+.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh summary models lock clean
 
 help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
+	@echo "make run LANDING=path/to/exports   the same on your own files (no generator; state in data/shops/<name>/)"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     install what tests need and run the whole test suite"
 	@echo "make summary  print tables, row counts and paths"
+	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
 	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline, a plain-DuckDB floor and pandas; write bench_results/"
 	@echo "make bench-refresh  full build vs one new day dropped in the landing folder (scale 1)"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
@@ -31,10 +41,14 @@ generate: install
 	$(PY) -m ecom_platform.cli generate
 
 run: install
-	$(PY) -m ecom_platform.cli run
+	$(PY) -m ecom_platform.cli run $(RUN_ARGS)
 
 summary: install
 	@$(PY) -m ecom_platform.cli summary
+
+# Each model's verdict, champion and candidates; EVALUATE=1 retrains read-only and checks the figures.
+models: install
+	@$(PY) -m ecom_platform.cli models $(if $(EVALUATE),--evaluate)
 
 dev: prepare
 	$(PY) -m ecom_platform.cli init-home

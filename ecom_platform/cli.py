@@ -201,6 +201,47 @@ def summary(settings: Settings) -> None:
     _say("Dagster UI: `make dev`, then open http://127.0.0.1:3000")
 
 
+def models(settings: Settings, evaluate: bool = False) -> int:
+    """Print each model's latest verdict and metrics (what the pipeline recorded). With
+    ``evaluate``, retrain every model read-only on the warehouse with the function the assets
+    call and check that it reproduces the recorded figures (exit 1 when one differs)."""
+    from ecom_platform.lib import model_status, warehouse
+
+    path = settings.warehouse_path
+    if not path.exists():
+        _say(f"no warehouse at {path} yet: run `make run` first")
+        return 1
+    with warehouse.connection(path, read_only=True) as con:
+        statuses = {r["model"]: r for r in model_status.read(con)}
+        candidates = model_status.latest_candidates(con)
+    if not statuses:
+        _say("no model has run yet (ml.model_status is empty): run `make run` first")
+        return 1
+    for name, st in statuses.items():
+        _say(model_status.line(st))
+        for row in candidates.get(name, []):
+            _say(f"    {row}")
+    if not evaluate:
+        return 0
+    from ecom_platform.defs.ml import MODELS, train_model
+
+    def connect():
+        return warehouse.connection(path, read_only=True, memory_limit=settings.duckdb_memory_limit,
+                                    threads=settings.duckdb_threads)
+
+    differ = 0
+    for m in MODELS:
+        recorded = statuses.get(m.name, {}).get("metric_value")
+        run = train_model(m, connect, settings.ml_max_customers, settings.duckdb_memory_limit).run
+        value = run.metrics.get(run.primary_metric)
+        same = (recorded is None and value is None) or (
+            recorded is not None and value is not None and abs(float(value) - float(recorded)) <= 1e-9)
+        differ += not same
+        _say(f"re-evaluated {m.name}: {run.primary_metric} {value} "
+             f"({'the same as recorded' if same else f'DIFFERS from the recorded {recorded}'})")
+    return 1 if differ else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecom_platform.cli", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -211,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("materialize", help="materialize assets headless")
     m.add_argument("--select", default="*", help="asset selection (default: everything)")
     sub.add_parser("summary", help="print tables, row counts and paths")
+    mo = sub.add_parser("models", help="each model's verdict, champion and candidates against the naive baseline")
+    mo.add_argument("--evaluate", action="store_true",
+                    help="retrain every model read-only and check it reproduces the recorded figures")
     r = sub.add_parser("run", help="generate (if needed), prepare, materialize everything, summarise")
     r.add_argument("--no-generate", action="store_true",
                    help="run on your own files in the landing folder (ECOM_LANDING); never generate")
@@ -227,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if materialize(settings, args.select) else 1
     elif args.cmd == "summary":
         summary(settings)
+    elif args.cmd == "models":
+        return models(settings, evaluate=args.evaluate)
     elif args.cmd == "run":
         t0 = time.perf_counter()
         if args.no_generate:

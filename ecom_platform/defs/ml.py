@@ -418,7 +418,7 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
             context.log.exception(f"{model.name}: training failed; its tables are not published")
             status = model_status.from_error(model.name, e, tables)
             with warehouse.connect() as con:
-                model_status.write(con, status, context.run_id)
+                model_status.write(con, status, context.run.run_id)
             yield dg.MaterializeResult(asset_key=model_key(model), metadata={
                 "published": False, "status": status.status, "reason": status.reason})
             yield dg.AssetCheckResult(asset_key=model_key(model), check_name="publishable", passed=False,
@@ -428,12 +428,12 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
         run = outcome.run
         status = model_status.from_run(model.name, run, tables)
         with warehouse.connect() as con:
-            ml_io.append_metrics(con, run.metrics_frame(), context.run_id)
+            ml_io.append_metrics(con, run.metrics_frame(), context.run.run_id)
             written = {}
             if run.publishable:
                 for table, frame in outcome.tables.items():
                     written[table] = ml_io.write_table(con, table, frame)
-            model_status.write(con, status, context.run_id)
+            model_status.write(con, status, context.run.run_id)
         context.log.info(f"{status.one_line()} "
                          f"({outcome.metadata['seconds_train_and_score']:.1f}s training)")
         common = {

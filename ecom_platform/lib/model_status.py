@@ -144,6 +144,42 @@ def line(row: dict[str, Any]) -> str:
     return f"{row['model']:<16} NOT published  {row['reason']}{change}"
 
 
+# ml.model_metrics names a model family's task differently from the family
+TASKS = {"churn": "churn", "segmentation": "segmentation", "forecast": "forecasting",
+         "recommendations": "recommendations"}
+
+
+def latest_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Per model family, the primary metric of its latest run: the champion and every
+    candidate or baseline beside it, one line each."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = 'ml' AND table_name = 'model_metrics'").fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute(
+        """
+        SELECT task, model, metric, value, baseline_name, baseline_value
+        FROM ml.model_metrics
+        WHERE is_primary
+        QUALIFY recorded_at = max(recorded_at) OVER (PARTITION BY task)
+        ORDER BY task, baseline_name NULLS FIRST
+        """).fetchall()
+    out: dict[str, list[str]] = {}
+    by_task = {t: m for m, t in TASKS.items()}
+    for task, model, metric, value, base, bval in rows:
+        lines = out.setdefault(by_task.get(task, task), [])
+        if not lines:
+            lines.append(f"{model}: {metric} {_show(value)}")
+        if base is not None:
+            lines.append(f"{base}: {metric} {_show(bval)}")
+    return out
+
+
+def _show(x: Any) -> str:
+    v = _num(x)
+    return "n/a" if v is None else f"{v:.4f}"
+
+
 def read(con: duckdb.DuckDBPyConnection, table: str = STATUS_TABLE) -> list[dict[str, Any]]:
     """Every model's row, by model name ([] when the table does not exist yet)."""
     schema, name = table.split(".")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 import pytest
@@ -31,7 +33,9 @@ def pipeline(tmp_path_factory, dbt_manifest):
     first = materialize_everything(settings, selection="not group:ml", instance=instance)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         counts_first = snapshot(con)
-    second = materialize_everything(settings, selection="not group:ml", instance=instance)
+    # the second run is everything, ML and BI included: a shop of about 100 customers, below
+    # three models' minimums, still gets its BI copy and dashboard
+    second = materialize_everything(settings, instance=instance)
     mp.undo()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     yield manifest, first, second, counts_first, con, instance
@@ -49,7 +53,43 @@ def test_every_step_and_check_passes(pipeline):
     for result in (first, second):
         assert step_failures(result) == []
         failed = [k for k, ok in check_results(result).items() if not ok]
-        assert failed == []
+        # a model below its minimum only warns (its reason is in ml.model_status)
+        assert [k for k in failed if not k.endswith("_model:publishable")] == []
+    assert second.success
+
+
+def test_a_small_shop_gets_its_bi_copy_and_each_model_says_why(pipeline):
+    _, _, second, _, con, _ = pipeline
+    status = {r[0]: r[1:] for r in con.execute(
+        "SELECT model, published, reason, what_would_change_it FROM ml.model_status").fetchall()}
+    assert set(status) == {"churn", "forecast", "recommendations", "segmentation"}
+    # each model's minimum, stated with what this shop has, and how much more it needs
+    for model, minimum, what in (("churn", 500, "customers with >= 2 orders"),
+                                 ("recommendations", 100, "customers with >= 2 baskets"),
+                                 ("segmentation", 200, "customers with a purchase")):
+        published, reason, change = status[model]
+        m = re.fullmatch(rf"needs at least {minimum} {what}; this shop has (\d+)", reason)
+        assert not published and m, (model, reason)
+        assert 50 <= int(m[1]) < minimum
+        assert change == f"more data: {minimum - int(m[1])} more {what}"
+    unpublished_tables = {"churn_scores", "churn_feature_importance", "product_recommendations",
+                          "frequently_bought_together", "customer_segments", "segment_profiles"}
+    ml_tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()}
+    assert not unpublished_tables & ml_tables
+    materialized = {e.event_specific_data.materialization.asset_key.to_user_string()
+                    for e in second.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert {"bi_copy/warehouse", "bi_copy/dashboard", "ml/churn_model", "ml/model_metrics"} <= materialized
+    assert "ml/churn_scores" not in materialized
+    bi_path = next(e.event_specific_data.materialization.metadata["path"].value for e in second.all_events
+                   if e.event_type_value == "ASSET_MATERIALIZATION"
+                   and e.event_specific_data.materialization.asset_key.to_user_string() == "bi_copy/warehouse")
+    bi = duckdb.connect(bi_path, read_only=True)
+    try:
+        assert bi.execute("SELECT count(*) FROM bi.sales_daily").fetchone()[0] > 300
+        assert bi.execute("SELECT count(*) FROM ml.model_status WHERE NOT published").fetchone()[0] == 3
+    finally:
+        bi.close()
 
 
 def test_every_planned_check_is_evaluated(pipeline):
