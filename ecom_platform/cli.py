@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -109,6 +110,13 @@ def materialize(settings: Settings, selection: str = "*") -> bool:
 
     defs = build_defs(settings)
     instance = dg.DagsterInstance.get()
+    from ecom_platform.defs.runs import release_stale_runs
+
+    release_stale_runs(instance, log=lambda msg: _say(f"  {msg}"))
+    for holder in writer_slot_holders(instance):
+        _say(f"  waiting for the single DuckDB writer: {holder} (Ctrl-C or SIGTERM stops this run)")
+    # SIGTERM stops a run that waits for the writer (or works) the way Ctrl-C does
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     job = defs.resolve_implicit_global_asset_job_def()
     if selection != "*":
         job = dg.define_asset_job("ecom_cli_selection", selection=selection).resolve(
@@ -145,6 +153,28 @@ OPTIONAL_INPUTS = {
     "products": "product categories and brands (category charts and per-category forecasts)",
     "customers": "customer profiles (signup date, channel) used by churn and segments",
 }
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def writer_slot_holders(instance) -> list[str]:
+    """The live runs that hold a slot of the single-writer pool, one line each."""
+    from ecom_platform.defs.resources import WRITER_POOL
+    from ecom_platform.defs.runs import liveness_folder
+    from ecom_platform.lib import run_liveness
+
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    info = storage.get_concurrency_info(WRITER_POOL)
+    out = []
+    for run_id in sorted({s.run_id for s in info.claimed_slots}):
+        run = instance.get_run_by_id(run_id)
+        _, who = run_liveness.state(liveness_folder(instance), run_id)
+        out.append(f"run {run_id} ({run.job_name if run else 'unknown'}, {who}) holds it")
+    return out
 
 
 def summary(settings: Settings) -> None:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ecom_platform.config import Settings, get_settings
 from ecom_platform.defs.bi import bi_assets
-from ecom_platform.defs import automation
+from ecom_platform.defs import automation, runs
 from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
 from ecom_platform.defs.ingestion import audit_specs, ingestion_assets, landing_specs
 from ecom_platform.defs.ml import ml_assets_defs
@@ -22,7 +22,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         asset_checks=automation.automation_checks,
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=automation.sensors,
+        sensors=[*automation.sensors, runs.stale_run_janitor],
         resources=build_resources(settings, dbt_resource()),
         # Steps of one run share the single DuckDB writer, so run them one after another
         # in one process (cheaper than a process per step on a 2-core laptop). Across

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from ecom_platform.config import Settings
-from ecom_platform.lib import warehouse
+from ecom_platform.lib import run_liveness, warehouse
 
 # Every step that writes the DuckDB file runs in this pool; dagster.yaml limits it to 1.
 WRITER_POOL = "duckdb_writer"
@@ -22,11 +22,26 @@ class WarehouseResource(dg.ConfigurableResource):
     path: str
     memory_limit: str = "4GB"
     threads: int | None = None
+    # a process holding the file (a BI tool on the live warehouse) delays a writer this long
+    lock_wait_seconds: float = 300.0
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # This process executes the run's writing steps: mark it alive for as long as it
+        # lives, so a run killed mid-write is found and its writer slot released (defs/runs.py).
+        if context.instance is not None and context.run_id:
+            from ecom_platform.defs.runs import liveness_folder
+
+            run_liveness.hold(liveness_folder(context.instance), context.run_id)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if context.run_id:
+            run_liveness.release(context.run_id)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse.connection(
-            self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads
+            self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads,
+            lock_wait_seconds=self.lock_wait_seconds, log=dg.get_dagster_logger().warning,
         ) as con:
             yield con
 
@@ -55,6 +70,7 @@ def build_resources(settings: Settings, dbt_resource) -> dict:
             path=str(settings.warehouse_path),
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
+            lock_wait_seconds=settings.lock_wait_seconds,
         ),
         "landing": LandingFolder(path=str(settings.landing_dir)),
         "ml": MLSettings(max_customers=settings.ml_max_customers),
