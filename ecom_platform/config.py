@@ -17,6 +17,7 @@ three never share a file.
 | ``ECOM_DUCKDB_THREADS``| DuckDB threads                           | all cores                             |
 | ``ECOM_MAX_QUARANTINE_RATE`` | check threshold (fraction of rows) | ``0.01``                              |
 | ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy (required in staging and prod) | unset: ids kept (dev only) |
+| ``ECOM_LOCK_WAIT_SECONDS`` | how long a writer waits for another process (a BI tool on the live file) to let go of the warehouse | ``300`` |
 | ``ECOM_ML_MAX_CUSTOMERS`` | customers the churn, segmentation and recommendation models train on (a fixed sample by ``customer_key`` above it); every customer is still scored | ``50000`` |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 
@@ -64,6 +65,7 @@ class Settings:
     dagster_home: Path
     bi_pseudonym_key: str | None = None
     ml_max_customers: int = 50_000
+    lock_wait_seconds: float = 300.0
 
     @property
     def env_dir(self) -> Path:
@@ -189,6 +191,7 @@ def get_settings() -> Settings:
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
         bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
         ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", "50000"),
+        lock_wait_seconds=_float("ECOM_LOCK_WAIT_SECONDS", "300"),
     )
 
 

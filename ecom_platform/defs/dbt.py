@@ -31,7 +31,7 @@ from packaging import version
 from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
 from ecom_platform.defs.ingestion import RANGE_END_TAG, RANGE_START_TAG
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
-from ecom_platform.lib.warehouse import table_row_counts
+from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_counts, wait_until_writable
 
 _settings = get_settings()
 _settings.export_for_dbt()
@@ -49,6 +49,8 @@ if not dbt_project.manifest_path.exists():
     )
 
 LAYERS = ("staging", "intermediate", "marts", "bi")
+# dbt invocation folders kept in target/ (the newest; older ones are deleted after each step)
+KEEP_INVOCATION_FOLDERS = 10
 
 # The models Dagster partitions by day (tagged in their config); everything else is rebuilt.
 INCREMENTAL_SELECTOR = "tag:partitioned_daily"
@@ -192,6 +194,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     if tags.get(UNIT_TESTS_TAG) == "off":
         args += ["--exclude-resource-type", "unit_test"]
     run_env = {**(window or {}), "new_rows_run_id": context.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None}
+    # dbt opens the file itself: wait here (bounded, said in the log) while another process,
+    # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock
+    wait_until_writable(warehouse.path, warehouse.lock_wait_seconds, log=context.log.warning)
     try:
         # the dbt process starts inside: these variables go with it
         with dbt_run_environment(run_env), _dbt_adapter(column_metadata):
@@ -199,6 +204,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         yield from _with_metadata(context, invocation.stream(), warehouse, column_metadata)
     finally:
         release_adapter_connection()
+        # one folder per dbt invocation: keep the newest few for debugging, not every one
+        prune_dbt_invocation_folders(Path(dbt_project.project_dir) / "target", keep=KEEP_INVOCATION_FOLDERS)
 
 
 def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:

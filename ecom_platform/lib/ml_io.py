@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ecom_platform.lib import warehouse
+
 # The ``lines`` columns (ml_assets.data.LINE_COLUMNS) as SELECT expressions. A model reads
 # only those it uses (``ModelAsset.line_columns`` in ecom_platform/defs/ml.py); the others
 # are filled in by ml_assets.data.prepare_lines. At scale 10 (9.8M lines) the full set is
@@ -290,12 +292,12 @@ def read_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None = READ_M
     before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     lower = limit is not None and (_bytes(before) is None or (_bytes(limit) or 0) < _bytes(before))
     if lower:
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = {warehouse.sql_literal(limit)}")
     try:
         yield
     finally:
         if lower:
-            con.execute(f"SET memory_limit = '{restore or before}'")
+            con.execute(f"SET memory_limit = {warehouse.sql_literal(restore or before)}")
 
 
 def read_inputs(
