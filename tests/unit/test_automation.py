@@ -227,7 +227,7 @@ def test_jobs_and_schedules_select_what_they_promise(env):
     assert schedules["weekly_retrain_schedule"].cron_schedule == "0 3 * * 1"
     assert {s.name for s in defs.sensors} == {
         "landing_sensor", "default_automation_condition_sensor", "freshness_checks_sensor",
-        "record_run_failures", "record_failed_checks",
+        "record_run_failures", "record_failed_checks", "stale_run_janitor",
     }
 
 
