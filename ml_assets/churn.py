@@ -12,13 +12,25 @@ Time-based evaluation, with ``as_of`` = the day after the last invoice:
     T_train = T_eval - horizon      labels observed in [T_train, T_eval)  (before T_eval)
     (plus ``n_train_cutoffs - 1`` earlier cutoffs, ``cutoff_step_days`` apart, stacked)
 
-LightGBM, logistic regression and "recency alone" (a logistic fit on log recency) are
-trained on the training cutoffs and compared at ``T_eval``. LightGBM's capacity
-(leaves, rounds) is picked before that on an inner validation: trained on cutoffs
-whose labels end by ``T_train``, scored at ``T_train`` (:func:`choose_model`). The published model is
-LightGBM refitted with the cutoffs ending at ``T_eval`` (labels fully observed), and
-scores every active customer as of ``as_of``; per-customer drivers come from
-LightGBM's ``pred_contrib=True`` (log-odds contributions, SHAP values).
+Two candidates, LightGBM and logistic regression (standardized, on imputed and
+log-transformed features), and the naive baseline "recency alone" (a logistic fit on log
+recency) are trained on the training cutoffs and compared at ``T_eval``.
+
+The champion is chosen before ``T_eval``'s labels are read, on an inner validation
+(:func:`validate_candidates`): both candidates are trained on cutoffs whose labels end by
+``T_train`` and scored at ``T_train``; that also picks LightGBM's capacity (leaves,
+rounds). The candidate with the higher validation ROC-AUC is the champion (an exact tie
+goes to logistic regression, the simpler one). Only when there is too little data for the
+inner validation is the champion the better of the two at ``T_eval`` (said in the notes).
+
+The run (:class:`~ml_assets.common.ModelRun`) is ``churn_<champion>``: its metrics are
+the champion's at ``T_eval``; the other candidate and ``recency_only`` are its baselines
+(every candidate gets rows in ``ml.model_metrics``), but it is publishable when it beats
+the naive baseline ``recency_only`` (and there is enough data), not the other candidate.
+The published model is the champion refitted with the cutoffs ending at ``T_eval``
+(labels fully observed); it scores every active customer as of ``as_of``. Per-customer
+drivers are log-odds contributions: LightGBM's ``pred_contrib=True`` (SHAP values), or,
+for logistic regression, ``coef_j * x_j`` with ``x`` the standardized encoded features.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
+from scipy.special import expit
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -300,68 +313,162 @@ def _stack(lines, cutoffs, customers, events, cfg, cache=None) -> tuple[pd.DataF
     return pd.concat(Xs), pd.concat(ys)
 
 
-def choose_model(lines, cut, customers, events, cfg, cache=None) -> tuple[int, int, str]:
-    """LightGBM ``(num_leaves, rounds)`` among ``model_candidates`` by a time-based
-    validation inside the training period: fit on ``validation_train_cutoffs``, score at
+CANDIDATES = ("lightgbm", "logistic_regression")
+NAIVE_BASELINE = "recency_only"
+
+
+def _logreg_pipeline():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+
+
+def _lin_encoder(X: pd.DataFrame) -> FeatureEncoder:
+    return FeatureEncoder(impute=True, log_features=LOG_FEATURES).fit(X)
+
+
+def validate_candidates(lines, cut, customers, events, cfg, cache=None) -> dict:
+    """The inner time-based validation: fit on ``validation_train_cutoffs``, score at
     ``validation_cutoff`` (the latest training cutoff, whose labels end at the eval
-    cutoff). The eval cutoff's labels are never read. Ties (within 0.001 AUC) go to the
-    earlier, simpler candidate. Falls back to ``num_leaves`` / ``n_estimators`` when
-    there is too little data. Returns ``(num_leaves, n_rounds, how)``."""
-    fixed = (cfg.num_leaves, cfg.n_estimators)
-    if not cfg.model_candidates or not cut.get("validation_train_cutoffs"):
-        return *fixed, "fixed"
+    cutoff). The eval cutoff's labels are never read.
+
+    It picks LightGBM's ``(num_leaves, rounds)`` among ``model_candidates`` (ties within
+    0.001 AUC go to the earlier, simpler candidate) and measures logistic regression on
+    the same split, to choose the champion. Returns ``{"num_leaves", "n_rounds", "how",
+    "auc"}``; ``auc`` = ``{candidate: validation ROC-AUC}`` (LightGBM at the chosen
+    capacity), or None when there is too little data to validate (then LightGBM gets the
+    fixed ``num_leaves`` / ``n_estimators``)."""
+    out = {"num_leaves": cfg.num_leaves, "n_rounds": cfg.n_estimators, "how": "fixed",
+           "auc": None}
+    if not cut.get("validation_train_cutoffs"):
+        return out
     X_in, y_in = _stack(lines, cut["validation_train_cutoffs"], customers, events, cfg, cache)
     X_va, y_va = _labelled(lines, cut["validation_cutoff"], customers, events, cfg, cache)
     if len(X_in) < 200 or y_in.nunique() < 2 or len(X_va) < 50 or y_va.nunique() < 2:
-        return *fixed, "fixed (too little data to validate)"
+        if cfg.model_candidates:
+            out["how"] = "fixed (too little data to validate)"
+        return out
     enc = FeatureEncoder(impute=False).fit(X_in)
     ds = lgb.Dataset(enc.transform(X_in).to_numpy(), label=y_in.to_numpy(),
                      feature_name=_safe_names(list(enc.columns_)), params={"verbose": -1},
                      free_raw_data=False)
     Xv = enc.transform(X_va).to_numpy()
     best, scores = None, []
-    for leaves, rounds in cfg.model_candidates:
+    for leaves, rounds in cfg.model_candidates or ((cfg.num_leaves, cfg.n_estimators),):
         booster = lgb.train(_lgb_params(cfg, leaves), ds, num_boost_round=rounds)
         auc = roc_auc(y_va.to_numpy(), booster.predict(Xv))
         scores.append(f"{leaves}x{rounds} {auc:.3f}")
         if best is None or auc > best[0] + 1e-3:
             best = (auc, leaves, rounds)
-    return best[1], best[2], f"validation AUC at {cut['validation_cutoff'].date()}: " + ", ".join(scores)
+    if cfg.model_candidates:
+        out.update(num_leaves=best[1], n_rounds=best[2],
+                   how=f"validation AUC at {cut['validation_cutoff'].date()}: " + ", ".join(scores))
+    enc_lin = _lin_encoder(X_in)
+    logreg = _logreg_pipeline()
+    with threadpool_limits(limits=1, user_api="blas"):  # see _Models.fit
+        logreg.fit(enc_lin.transform(X_in).to_numpy(), y_in.to_numpy())
+        p_lr = logreg.predict_proba(enc_lin.transform(X_va).to_numpy())[:, 1]
+    out["auc"] = {"lightgbm": float(best[0]),
+                  "logistic_regression": float(roc_auc(y_va.to_numpy(), p_lr))}
+    return out
+
+
+def choose_model(lines, cut, customers, events, cfg, cache=None) -> tuple[int, int, str]:
+    """LightGBM ``(num_leaves, rounds)`` among ``model_candidates`` by the inner
+    time-based validation (:func:`validate_candidates`; the eval cutoff's labels are never
+    read). Falls back to ``num_leaves`` / ``n_estimators`` when there is too little data.
+    Returns ``(num_leaves, n_rounds, how)``."""
+    if not cfg.model_candidates or not cut.get("validation_train_cutoffs"):
+        return cfg.num_leaves, cfg.n_estimators, "fixed"
+    v = validate_candidates(lines, cut, customers, events, cfg, cache)
+    return v["num_leaves"], v["n_rounds"], v["how"]
+
+
+def _pick(auc: dict[str, float]) -> str:
+    """The candidate with the higher ROC-AUC; an exact tie (or no AUC) goes to logistic
+    regression, the simpler model."""
+    lgb_auc, lr_auc = auc.get("lightgbm"), auc.get("logistic_regression")
+    if lgb_auc is not None and not np.isnan(lgb_auc) and (
+            lr_auc is None or np.isnan(lr_auc) or lgb_auc > lr_auc):
+        return "lightgbm"
+    return "logistic_regression"
 
 
 class _Models:
-    """The three models fitted on one training set."""
+    """The models fitted on one training set: the two candidates (LightGBM, logistic
+    regression) and the naive baseline (recency alone), or only ``only`` of them.
+    ``champion``: the candidate that scores customers (see :func:`score_churn`)."""
 
-    def __init__(self, cfg: ChurnConfig, n_rounds: int | None = None, num_leaves: int | None = None):
+    def __init__(self, cfg: ChurnConfig, n_rounds: int | None = None, num_leaves: int | None = None,
+                 only: tuple[str, ...] | None = None, champion: str = "lightgbm"):
         self.cfg = cfg
         self.n_rounds = n_rounds or cfg.n_estimators
         self.num_leaves = num_leaves or cfg.num_leaves
+        self.only = tuple(only) if only else (*CANDIDATES, NAIVE_BASELINE)
+        self.champion = champion
+        self.booster = self.logreg = self.recency = None
+        self.enc_tree = self.enc_lin = None
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> "_Models":
         cfg = self.cfg
-        self.enc_tree = FeatureEncoder(impute=False).fit(X)
-        Xt = self.enc_tree.transform(X)
-        self.feature_names = list(Xt.columns)
-        ds = lgb.Dataset(Xt.to_numpy(), label=y.to_numpy(), feature_name=_safe_names(self.feature_names),
-                         free_raw_data=True, params={"verbose": -1})
-        self.booster = lgb.train(_lgb_params(cfg, self.num_leaves), ds, num_boost_round=self.n_rounds)
-
-        self.enc_lin = FeatureEncoder(impute=True, log_features=LOG_FEATURES).fit(X)
-        self.logreg = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
-        self.recency = LogisticRegression(max_iter=1000)
+        if "lightgbm" in self.only:
+            self.enc_tree = FeatureEncoder(impute=False).fit(X)
+            Xt = self.enc_tree.transform(X)
+            ds = lgb.Dataset(Xt.to_numpy(), label=y.to_numpy(), feature_name=_safe_names(list(Xt.columns)),
+                             free_raw_data=True, params={"verbose": -1})
+            self.booster = lgb.train(_lgb_params(cfg, self.num_leaves), ds, num_boost_round=self.n_rounds)
         # one BLAS thread: on a busy machine multi-threaded OpenBLAS made these small
         # lbfgs fits ~30x slower (9 s instead of 0.25 s on 8.5k rows)
         with threadpool_limits(limits=1, user_api="blas"):
-            self.logreg.fit(self.enc_lin.transform(X).to_numpy(), y.to_numpy())
-            self.recency.fit(_recency_x(X), y.to_numpy())
+            if "logistic_regression" in self.only:
+                self.enc_lin = _lin_encoder(X)
+                self.logreg = _logreg_pipeline().fit(self.enc_lin.transform(X).to_numpy(), y.to_numpy())
+            if NAIVE_BASELINE in self.only:
+                self.recency = LogisticRegression(max_iter=1000).fit(_recency_x(X), y.to_numpy())
         return self
 
+    @property
+    def feature_names(self) -> list[str]:
+        """The encoded feature names of the champion (the drivers and importance use them)."""
+        enc = self.enc_tree if self.champion == "lightgbm" else self.enc_lin
+        return list(enc.columns_)
+
     def predict(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        return {
-            "lightgbm": self.booster.predict(self.enc_tree.transform(X).to_numpy()),
-            "logistic_regression": self.logreg.predict_proba(self.enc_lin.transform(X).to_numpy())[:, 1],
-            "recency_only": self.recency.predict_proba(_recency_x(X))[:, 1],
-        }
+        out = {}
+        if self.booster is not None:
+            out["lightgbm"] = self.booster.predict(self.enc_tree.transform(X).to_numpy())
+        if self.logreg is not None:
+            out["logistic_regression"] = self.logreg.predict_proba(
+                self.enc_lin.transform(X).to_numpy())[:, 1]
+        if self.recency is not None:
+            out[NAIVE_BASELINE] = self.recency.predict_proba(_recency_x(X))[:, 1]
+        return out
+
+    def champion_artifact(self):
+        """What the artifact hash is taken of: the booster or the fitted pipeline."""
+        return self.booster if self.champion == "lightgbm" else self.logreg
+
+    def score(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The champion's churn probability and per-feature log-odds contributions (rows of
+        ``X``, columns :attr:`feature_names`). Row by row: the rows of a chunk of ``X`` are
+        those of all of ``X``."""
+        if self.champion == "lightgbm":
+            Xt = self.enc_tree.transform(X).to_numpy()
+            prob = self.booster.predict(Xt)
+            contrib = self.booster.predict(Xt, pred_contrib=True)[:, :-1]  # last column = bias
+            return prob, contrib
+        scaler, lr = self.logreg[0], self.logreg[-1]
+        Z = (self.enc_lin.transform(X).to_numpy() - scaler.mean_) / scaler.scale_
+        contrib = Z * lr.coef_[0]  # the linear log-odds, term by term
+        # elementwise and a per-row sum (no BLAS product): the same bits however many rows
+        prob = expit(contrib.sum(axis=1) + lr.intercept_[0])
+        return prob, contrib
+
+    def importance(self) -> tuple[np.ndarray, np.ndarray]:
+        """(gain, split) of the champion: LightGBM's, or |coef| and zero splits."""
+        if self.champion == "lightgbm":
+            return (self.booster.feature_importance("gain").astype(float),
+                    self.booster.feature_importance("split").astype("int64"))
+        coef = np.abs(self.logreg[-1].coef_[0]).astype(float)
+        return coef, np.zeros(len(coef), dtype="int64")
 
 
 def _recency_x(X: pd.DataFrame) -> np.ndarray:
@@ -389,12 +496,16 @@ def format_drivers(contrib: np.ndarray, names: list[str], n: int = 3) -> list[st
 
 @dataclass
 class ChurnModel:
-    """The published churn model: LightGBM refitted on the cutoffs ending at the eval
-    cutoff, and the date it scores customers as of."""
+    """The published churn model: the champion (LightGBM or logistic regression) refitted
+    on the cutoffs ending at the eval cutoff, and the date it scores customers as of."""
 
     models: "_Models"
     as_of: pd.Timestamp
     config: ChurnConfig
+
+    @property
+    def champion(self) -> str:
+        return self.models.champion
 
     @property
     def feature_names(self) -> list[str]:
@@ -443,8 +554,8 @@ def fit_churn(
     config: ChurnConfig | None = None,
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> ChurnFit:
-    """Train and evaluate (time split), then refit the published model; see the module
-    docstring. ``span``: the first and last invoice date of all the data when ``lines``
+    """Train and evaluate the candidates (time split), choose the champion, then refit it
+    (the published model); see the module docstring. ``span``: the first and last invoice date of all the data when ``lines``
     are a sample of the customers (the split dates and as-of date come from it)."""
     cfg = config or ChurnConfig()
     timings: dict[str, float] = {}
@@ -454,9 +565,11 @@ def fit_churn(
     check = check_churn_data(lines, cfg, span)
     cut = churn_cutoffs(lines, cfg, span) if len(lines) else {}
     params = {k: v for k, v in asdict(cfg).items()}
-    run = ModelRun(model="churn_lightgbm", task="churn", params=params,
+    run = ModelRun(model="churn", task="churn", params=params,
                    data_start=cut.get("data_start"), data_end=cut.get("data_end"),
-                   primary_metric="roc_auc", data_check=check)
+                   primary_metric="roc_auc", required_baselines=[NAIVE_BASELINE],
+                   data_check=check)
+    run.params.update(candidates=list(CANDIDATES), naive_baseline=NAIVE_BASELINE)
 
     def refuse(msg: str) -> ChurnFit:
         run.notes.append(msg)
@@ -478,25 +591,34 @@ def fit_churn(
         return refuse("too few labelled customers or only one class in the train/eval windows")
 
     t1 = time.perf_counter()
-    n_leaves, n_rounds, how = choose_model(lines, cut, customers, events, cfg, cache)
+    val = validate_candidates(lines, cut, customers, events, cfg, cache)
+    n_leaves, n_rounds, how = val["num_leaves"], val["n_rounds"], val["how"]
     run.params["chosen_num_leaves"], run.params["n_rounds"] = n_leaves, n_rounds
     timings["choose_model"] = time.perf_counter() - t1
     models = _Models(cfg, n_rounds, n_leaves).fit(X_tr, y_tr)
     preds = models.predict(X_ev)
-    evaluation = pd.DataFrame(
-        [{"model": name, **classification_metrics(y_ev.to_numpy(), p)} for name, p in preds.items()]
-    )
+    y_true = y_ev.to_numpy()
+    metrics = {name: classification_metrics(y_true, p) for name, p in preds.items()}
+    evaluation = pd.DataFrame([{"model": name, **m} for name, m in metrics.items()])
     evaluation["n_eval"] = len(y_ev)
     evaluation["churn_rate"] = float(y_ev.mean())
     calibration = pd.concat(
-        [calibration_table(y_ev.to_numpy(), p).assign(model=name) for name, p in preds.items()],
+        [calibration_table(y_true, p).assign(model=name) for name, p in preds.items()],
         ignore_index=True,
     )
     timings["train_eval"] = time.perf_counter() - t1
 
-    run.metrics = classification_metrics(y_ev.to_numpy(), preds["lightgbm"])
-    run.baselines = {name: classification_metrics(y_ev.to_numpy(), p)
-                     for name, p in preds.items() if name != "lightgbm"}
+    # ---------------------------------------------------------------- champion
+    eval_auc = {c: metrics[c]["roc_auc"] for c in CANDIDATES}
+    chosen_on = "validation" if val["auc"] is not None else "eval"
+    champion = _pick(val["auc"] if val["auc"] is not None else eval_auc)
+    other = next(c for c in CANDIDATES if c != champion)
+    models.champion = champion
+    run.model = f"churn_{champion}"
+    run.params.update(champion=champion, champion_chosen_on=chosen_on)
+    run.metrics = metrics[champion]
+    # the naive baseline (required), then the other candidate (recorded, not required)
+    run.baselines = {NAIVE_BASELINE: metrics[NAIVE_BASELINE], other: metrics[other]}
     run.n_train, run.n_eval = len(X_tr), len(X_ev)
     run.notes.append(
         f"train cutoffs {', '.join(str(c.date()) for c in cut['train_cutoffs'])}; "
@@ -504,18 +626,35 @@ def fit_churn(
         f"{y_ev.mean():.1%}); scored as of {cut['as_of'].date()}; LightGBM {n_leaves} leaves, "
         f"{n_rounds} rounds ({how})"
     )
+    run.notes.append(_champion_note(champion, other, chosen_on, val["auc"], eval_auc, cut))
 
     # ---------------------------------------------------------------- refit
     t2 = time.perf_counter()
     X_rf, y_rf = _stack(lines, cut["refit_cutoffs"], customers, events, cfg, cache)
-    final = _Models(cfg, n_rounds, n_leaves).fit(X_rf, y_rf) if y_rf.nunique() == 2 else models
+    if y_rf.nunique() == 2:
+        final = _Models(cfg, n_rounds, n_leaves, only=(champion,), champion=champion).fit(X_rf, y_rf)
+    else:
+        final = models
     del cache, X_tr, y_tr, X_ev, y_ev, X_rf, y_rf
     timings["refit"] = time.perf_counter() - t2
     timings["fit_total"] = time.perf_counter() - t0
-    run.artifact_hash = artifact_hash(final.booster)
+    run.artifact_hash = artifact_hash(final.champion_artifact())
     run.decide()
     return ChurnFit(ChurnModel(final, cut["as_of"], cfg), calibration, evaluation, run, check,
                     (lines, customers, events), timings)
+
+
+def _champion_note(champion, other, chosen_on, val_auc, eval_auc, cut) -> str:
+    ev = (f"at the eval cutoff {cut['eval_cutoff'].date()}: {champion} {eval_auc[champion]:.4f}"
+          f" vs {other} {eval_auc[other]:.4f} ({eval_auc[champion] - eval_auc[other]:+.4f})")
+    if chosen_on == "validation":
+        return (f"champion {champion}, chosen on the inner validation at "
+                f"{cut['validation_cutoff'].date()} (ROC-AUC {val_auc[champion]:.4f} vs {other} "
+                f"{val_auc[other]:.4f}, {val_auc[champion] - val_auc[other]:+.4f}); {ev}; it must "
+                f"beat {NAIVE_BASELINE}, not {other}")
+    return (f"champion {champion}, chosen on the eval cutoff (too little data for the inner "
+            f"validation, so its eval figures are optimistic): {ev}; it must beat "
+            f"{NAIVE_BASELINE}, not {other}")
 
 
 def score_churn(
@@ -537,9 +676,7 @@ def score_churn(
     T = pd.Timestamp(as_of) if as_of is not None else model.as_of
     final = model.models
     X_now = churn_features(lines, T, customers, events, cfg.active_window_days, cfg.horizon_days)
-    Xt = final.enc_tree.transform(X_now).to_numpy()
-    prob = final.booster.predict(Xt)
-    contrib = final.booster.predict(Xt, pred_contrib=True)[:, :-1]  # last column = bias
+    prob, contrib = final.score(X_now)
     scores = pd.DataFrame({
         "customer_id": X_now.index.astype("Int64"),
         "as_of_date": T,
@@ -557,8 +694,10 @@ def score_churn(
 
 
 def churn_importance(model: ChurnModel, scored: list[ChurnScores]) -> pd.DataFrame:
-    """Global feature importance: LightGBM gain and splits, and the mean absolute
-    contribution over every customer scored (in one or more :class:`ChurnScores`)."""
+    """Global feature importance of the champion, and the mean absolute contribution over
+    every customer scored (in one or more :class:`ChurnScores`). LightGBM: gain (share of
+    the total) and splits; logistic regression: |coef| (of the standardized features,
+    share of the total) and 0 splits."""
     final = model.models
     n = sum(s.n for s in scored)
     if len(scored) == 1:
@@ -566,10 +705,11 @@ def churn_importance(model: ChurnModel, scored: list[ChurnScores]) -> pd.DataFra
         mean_abs = s.abs_contribution_sum / s.n if s.n else 0.0
     else:
         mean_abs = np.sum([s.abs_contribution_sum for s in scored], axis=0) / n if n else 0.0
+    gain, split = final.importance()
     importance = pd.DataFrame({
         "feature": final.feature_names,
-        "importance_gain": final.booster.feature_importance("gain"),
-        "importance_split": final.booster.feature_importance("split").astype("int64"),
+        "importance_gain": gain,
+        "importance_split": split,
         "mean_abs_contribution": mean_abs,
     })
     total = importance["importance_gain"].sum()

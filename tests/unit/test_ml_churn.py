@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from ml_assets.churn import (
-    CHURN_FEATURES, SCORE_COLUMNS, ChurnConfig, choose_model, churn_cutoffs, churn_features,
-    run_churn,
+    CANDIDATES, CHURN_FEATURES, SCORE_COLUMNS, ChurnConfig, _Models, _stack, choose_model,
+    churn_cutoffs, churn_features, run_churn, validate_candidates,
 )
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
@@ -195,11 +195,59 @@ def test_time_split_keeps_training_labels_before_the_eval_cutoff():
 
 def test_separable_churn_scores_near_perfect_auc():
     res = run_churn(separable_lines(), config=ChurnConfig(**SMALL))
+    champion = res.run.params["champion"]
+    other = next(c for c in CANDIDATES if c != champion)
+    assert res.run.model == f"churn_{champion}"
     assert res.run.metrics["roc_auc"] > 0.97
-    assert res.run.baselines["logistic_regression"]["roc_auc"] > 0.95
-    assert set(res.run.baselines) == {"logistic_regression", "recency_only"}
+    assert res.run.baselines[other]["roc_auc"] > 0.95
+    # every candidate is recorded; only the naive baseline has to be beaten
+    assert set(res.run.baselines) == {other, "recency_only"}
+    assert res.run.required_baselines == ["recency_only"]
     assert {"roc_auc", "pr_auc", "brier", "top_decile_lift"} <= set(res.run.metrics)
     assert set(res.calibration["model"]) == {"lightgbm", "logistic_regression", "recency_only"}
+    assert set(res.evaluation["model"]) == {"lightgbm", "logistic_regression", "recency_only"}
+
+
+@pytest.mark.parametrize("champion", CANDIDATES)
+def test_each_candidate_scores_with_drivers_that_add_up_to_its_log_odds(champion):
+    """The published model is whichever candidate won; its drivers are its own log-odds
+    contributions (SHAP for LightGBM, coef x standardized feature for the logistic
+    regression), so contributions + intercept give back the probability."""
+    shop = simulate_shop(n_customers=300, n_products=40, n_weeks=80, seed=11)
+    lines = prepare_lines(shop.lines)
+    cfg = ChurnConfig(**SMALL)
+    cut = churn_cutoffs(lines, cfg)
+    X, y = _stack(lines, cut["train_cutoffs"], None, None, cfg)
+    m = _Models(cfg, only=(champion,), champion=champion).fit(X, y)
+    assert set(m.predict(X)) == {champion}
+    prob, contrib = m.score(X)
+    assert contrib.shape == (len(X), len(m.feature_names))
+    if champion == "lightgbm":
+        bias = m.booster.predict(m.enc_tree.transform(X).to_numpy(), pred_contrib=True)[:, -1]
+    else:
+        bias = m.logreg[-1].intercept_[0]
+        np.testing.assert_allclose(prob, m.predict(X)[champion], rtol=1e-9)
+    np.testing.assert_allclose(np.log(prob / (1 - prob)), contrib.sum(axis=1) + bias, atol=1e-6)
+    gain, split = m.importance()
+    assert len(gain) == len(m.feature_names) and (gain >= 0).all() and gain.sum() > 0
+    assert (split > 0).any() == (champion == "lightgbm")
+
+
+def test_champion_is_chosen_on_the_inner_validation_not_the_eval_cutoff():
+    shop = simulate_shop(n_customers=300, n_products=40, n_weeks=80, seed=11)
+    lines = prepare_lines(shop.lines)
+    cfg = ChurnConfig(min_child_samples=5, model_candidates=((3, 20), (7, 40)))
+    cut = churn_cutoffs(lines, cfg)
+    val = validate_candidates(lines, cut, None, None, cfg)
+    assert set(val["auc"]) == set(CANDIDATES)
+    late = lines["invoice_date"] >= cut["eval_cutoff"]
+    other = lines.loc[~late | (lines["customer_id"] % 2 == 0)]
+    assert validate_candidates(other, cut, None, None, cfg) == val
+    res = run_churn(lines, config=cfg)
+    assert res.run.params["champion_chosen_on"] == "validation"
+    best = max(CANDIDATES, key=lambda c: (val["auc"][c], c == "logistic_regression"))
+    assert res.run.params["champion"] == best
+    assert f"champion {best}, chosen on the inner validation" in " ".join(res.run.notes)
 
 
 def test_scores_contract_and_drivers():
@@ -219,7 +267,8 @@ def test_scores_contract_and_drivers():
     assert "income" in set(res.importance["feature"])  # profile used
     assert len(res.run.artifact_hash) == 64
     m = res.run.metrics_frame()
-    assert set(m["baseline_name"]) == {"logistic_regression", "recency_only"}
+    other = next(c for c in CANDIDATES if c != res.run.params["champion"])
+    assert set(m["baseline_name"]) == {other, "recency_only"}
 
 
 def test_refuses_with_a_message_when_data_is_too_small():
