@@ -1,5 +1,6 @@
 {{ config(alias='product_trending') }}
--- Trending products: only those meeting the minimum volume in both periods, ranked.
+-- Trending products: only those meeting the minimum volume in both periods and the breadth
+-- rule (growth not from one order or one customer; see marts.product_trending), ranked.
 select
     cast(trend_rank as bigint)                      as trend_rank,
     cast(stock_code as varchar)                     as stock_code,
@@ -15,4 +16,4 @@ select
     cast(units_growth as double)                    as units_growth,
     cast(revenue_growth as double)                  as revenue_growth
 from {{ ref('product_trending') }}
-where meets_min_volume
+where is_trending

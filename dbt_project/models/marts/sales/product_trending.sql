@@ -3,9 +3,19 @@
 -- (var('trending_as_of_date'), default the last invoice day), and the same number of days
 -- just before. units_growth = current_units / prior_units - 1 (net units). Only products
 -- selling at least var('trending_min_units') (default 20) net units in BOTH periods meet the
--- minimum volume and get a trend_rank (1 = fastest growing), so tiny bases do not dominate.
+-- minimum volume, so tiny bases do not dominate.
+-- Breadth rule (growth must not come from one order or one customer): in the current period
+-- the product was bought in at least var('trending_min_orders') (default 3) distinct orders
+-- by at least var('trending_min_customers') (default 3) distinct known customers, and no
+-- single buyer bought more than var('trending_max_buyer_share') (default 0.5) of its units
+-- there (non-cancelled lines; a guest order, without customer id, is a buyer of its own).
+-- is_trending = meets_min_volume and meets_min_breadth; only those get a trend_rank
+-- (1 = fastest growing).
 {%- set window_days = var('trending_window_days', 28) | int %}
 {%- set min_units = var('trending_min_units', 20) | int %}
+{%- set min_orders = var('trending_min_orders', 3) | int %}
+{%- set min_customers = var('trending_min_customers', 3) | int %}
+{%- set max_buyer_share = var('trending_max_buyer_share', 0.5) | float %}
 {%- set as_of = var('trending_as_of_date', none) %}
 with
 
@@ -51,7 +61,13 @@ by_product as (
         coalesce(sum(lines.quantity) filter (where lines.invoice_day >= periods.current_start), 0)  as current_units,
         coalesce(sum(lines.quantity) filter (where lines.invoice_day <= periods.prior_end), 0)      as prior_units,
         coalesce(sum(lines.net_amount) filter (where lines.invoice_day >= periods.current_start), 0) as current_revenue,
-        coalesce(sum(lines.net_amount) filter (where lines.invoice_day <= periods.prior_end), 0)     as prior_revenue
+        coalesce(sum(lines.net_amount) filter (where lines.invoice_day <= periods.prior_end), 0)     as prior_revenue,
+        count(distinct lines.invoice) filter (
+            where lines.invoice_day >= periods.current_start and not lines.is_cancellation
+        )                                                                                          as current_orders,
+        count(distinct lines.customer_id) filter (
+            where lines.invoice_day >= periods.current_start and not lines.is_cancellation
+        )                                                                                          as current_customers
     from lines
     cross join periods
     where lines.invoice_day between periods.prior_start and periods.current_end
@@ -59,14 +75,45 @@ by_product as (
 
 ),
 
+-- units each buyer bought in the current period (a guest order is a buyer of its own)
+current_buyers as (
+
+    select
+        lines.product_key,
+        coalesce(cast(lines.customer_id as varchar), 'guest order ' || lines.invoice) as buyer,
+        sum(lines.quantity)                                                           as units
+    from lines
+    cross join periods
+    where lines.invoice_day between periods.current_start and periods.current_end
+        and not lines.is_cancellation
+    group by all
+
+),
+
+concentration as (
+
+    select
+        product_key,
+        case when sum(units) > 0 then max(units) / sum(units) end as top_buyer_share
+    from current_buyers
+    group by product_key
+
+),
+
 scored as (
 
     select
-        *,
-        current_units >= {{ min_units }} and prior_units >= {{ min_units }} as meets_min_volume,
+        by_product.*,
+        concentration.top_buyer_share,
+        by_product.current_units >= {{ min_units }} and by_product.prior_units >= {{ min_units }} as meets_min_volume,
+        by_product.current_orders >= {{ min_orders }}
+            and by_product.current_customers >= {{ min_customers }}
+            and coalesce(concentration.top_buyer_share, 0) <= {{ max_buyer_share }}      as meets_min_breadth,
         case when prior_units > 0 then current_units / prior_units - 1 end  as units_growth,
         case when prior_revenue > 0 then current_revenue / prior_revenue - 1 end as revenue_growth
     from by_product
+    left join concentration
+        on by_product.product_key = concentration.product_key
 
 )
 
@@ -84,10 +131,15 @@ select
     cast(scored.prior_revenue as decimal(18, 3))            as prior_revenue,
     round(scored.units_growth, 4)                           as units_growth,
     round(cast(scored.revenue_growth as double), 4)         as revenue_growth,
+    cast(scored.current_orders as bigint)                   as current_orders,
+    cast(scored.current_customers as bigint)                as current_customers,
+    round(cast(scored.top_buyer_share as double), 4)        as top_buyer_share,
     scored.meets_min_volume,
-    case when scored.meets_min_volume then
+    scored.meets_min_breadth,
+    scored.meets_min_volume and scored.meets_min_breadth    as is_trending,
+    case when scored.meets_min_volume and scored.meets_min_breadth then
         row_number() over (
-            partition by scored.meets_min_volume
+            partition by scored.meets_min_volume and scored.meets_min_breadth
             order by scored.units_growth desc, scored.current_units desc, scored.stock_code
         )
     end                                                     as trend_rank
