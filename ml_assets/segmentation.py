@@ -10,7 +10,10 @@ Stable across reruns on the same data: rows are sorted by customer_id, every ran
 step has a fixed ``random_state``, clusters are renumbered by a deterministic order
 (centroid monetary value, then frequency) and named from their centroids by fixed rules
 ("High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket", "Premium", else
-"Mid-/Low-value regular"; duplicates get a qualifier).
+"Mid-/Low-value regular"). Names are distinct and say what separates segments: segments
+that would share a name each get a qualifier from the feature on which they differ most
+from the others of that name, e.g. "High-value loyal (more recent)" and "High-value loyal
+(less recent)" (:func:`name_clusters`).
 
 Baseline: the rule-based RFM segments (``rfm.segment``) when given, else monetary
 quantile tiers with the same k, scored by silhouette in the same space. The model must
@@ -41,6 +44,22 @@ SEGMENT_COLUMNS = ["customer_id", "cluster", "segment_name"]
 
 ARCHETYPES = ["High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket",
               "Premium"]
+
+# Qualifiers that tell apart segments of the same name: (lower, higher) standing on a feature
+# relative to the other segments of that name. The order breaks ties (recency, frequency and
+# monetary value first).
+QUALIFIERS = {
+    "recency_days": ("more recent", "less recent"),
+    "frequency": ("less frequent", "more frequent"),
+    "monetary": ("lower spend", "higher spend"),
+    "avg_order_value": ("smaller baskets", "bigger baskets"),
+    "tenure_days": ("newer", "longer-standing"),
+    "avg_unit_price": ("cheaper items", "pricier items"),
+    "n_products": ("fewer products", "more products"),
+    "age": ("younger", "older"),
+    "income": ("lower income", "higher income"),
+    "household_size": ("smaller households", "larger households"),
+}
 
 
 @dataclass
@@ -171,15 +190,21 @@ def _silhouette(Z: np.ndarray, labels: np.ndarray, cfg: SegmentationConfig) -> f
 def name_clusters(z_centroids: pd.DataFrame, threshold: float = 0.5,
                   medians: pd.DataFrame | None = None, new_max_tenure_days: float = 180.0,
                   lapsed_min_recency_days: float = 90.0) -> list[str]:
-    """Names from centroid z-scores (rows = clusters, columns = features).
+    """Distinct names from centroid z-scores (rows = clusters, columns = features).
 
     Each archetype has a score; the best (cluster, archetype) pairs above
     ``threshold`` are assigned greedily, one archetype per cluster. A cluster left
-    over takes its best archetype with a value qualifier, or "Mid-/Low-value regular".
+    over takes its best archetype above ``threshold`` too (it then shares that name), or
+    "Mid-value regular" / "Low-value regular" by its monetary standing.
     With ``medians`` (raw per-cluster medians), "New" also needs a median tenure of at
     most ``new_max_tenure_days`` and "Lapsed" a median recency of at least
     ``lapsed_min_recency_days``: relative z-scores alone would call the least tenured
     third of a mature customer base "New".
+
+    Clusters sharing a name are told apart by what separates them (:func:`_qualify`):
+    each gets, in brackets, its standing on the feature where it differs most from the
+    others of that name, e.g. "High-value loyal (more recent)" / "High-value loyal (less
+    recent)". Only clusters with identical centroids fall back to a number ("#2").
     """
     z = z_centroids.reindex(columns=sorted(set(z_centroids.columns) | set(BEHAVIOUR))).fillna(0.0)
     scores = pd.DataFrame(index=z.index)
@@ -208,26 +233,53 @@ def name_clusters(z_centroids: pd.DataFrame, threshold: float = 0.5,
             continue
         names[row.cluster] = row.archetype
         used.add(row.archetype)
-    out = []
+    base = []
     for c in z.index:
         if c in names:
-            out.append(names[c])
+            base.append(names[c])
             continue
         best = scores.loc[c].sort_values(ascending=False, kind="mergesort")
-        arch = best.index[0]
         if np.isfinite(best.iloc[0]) and best.iloc[0] > threshold:
-            tier = "higher value" if z.loc[c, "monetary"] >= 0 else "lower value"
-            out.append(f"{arch} ({tier})")
+            base.append(str(best.index[0]))
         else:
-            tier = "Mid-value" if z.loc[c, "monetary"] >= 0 else "Low-value"
-            out.append(f"{tier} regular")
-    # make unique, deterministic
-    seen: dict[str, int] = {}
-    final = []
-    for n in out:
-        seen[n] = seen.get(n, 0) + 1
-        final.append(n if seen[n] == 1 else f"{n} {seen[n]}")
-    return final
+            base.append("Mid-value regular" if z.loc[c, "monetary"] >= 0 else "Low-value regular")
+    # features that can tell clusters apart: those given, in QUALIFIERS order
+    feats = [f for f in QUALIFIERS if f in z_centroids.columns]
+    zq = z_centroids.reindex(columns=feats).fillna(0.0).to_numpy(dtype=float)
+    out = list(base)
+    for name in dict.fromkeys(base):
+        idx = [i for i, b in enumerate(base) if b == name]
+        if len(idx) > 1:
+            for i, q in zip(idx, _qualify(zq[idx], feats)):
+                out[i] = f"{name} ({q})"
+    return out
+
+
+def _qualify(zg: np.ndarray, feats: list[str], min_gap: float = 1e-6) -> list[str]:
+    """One distinct qualifier per row of ``zg`` (centroid z-scores of clusters that share a
+    name): for each cluster, its deviation from the mean of the others on every feature;
+    the largest deviations are taken greedily, each qualifier ("more recent", "higher
+    spend", ...) at most once and one per cluster, so two clusters get the two ends of
+    the feature on which they differ most. A cluster whose every usable deviation is below
+    ``min_gap`` (identical centroids) gets "#n", its position among those of that name."""
+    n = len(zg)
+    others = (zg.sum(axis=0, keepdims=True) - zg) / max(n - 1, 1)
+    dev = zg - others
+    cand = sorted(((-abs(dev[i, j]), j, i) for i in range(n) for j in range(len(feats))),
+                  key=lambda t: (t[0], t[1], t[2]))
+    out: list[str | None] = [None] * n
+    used: set[str] = set()
+    for neg, j, i in cand:
+        if -neg < min_gap:
+            break
+        if out[i] is not None:
+            continue
+        q = QUALIFIERS[feats[j]][1 if dev[i, j] > 0 else 0]
+        if q in used:
+            continue
+        out[i] = q
+        used.add(q)
+    return [q if q is not None else f"#{i + 1}" for i, q in enumerate(out)]
 
 
 def _baseline_labels(X: pd.DataFrame, rfm: pd.DataFrame | None, k: int) -> tuple[str, np.ndarray]:

@@ -125,8 +125,54 @@ def test_names_come_from_centroids_and_are_unique():
                       "avg_unit_price": [0, 0, 0, 0], "avg_order_value": [0, 0, 0, 0]})
     names = name_clusters(z)
     assert names[0] == "High-value loyal" and names[2] == "New"
-    assert names[3] == "Lapsed" and names[1].startswith("Lapsed (")
+    # two lapsed clusters: both qualified by what separates them most (monetary, 1 sd apart)
+    assert names[1] == "Lapsed (lower spend)" and names[3] == "Lapsed (higher spend)"
     assert len(set(names)) == 4
+
+
+def test_two_similar_high_value_clusters_get_distinct_meaningful_names():
+    # both score as "High-value loyal"; they differ most on recency, a little on spend
+    z = pd.DataFrame({"recency_days": [-1.2, -0.2, 2.0], "frequency": [2.0, 1.9, -1.0],
+                      "monetary": [2.1, 1.9, -0.5], "tenure_days": [1.0, 1.0, 0.5],
+                      "avg_unit_price": [0.0, 0.0, 0.0], "avg_order_value": [0.1, 0.0, 0.0],
+                      "n_products": [0.5, 0.4, -0.5]})
+    names = name_clusters(z)
+    assert names == ["High-value loyal (more recent)", "High-value loyal (less recent)", "Lapsed"]
+    # the same with the recency gap replaced by a basket-size gap
+    z2 = z.assign(recency_days=[-1.0, -1.0, 2.0], avg_order_value=[1.5, 0.2, 0.0])
+    assert name_clusters(z2)[:2] == ["High-value loyal (bigger baskets)",
+                                     "High-value loyal (smaller baskets)"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_names_are_unique_and_qualified_for_every_k_the_config_allows(seed):
+    rng = np.random.default_rng(seed)
+    cols = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+            "avg_unit_price", "n_products", "income"]
+    for k in range(2, SegmentationConfig().k_max + 1):
+        # spread-out centroids, and near-duplicates (all one archetype, small differences)
+        spread = pd.DataFrame(rng.normal(0, 1.5, (k, len(cols))), columns=cols)
+        close = pd.DataFrame(np.array([[-1.0, 2.0, 2.0, 0, 0, 0, 0, 0]])
+                             + rng.normal(0, 0.05, (k, len(cols))), columns=cols)
+        for z in (spread, close):
+            names = name_clusters(z)
+            assert len(set(names)) == k, names
+            assert not any("#" in n or n[-1].isdigit() for n in names), names
+
+
+def test_only_identical_centroids_fall_back_to_a_number():
+    z = pd.DataFrame({"recency_days": [-1.0, -1.0], "frequency": [2.0, 2.0], "monetary": [2.0, 2.0]})
+    assert name_clusters(z) == ["High-value loyal (#1)", "High-value loyal (#2)"]
+
+
+def test_fitted_segments_at_the_largest_k_have_distinct_names():
+    lines, _ = planted_lines()
+    k = SegmentationConfig().k_max  # more clusters than the four planted groups
+    res = run_segmentation(lines, config=SegmentationConfig(min_customers=50, k_min=k, k_max=k))
+    names = res.profiles["segment_name"]
+    assert len(names) == k and names.is_unique, list(names)
+    assert not names.str.contains("#").any(), list(names)
+    assert set(res.segments["segment_name"]) == set(names)
 
 
 def test_too_few_customers_is_refused_with_message():
