@@ -7,28 +7,30 @@ revenue (``total:revenue``). Demand = non-cancelled merchandise lines with quant
 weeks start on Monday and only complete weeks are kept (a partial first/last week
 would look like a collapse in demand).
 
-Models, each forecasting ``horizon`` weeks from an origin with history ``y[:origin]``:
-
-- ``naive``: the last value;
-- ``seasonal_naive``: the value 52 weeks earlier; falls back to naive when the
-  series has less than a year of history at the origin;
-- ``moving_average``: mean of the last ``ma_window`` weeks;
-- ``ets``: exponential smoothing on log1p(y): Holt-Winters (additive seasonality,
-  damped trend) when the history is at least a season + horizon long, else damped
-  Holt; smoothing parameters by grid search on the in-sample one-step error (numpy,
-  no statsmodels); forecasts capped at twice the series' peak;
-- ``lightgbm``: one global model over all series (L1 objective), direct multi-horizon
-  (the horizon is a feature); every row is divided by the series' mean over the 13
-  weeks up to the origin, so growth carries over (trees cannot extrapolate levels):
-  lags, rolling means/std, same-weeks-last-year values and a trend-adjusted seasonal
-  naive, calendar of the target week (week of year, month, weeks to Christmas), level.
+Candidates, each forecasting ``horizon`` weeks from an origin with history ``y[:origin]``:
+``moving_average`` (mean of the last ``ma_window`` weeks), ``croston`` (Croston SBA, for
+intermittent demand), ``ets`` (AutoETS) and ``theta`` (Theta), the statistical models
+from statsforecast (:mod:`ml_assets.forecast_models`), and ``lightgbm``: one global model
+over all series (L1 objective), direct multi-horizon (the horizon is a feature); every
+row is divided by the series' mean over the 13 weeks up to the origin, so growth carries
+over (trees cannot extrapolate levels): lags, rolling means/std, same-weeks-last-year
+values and a trend-adjusted seasonal naive, calendar of the target week (week of year,
+month, weeks to Christmas), level. Naive baselines: ``naive`` (the last value) and
+``seasonal_naive`` (the value 52 weeks earlier, naive when the history is shorter).
 
 Backtest: ``n_origins`` origins ``origin_step`` weeks apart, the last ending at the last
 complete week; MASE (scaled by the in-sample mean absolute one-step difference, as in
 M5; comparable when seasonal naive has to fall back), WAPE and relative bias.
-The final forecast refits LightGBM on all weeks; the 80% interval comes from the
-quantiles of its backtest errors (per series, in units of the series level, stretched
-by the pooled horizon profile; see :func:`interval_quantiles`).
+
+Champion: per level (total, category, product), the candidate with the lowest MASE on
+the older half of the origins (:func:`split_origins`, :func:`choose_champions`); the
+published figures (``ml.forecast_backtest``, ``ml.model_metrics``) are those of the newer
+half, for the champion (model ``champion``: each series forecast by its level's
+champion) and every candidate. It is published when it beats ``seasonal_naive``; the
+other candidates are recorded beside it, not required to be beaten.
+The final forecast refits each level's champion on all weeks; the 80% interval comes from
+the quantiles of the champion's backtest errors (per series, in units of the series
+level, stretched by the pooled horizon profile; see :func:`interval_quantiles`).
 :func:`reorder_points` turns forecast and backtest errors into safety stock and
 reorder points for a lead time and service level.
 """
@@ -47,9 +49,17 @@ from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, mi
 from ml_assets.data import prepare_lines
 from ml_assets.evaluation import mase_scale
 from ml_assets.features import text_as_categories
+from ml_assets.forecast_models import (  # noqa: F401 - re-exported
+    NAIVE, STATISTICAL, moving_average_forecast, naive_forecast, seasonal_naive_forecast,
+    statistical_forecast,
+)
 
 WEEK = pd.Timedelta(days=7)
-BASELINES = ["naive", "seasonal_naive", "moving_average", "ets"]
+# Candidates, simplest first (an exact tie goes to the simpler one); the champion of each
+# level must beat NAIVE_BASELINE. ``naive`` is recorded beside them.
+CANDIDATES = ("moving_average", "croston", "ets", "theta", "lightgbm")
+NAIVE_BASELINE = "seasonal_naive"
+LEVELS = ("total", "category", "product")
 FORECAST_COLUMNS = ["series_id", "series_type", "stock_code", "category", "measure",
                     "week_start", "horizon", "forecast", "lower_80", "upper_80",
                     "seasonal_naive", "model"]
@@ -217,86 +227,6 @@ def weekly_series(lines: pd.DataFrame | WeeklyDemand, top_n_products: int = 100)
 
 
 # --------------------------------------------------------------------------- baselines
-
-
-def naive_forecast(y: np.ndarray, h: int) -> np.ndarray:
-    return np.repeat(y[-1], h).astype(float)
-
-
-def seasonal_naive_forecast(y: np.ndarray, h: int, m: int = 52) -> tuple[np.ndarray, bool]:
-    """(forecast, fell_back): y[t+h-m], or naive when the history is shorter than m."""
-    n = len(y)
-    if n < m:
-        return naive_forecast(y, h), True
-    idx = n + np.arange(h) - m
-    # horizons beyond a season reuse the last season
-    idx = np.where(idx >= n, idx - m, idx)
-    return y[idx].astype(float), False
-
-
-def moving_average_forecast(y: np.ndarray, h: int, window: int = 8) -> np.ndarray:
-    return np.repeat(float(np.mean(y[-window:])), h)
-
-
-_ALPHAS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
-_BETAS = np.array([0.0, 0.02, 0.1, 0.2])
-_PHIS = np.array([0.8, 0.9, 0.98])
-_GAMMAS = np.array([0.05, 0.15, 0.3, 0.5])
-
-
-def ets_forecast(y: np.ndarray, h: int, m: int = 52, seasonal: bool | None = None) -> np.ndarray:
-    """Exponential smoothing on log1p(y), parameters by grid search (vectorized).
-
-    Holt-Winters (additive seasonality on the log scale = multiplicative on y, damped
-    trend) when ``len(y) >= m + h`` (seasonal indices initialised from the first
-    season), else damped Holt. Forecasts are clipped at 0.
-    """
-    x = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
-    n = len(x)
-    if n < 3:
-        return naive_forecast(np.asarray(y, float), h)
-    if seasonal is None:
-        seasonal = n >= m + h
-    if seasonal:
-        A, B, P, G = np.meshgrid(_ALPHAS, _BETAS, _PHIS, _GAMMAS, indexing="ij")
-    else:
-        A, B, P = np.meshgrid(_ALPHAS, _BETAS, _PHIS, indexing="ij")
-        G = np.zeros_like(A)
-    a, b, p, g = A.ravel(), B.ravel(), P.ravel(), G.ravel()
-    k = len(a)
-    if seasonal:
-        base = x[:m].mean()
-        season = np.tile(x[:m] - base, (k, 1))  # k x m
-        level = np.full(k, base)
-        trend = np.zeros(k)
-        start = m
-    else:
-        level = np.full(k, x[0])
-        trend = np.full(k, (x[min(n - 1, 3)] - x[0]) / max(1, min(n - 1, 3)))
-        season = np.zeros((k, 1))
-        start = 1
-    sse = np.zeros(k)
-    for t in range(start, n):
-        si = (t % m) if seasonal else 0
-        s_old = season[:, si] if seasonal else 0.0
-        pred = level + p * trend + s_old
-        err = x[t] - pred
-        sse += err * err
-        new_level = a * (x[t] - s_old) + (1 - a) * (level + p * trend)
-        trend = b * (new_level - level) + (1 - b) * p * trend
-        if seasonal:
-            season[:, si] = g * (x[t] - new_level) + (1 - g) * s_old
-        level = new_level
-    best = int(np.argmin(sse))
-    damp = np.cumsum(p[best] ** np.arange(1, h + 1))
-    fc = level[best] + damp * trend[best]
-    if seasonal:
-        fc = fc + season[best, (n + np.arange(h)) % m]
-    # A trend on the log scale compounds: over 8 weeks a steep recent rise can extrapolate
-    # to many times anything seen (MASE 39 on real Online Retail data). Cap at twice the
-    # series' peak so the baseline stays a sane one.
-    fc = np.minimum(fc, x.max() + np.log(2.0))
-    return np.clip(np.expm1(fc), 0, None)
 
 
 # --------------------------------------------------------------------------- LightGBM
@@ -476,15 +406,54 @@ def _predict_lgb(booster, panel: _Panel, origin: int, scale: np.ndarray, cfg: Fo
 # --------------------------------------------------------------------------- backtest
 
 
-def _baseline_forecasts(y: np.ndarray, cfg: ForecastConfig) -> tuple[dict[str, np.ndarray], bool]:
+def _single_series_forecasts(y: np.ndarray, cfg: ForecastConfig, models) -> tuple[dict[str, np.ndarray], bool, int]:
+    """The naive baselines and the single-series candidates in ``models`` on history ``y``:
+    (forecasts, seasonal naive fell back, statistical fits that fell back)."""
     H = cfg.horizon
     sn, fell = seasonal_naive_forecast(y, H, cfg.season_length)
-    return {
-        "naive": naive_forecast(y, H),
-        "seasonal_naive": sn,
-        "moving_average": moving_average_forecast(y, H, cfg.ma_window),
-        "ets": ets_forecast(y, H, cfg.season_length),
-    }, fell
+    out = {"naive": naive_forecast(y, H), "seasonal_naive": sn}
+    n_fb = 0
+    for name in models:
+        if name == "moving_average":
+            out[name] = moving_average_forecast(y, H, cfg.ma_window)
+        elif name in STATISTICAL:
+            out[name], fb = statistical_forecast(name, y, H, cfg.season_length, cfg.ma_window)
+            n_fb += fb
+    return out, fell, n_fb
+
+
+def split_origins(origins: list[int]) -> tuple[list[int], list[int]]:
+    """(selection, evaluation) origins: the champion is chosen on the older half, its
+    figures are those of the newer half (with one origin, both are that origin)."""
+    if len(origins) < 2:
+        return list(origins), list(origins)
+    k = len(origins) // 2
+    return list(origins[:k]), list(origins[k:])
+
+
+def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:
+    """Per level (series type), the candidate with the lowest mean series-origin MASE in
+    ``detail`` (the selection origins); ties go to the simpler candidate (CANDIDATES order)."""
+    d = detail.loc[detail["model"].isin(CANDIDATES)]
+    if d.empty:
+        return {}
+    err = (d["actual"] - d["forecast"]).abs().to_numpy(dtype=float)
+    frame = pd.DataFrame({"model": d["model"].astype(str).to_numpy(),
+                          "series_id": d["series_id"].astype(str).to_numpy(),
+                          "origin": d["origin"].to_numpy(), "err": err,
+                          "scale": d["mase_scale"].to_numpy(dtype=float)})
+    so = frame.groupby(["model", "series_id", "origin"], sort=True).agg(mae=("err", "mean"), scale=("scale", "first"))
+    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
+    so = so.reset_index()
+    so["level"] = so["series_id"].map(series_type)
+    by = so.groupby(["level", "model"])["mase"].mean()
+    out = {}
+    for level in by.index.get_level_values(0).unique():
+        m = by.loc[level]
+        m = m[np.isfinite(m)]
+        if len(m):
+            out[str(level)] = min(m.index, key=lambda c: (round(float(m[c]), 12), CANDIDATES.index(c)))
+    return out
 
 
 def backtest_origins(n_weeks: int, cfg: ForecastConfig) -> list[int]:
@@ -516,9 +485,10 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     n_weeks = series["week_start"].nunique() if len(series) else 0
     n_series = series["series_id"].nunique() if len(series) else 0
     check = check_forecast_data(n_weeks, n_series, cfg)
-    run = ModelRun(model="forecast_lightgbm", task="forecasting", params=asdict(cfg),
-                   primary_metric="mase",
+    run = ModelRun(model="forecast", task="forecasting", params=asdict(cfg),
+                   primary_metric="mase", required_baselines=[NAIVE_BASELINE],
                    data_check=check)
+    run.params.update(candidates=list(CANDIDATES), naive_baseline=NAIVE_BASELINE)
     if len(series):
         run.data_start, run.data_end = series["week_start"].min(), series["week_start"].max() + pd.Timedelta(days=6)
     timings["series"] = time.perf_counter() - t0
@@ -533,11 +503,13 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
                               pd.DataFrame(), series, run, check, timings)
 
     panel = _Panel.from_long(series)
+    meta = series.drop_duplicates("series_id").set_index("series_id")
+    series_type = meta["series_type"].astype(str)
     all_idx = np.arange(len(panel.ids))
     H = cfg.horizon
+    single = [c for c in CANDIDATES if c != "lightgbm"]
     detail = []
-    n_fallback = 0
-    n_pairs = 0
+    n_fallback = n_pairs = n_stat_fallback = 0
     t1 = time.perf_counter()
     t_lgb = 0.0
     for o in origins:
@@ -549,8 +521,9 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
         for row, i in enumerate(active):
             y_hist = panel.Y[i, panel.start[i]:o]
             actual = panel.Y[i, o:o + H]
-            fc, fell = _baseline_forecasts(y_hist, cfg)
+            fc, fell, n_fb = _single_series_forecasts(y_hist, cfg, single)
             n_fallback += fell
+            n_stat_fallback += n_fb
             n_pairs += 1
             fc["lightgbm"] = lgb_pred[row]
             msc = mase_scale(y_hist, 1)
@@ -559,9 +532,19 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     timings["backtest"] = time.perf_counter() - t1
     timings["backtest_lightgbm"] = t_lgb
     detail_df = _detail_frame(detail, panel, H)
-    measure = series.drop_duplicates("series_id").set_index("series_id")["measure"]
-    detail_df["measure"] = detail_df["series_id"].map(measure).astype("string")
-    backtest = summarize_backtest(detail_df)
+    detail_df["measure"] = detail_df["series_id"].map(meta["measure"]).astype("string")
+
+    # ---------------------------------------------------------------- champion per level
+    sel_origins, eval_origins = split_origins(origins)
+    sel_weeks, eval_weeks = panel.weeks[sel_origins], panel.weeks[eval_origins]
+    champions = choose_champions(detail_df.loc[detail_df["origin"].isin(sel_weeks)], series_type)
+    level_of = detail_df["series_id"].astype(str).map(series_type)
+    is_champ = detail_df["model"].astype(str).to_numpy() == level_of.map(champions).to_numpy()
+    champ_rows = detail_df.loc[is_champ].copy()
+    champ_rows["model"] = pd.array(["champion"] * len(champ_rows), dtype="string")
+    detail_df = pd.concat([detail_df, champ_rows], ignore_index=True)
+    # the figures reported (ml.forecast_backtest, ml.model_metrics) are the evaluation origins'
+    backtest = summarize_backtest(detail_df.loc[detail_df["origin"].isin(eval_weeks)])
 
     def overall(model: str) -> dict[str, float]:
         b = backtest.loc[(backtest["model"] == model) & (backtest["level"] == "overall")].set_index("measure")
@@ -573,42 +556,67 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
                 out[f"bias_{meas}"] = float(b.loc[meas, "bias"])
         return out
 
-    run.metrics = overall("lightgbm")
-    run.baselines = {m: overall(m) for m in BASELINES}
-    run.n_eval = int((detail_df["model"] == "lightgbm").sum())
-    fb = n_fallback / max(1, n_pairs)
+    names = sorted(set(champions.values()))
+    run.model = f"forecast_{names[0]}" if len(names) == 1 else "forecast_per_level"
+    run.params.update(champion={lv: champions[lv] for lv in LEVELS if lv in champions},
+                      champion_chosen_on=("earlier origins" if eval_origins != sel_origins else "the one origin"))
+    run.metrics = overall("champion")
+    run.baselines = {NAIVE_BASELINE: overall(NAIVE_BASELINE), "naive": overall("naive"),
+                     **{c: overall(c) for c in CANDIDATES}}
+    run.n_eval = int((detail_df["model"].isin(["champion"]) & detail_df["origin"].isin(eval_weeks)).sum())
     run.notes.append(
         f"{len(origins)} origins ({', '.join(str(panel.weeks[o].date()) for o in origins)}), "
         f"horizon {H} weeks, {len(panel.ids)} series over {n_weeks} weeks")
-    if fb > 0:
-        run.notes.append(f"seasonal naive fell back to naive for {fb:.0%} of series x origins "
-                         f"(less than {cfg.season_length} weeks of history)")
-    sn = run.baselines["seasonal_naive"]["mase"]
+    chosen = ", ".join(f"{lv}: {champions[lv]}" for lv in LEVELS if lv in champions)
+    if eval_origins != sel_origins:
+        run.notes.append(
+            f"champion per level chosen on the origins {', '.join(str(w.date()) for w in sel_weeks)} "
+            f"({chosen}); its figures and every candidate's are those of the later origins "
+            f"{', '.join(str(w.date()) for w in eval_weeks)}; it must beat {NAIVE_BASELINE}, not the other candidates")
+    else:
+        run.notes.append(f"one backtest origin: the champion ({chosen}) is chosen and measured on it, "
+                         "so its figures are optimistic")
+    if n_fallback:
+        run.notes.append(f"seasonal naive fell back to naive for {n_fallback / max(1, n_pairs):.0%} of series x "
+                         f"origins (less than {cfg.season_length} weeks of history)")
+    if n_stat_fallback:
+        run.notes.append(f"{n_stat_fallback} statistical fits (of {n_pairs * len(STATISTICAL)}) could not fit a "
+                         "too short or constant history and used the moving average")
+    sn = run.baselines[NAIVE_BASELINE]["mase"]
     if np.isfinite(sn) and sn > 0:
         run.metrics["mase_vs_seasonal_naive"] = run.metrics["mase"] / sn - 1.0
 
     # ---------------------------------------------------------------- final forecast
     t2 = time.perf_counter()
     n_w = len(panel.weeks)
-    booster, scale = _train_lgb(panel, n_w, cfg)
-    pred = _predict_lgb(booster, panel, n_w, scale, cfg, all_idx)
-    lgbd = detail_df.loc[detail_df["model"] == "lightgbm"]
-    q_lo_s, q_hi_s = interval_quantiles(lgbd, H, cfg.interval)
+    booster = None
+    if "lightgbm" in champions.values():
+        booster, scale = _train_lgb(panel, n_w, cfg)
+        lgb_final = _predict_lgb(booster, panel, n_w, scale, cfg, all_idx)
+    else:
+        scale = _scales(panel, n_w)
+    champd = detail_df.loc[detail_df["model"] == "champion"]
+    q_lo_s, q_hi_s = interval_quantiles(champd, H, cfg.interval)
     fweeks = pd.date_range(panel.weeks[-1] + WEEK, periods=H, freq="7D")
-    meta = series.drop_duplicates("series_id").set_index("series_id")
-    rows = []
+    rows, finals = [], []
     for i, sid in enumerate(panel.ids):
         y_hist = panel.Y[i, panel.start[i]:]
+        model = champions.get(str(series_type[sid]), "moving_average")
+        if model == "lightgbm":
+            pred = lgb_final[i]
+        else:
+            pred = _single_series_forecasts(y_hist, cfg, [model])[0][model]
+        finals.append(pred)
         sn_f, _ = seasonal_naive_forecast(y_hist, H, cfg.season_length)
         q_lo, q_hi = q_lo_s.get(sid, q_lo_s["__pooled__"]), q_hi_s.get(sid, q_hi_s["__pooled__"])
         rows.append(pd.DataFrame({
             "series_id": sid, "series_type": meta.loc[sid, "series_type"],
             "stock_code": meta.loc[sid, "stock_code"], "category": meta.loc[sid, "category"],
             "measure": meta.loc[sid, "measure"], "week_start": fweeks,
-            "horizon": np.arange(1, H + 1), "forecast": pred[i],
-            "lower_80": np.clip(pred[i] + q_lo * scale[i], 0, None),
-            "upper_80": np.clip(pred[i] + q_hi * scale[i], 0, None),
-            "seasonal_naive": sn_f, "model": "lightgbm"}))
+            "horizon": np.arange(1, H + 1), "forecast": pred,
+            "lower_80": np.clip(pred + q_lo * scale[i], 0, None),
+            "upper_80": np.clip(pred + q_hi * scale[i], 0, None),
+            "seasonal_naive": sn_f, "model": model}))
     forecast = pd.concat(rows, ignore_index=True)
     forecast["upper_80"] = np.maximum(forecast["upper_80"], forecast["forecast"])
     forecast["lower_80"] = np.minimum(forecast["lower_80"], forecast["forecast"])
@@ -617,8 +625,9 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     forecast["horizon"] = forecast["horizon"].astype("int64")
     timings["final"] = time.perf_counter() - t2
 
-    reorder = reorder_points(forecast, detail_df, cfg.lead_time_weeks, cfg.service_level)
-    run.artifact_hash = artifact_hash(booster)
+    reorder = reorder_points(forecast, detail_df, cfg.lead_time_weeks, cfg.service_level, model="champion")
+    run.artifact_hash = artifact_hash({"champion": run.params["champion"], "booster": booster,
+                                       "forecast": np.concatenate(finals)})
     run.n_train = int(n_w * len(panel.ids))
     run.decide()
     timings["total"] = time.perf_counter() - t0
@@ -736,7 +745,7 @@ def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
 
 def reorder_points(forecast: pd.DataFrame, backtest_detail: pd.DataFrame,
                    lead_time_weeks: int = 2, service_level: float = 0.95,
-                   model: str = "lightgbm") -> pd.DataFrame:
+                   model: str = "champion") -> pd.DataFrame:
     """Safety stock and reorder point per product series.
 
     lead-time demand = sum of the first ``lead_time_weeks`` weekly forecasts;

@@ -190,7 +190,7 @@ def _rec_tables(state):
 MODELS = [
     ModelAsset(
         name="churn",
-        description="Churn in the next 90 days: LightGBM against logistic regression and recency alone, time-split.",
+        description="Churn in the next 90 days: the better of LightGBM and logistic regression, against recency alone, time-split.",
         outputs={
             "churn_scores": "Churn probability, risk band and top drivers per active customer, as of the latest date.",
             "churn_feature_importance": "Global feature importance of the published churn model.",
@@ -221,7 +221,7 @@ MODELS = [
     ),
     ModelAsset(
         name="forecast",
-        description="Weekly demand: global LightGBM against naive, seasonal naive, moving average and Holt-Winters.",
+        description="Weekly demand: per level the best of LightGBM, AutoETS, Theta, Croston SBA and moving average, against seasonal naive.",
         outputs={
             "demand_forecast": "Next 8 weeks per series with 80% intervals, safety stock and reorder point.",
             "forecast_backtest": "Rolling-origin backtest: MASE, WAPE and bias per model and series.",
@@ -235,7 +235,7 @@ MODELS = [
     ),
     ModelAsset(
         name="recommendations",
-        description="Item-to-item co-purchase recommendations against popularity, evaluated on each customer's last basket.",
+        description="Recommendations: the best of EASE, item cosine and recent popularity, against all-time popularity, evaluated on each customer's last basket.",
         outputs={
             "product_recommendations": "Top-10 products per customer with a reason.",
             "frequently_bought_together": "Product pairs bought together, with support and lift.",

@@ -11,15 +11,17 @@ import pytest
 from ml_assets.data import prepare_lines
 from ml_assets.forecasting import (
     BACKTEST_COLUMNS,
+    CANDIDATES,
     FORECAST_COLUMNS,
     ForecastConfig,
     backtest_origins,
-    ets_forecast,
     moving_average_forecast,
     naive_forecast,
     reorder_points,
     run_forecasting,
     seasonal_naive_forecast,
+    split_origins,
+    statistical_forecast,
     weekly_series,
 )
 
@@ -62,14 +64,22 @@ def test_baseline_forecasts_by_hand():
     assert fell and f.tolist() == [6, 6]  # less than a season: falls back to naive
 
 
-def test_ets_follows_trend_and_season():
+def test_statistical_models_follow_trend_season_and_intermittent_demand():
     trend = 100 + 5 * np.arange(60.0)
-    f = ets_forecast(trend, 4, m=52, seasonal=False)
-    assert np.all(np.diff(f) > 0) and f[0] == pytest.approx(400, rel=0.05)
+    f, fell = statistical_forecast("ets", trend, 4)
+    assert not fell and np.all(np.diff(f) > 0) and f[0] == pytest.approx(400, rel=0.05)
     full = seasonal_units(152, 1)
     season, actual = full[:144], full[144:]  # the next 8 weeks are the yearly peak
-    f = ets_forecast(season, 8, m=52)
-    assert np.mean(np.abs(f - actual)) < 0.3 * np.mean(np.abs(season[-1] - actual))
+    f, fell = statistical_forecast("theta", season, 8, m=52)
+    assert not fell and np.mean(np.abs(f - actual)) < 0.5 * np.mean(np.abs(season[-1] - actual))
+    # intermittent: a sale of 6 every third week -> about 2 a week
+    f, fell = statistical_forecast("croston", np.tile([0.0, 0.0, 6.0], 20), 8)
+    assert not fell and np.allclose(f, f[0]) and 1.5 < f[0] < 2.5
+    # a constant or too short history cannot be fitted: the moving average stands in
+    f, fell = statistical_forecast("ets", np.full(10, 3.0), 4)
+    assert fell and f.tolist() == [3.0] * 4
+    with pytest.raises(ValueError, match="unknown statistical model"):
+        statistical_forecast("arima", trend, 4)
 
 
 def test_weekly_series_keeps_complete_weeks_and_groups_the_tail():
@@ -107,7 +117,59 @@ def test_planted_seasonal_series_beats_naive():
     assert res.run.metrics["mase"] < b["moving_average"]["mase"]
     assert list(res.backtest.columns) == BACKTEST_COLUMNS
     overall = res.backtest[res.backtest.level == "overall"]
-    assert set(overall["model"]) == {"lightgbm", "naive", "seasonal_naive", "moving_average", "ets"}
+    assert set(overall["model"]) == {*CANDIDATES, "naive", "seasonal_naive", "champion"}
+    # every candidate and both naive baselines are recorded; only seasonal naive must be beaten
+    assert set(b) == {*CANDIDATES, "naive", "seasonal_naive"}
+    assert res.run.required_baselines == ["seasonal_naive"]
+    # one champion per level present (every product is in the top 6: no category series)
+    assert set(res.run.params["champion"]) == {"product", "total"}
+
+
+def test_the_champion_need_not_beat_the_other_candidates_only_seasonal_naive():
+    """Noisy flat demand: the moving average is the best forecaster and wins every level
+    against the far noisier seasonal naive; published although the rule of old (beat
+    every other model) might have refused it."""
+    rng = np.random.default_rng(3)
+    units = {f"P{i}": np.round(rng.normal(50, 12, 110)).clip(1) for i in range(5)}
+    res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 5, "n_origins": 4}))
+    run = res.run
+    assert run.metrics["mase"] < run.baselines["seasonal_naive"]["mase"]
+    assert run.publishable, run.reason
+    champions = run.params["champion"]
+    # the published forecast of each series is its level's champion
+    used = {lv: set(g.astype(str)) for lv, g in res.forecast.groupby("series_type")["model"]}
+    assert {lv: used[lv] for lv in champions} == {lv: {c} for lv, c in champions.items()}
+    # the champion figure is the mix of the levels' champions on the evaluation origins
+    assert run.model in {f"forecast_{champions['product']}", "forecast_per_level"}
+
+
+def test_nothing_beats_seasonal_naive_nothing_is_published():
+    """A strict 52-week pattern of spikes: seasonal naive is exact, no candidate matches it."""
+    rng = np.random.default_rng(5)
+    pattern = rng.choice([1.0, 1.0, 1.0, 200.0], size=52)
+    units = {f"P{i}": np.tile(pattern * (i + 1), 3)[:150] for i in range(3)}
+    res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 3}))
+    assert not res.run.publishable
+    assert "seasonal_naive" in res.run.reason
+
+
+def test_the_champion_is_chosen_without_the_evaluation_origins():
+    assert split_origins([72, 80, 88, 96]) == ([72, 80], [88, 96])
+    assert split_origins([72, 80, 88]) == ([72], [80, 88])
+    assert split_origins([96]) == ([96], [96])
+    units = {f"P{i}": seasonal_units(112, i, base=30 + 10 * i) for i in range(4)}
+    cfg = ForecastConfig(**{**FAST, "top_n_products": 4, "n_origins": 4, "origin_step": 8})
+    lines = lines_from_weekly(units)
+    res = run_forecasting(lines, cfg)
+    assert res.run.params["champion_chosen_on"] == "earlier origins"
+    # doubling the demand in the evaluation weeks (the last 16 complete weeks) changes
+    # the reported figures, not the champions
+    last = res.series["week_start"].max()
+    late = lines["invoice_date"] >= last - pd.Timedelta(weeks=15)
+    changed = prepare_lines(lines.assign(quantity=np.where(late, lines["quantity"] * 3, lines["quantity"])))
+    res2 = run_forecasting(changed, cfg)
+    assert res2.run.params["champion"] == res.run.params["champion"]
+    assert res2.run.metrics["mase"] != res.run.metrics["mase"]
 
 
 def test_forecast_output_intervals_and_reorder_points():
@@ -130,7 +192,7 @@ def test_forecast_output_intervals_and_reorder_points():
 def test_reorder_point_by_hand():
     fc = pd.DataFrame({"series_id": ["product:A"] * 3, "series_type": ["product"] * 3,
                        "horizon": [1, 2, 3], "forecast": [10.0, 12.0, 50.0]})
-    bt = pd.DataFrame({"model": "lightgbm", "series_id": "product:A", "horizon": [1, 2, 1, 2],
+    bt = pd.DataFrame({"model": "champion", "series_id": "product:A", "horizon": [1, 2, 1, 2],
                        "forecast": [10.0, 10, 10, 10], "actual": [12.0, 8, 8, 12],
                        "level_scale": 10.0})
     r = reorder_points(fc, bt, lead_time_weeks=2, service_level=0.95).iloc[0]
@@ -152,11 +214,10 @@ def test_short_history_is_refused_with_message():
     assert res.forecast.empty and list(res.forecast.columns) == FORECAST_COLUMNS
 
 
-def test_ets_forecast_stays_within_twice_the_peak_after_a_steep_rise():
-    # 60 quiet weeks, then a product takes off: a log-scale trend would compound to many
-    # times anything seen; the baseline is capped at twice the peak (on the y + 1 scale).
+def test_statistical_forecast_stays_within_twice_the_peak_after_a_steep_rise():
+    # 60 quiet weeks, then a product takes off: a trend would extrapolate to many times
+    # anything seen; the candidates are capped at twice the peak.
     y = np.concatenate([np.full(60, 2.0), [5, 12, 30, 70, 150, 300]])
-    fc = ets_forecast(y, 8)
-    assert fc.shape == (8,)
-    assert fc.max() <= 2 * (y.max() + 1) - 1 + 1e-9
-    assert fc.min() >= 0
+    for name in ("ets", "theta", "croston"):
+        fc, _ = statistical_forecast(name, y, 8)
+        assert fc.shape == (8,) and fc.max() <= 2 * y.max() and fc.min() >= 0, name
