@@ -76,6 +76,8 @@ def _num(x: Any) -> float | None:
 def from_run(model: str, run, tables: tuple[str, ...]) -> ModelStatus:
     """The status of one trained model from its :class:`ml_assets.common.ModelRun`."""
     champion = run.params.get("champion") or run.model
+    if isinstance(champion, dict):  # one champion per level (the forecast)
+        champion = "per level: " + ", ".join(f"{level} {name}" for level, name in champion.items())
     naive = run.params.get("naive_baseline")
     if naive is None and run.required_baselines:
         naive = run.required_baselines[0]

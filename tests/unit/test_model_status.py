@@ -98,3 +98,17 @@ def test_the_bi_copy_carries_the_status_and_the_dashboard_shows_the_reason(bi_co
     html = (tmp_path / "dashboard.html").read_text()
     assert 'data-model="churn"' in html and "this shop has 359" in html
     assert "ml_segments" in out["charts"]  # the published model's panel is still drawn
+
+
+def test_a_champion_per_level_reads_as_one_line():
+    from ml_assets.common import ModelRun
+
+    run = ModelRun(model="forecast_per_level", task="forecasting", primary_metric="mase",
+                   params={"champion": {"total": "lightgbm", "product": "moving_average"}},
+                   required_baselines=["seasonal_naive"])
+    run.metrics = {"mase": 0.9}
+    run.baselines = {"seasonal_naive": {"mase": 1.2}, "theta": {"mase": 0.8}}
+    run.decide()
+    st = model_status.from_run("forecast", run, ("demand_forecast", "forecast_backtest"))
+    assert st.published and st.champion == "per level: total lightgbm, product moving_average"
+    assert "per level: total lightgbm, product moving_average, mase 0.9000 against seasonal_naive 1.2000" in model_status.line(vars(st) | {"model": "forecast"})
