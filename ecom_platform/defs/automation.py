@@ -8,7 +8,8 @@ and ``sensors`` to the code location.
   everything downstream but the ML models (which are on schedules): the daily facts for
   the partition range of the days the files touch, the marts, the BI layer and the BI copy.
   The decisions are pure (:mod:`ecom_platform.lib.landing_watch`); this module only lists
-  the folder and turns a decision into a ``RunRequest``.
+  the folder and turns a decision into a ``RunRequest``. Its first look (empty cursor)
+  starts from ``raw.ingest_log``: files already loaded (by `make run`) request nothing.
 - ``daily_batch_schedule`` (05:00 UTC): ``daily_batch`` = the unpartitioned dbt models
   (marts, BI layer), the churn scores and the BI copy. ``weekly_retrain_schedule`` (Monday
   03:00 UTC): ``weekly_retrain`` = every ML model, then the BI copy. The daily facts are
@@ -190,6 +191,38 @@ def landing_listing(root: Path) -> tuple[list[landing_watch.FileStat], list[str]
     return listing, refused
 
 
+class WarehouseBusy(Exception):
+    """The warehouse cannot be opened read-only now (a run holds its write lock)."""
+
+
+def ingested_files(path: Path) -> dict[str, tuple[str, int | None]]:
+    """``{file_name: (sha256, bytes)}`` of each file's latest ``raw.ingest_log`` row, read
+    read-only and at once (a sensor must not wait): {} when there is no warehouse or log yet;
+    :class:`WarehouseBusy` when a writer holds the file."""
+    import duckdb
+
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseBusy(
+            f"first look: the warehouse is busy ({str(exc).splitlines()[0][:160]}); it is read at the next "
+            "tick to learn which landing files are already loaded, so nothing is requested twice") from exc
+    try:
+        has_log = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                              "AND table_name = 'ingest_log'").fetchone()[0]
+        if not has_log:
+            return {}
+        rows = con.execute("""
+            SELECT file_name, file_sha256, file_bytes FROM raw.ingest_log
+            QUALIFY row_number() OVER (PARTITION BY file_name ORDER BY rowid DESC) = 1
+        """).fetchall()
+    finally:
+        con.close()
+    return {name: (sha, size) for name, sha, size in rows}
+
+
 def _days_reader(root: Path):
     def file_days(rel: str, source: str) -> list[str] | None:
         try:
@@ -261,11 +294,19 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         "run key = file + sha256 (batch: hash of the sorted pairs)."
     ),
 )
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder) -> dg.SensorResult:
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder,
+                   warehouse: WarehouseResource) -> dg.SensorResult:
     root = landing.root
     listing, refused = landing_listing(root)
     for msg in refused:
         context.log.warning(msg)
+    known = None
+    if not landing_watch.load_cursor(context.cursor)["files"]:
+        # the first look starts from what ingestion already took (after `make run`: everything)
+        try:
+            known = ingested_files(Path(warehouse.path))
+        except WarehouseBusy as exc:
+            return dg.SensorResult(skip_reason=str(exc), cursor=context.cursor)
     decision = landing_watch.decide(
         context.cursor,
         listing,
@@ -273,6 +314,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder) 
         file_days=_days_reader(root),
         refused=refused,
         max_files=MAX_FILES_PER_RUN,
+        known=known,
     )
     if not decision.ready:
         return dg.SensorResult(skip_reason=decision.skip_reason, cursor=decision.cursor)

@@ -23,6 +23,11 @@ Rules
   file contents plus, for a changed file, the days of the version it replaces (kept in
   the cursor), so rows that moved out of a day are removed there too.
 - Files that disappeared are dropped from the cursor.
+- The first look (an empty cursor, e.g. the first tick of `make dev` after `make run`)
+  starts from what the warehouse already holds: a file whose name, size and sha256 match
+  its latest ``raw.ingest_log`` row (``known``) is adopted into the cursor without a run,
+  at once (its bytes are already ingested, so it needs no stability wait). Its days are
+  unknown to the cursor, so if it later changes, the refresh covers every day.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 CURSOR_VERSION = 1
 DEFAULT_MAX_FILES_PER_RUN = 500
@@ -72,6 +77,7 @@ class Decision:
     unreadable: list[str] = field(default_factory=list)  # could not be hashed this tick
     forgotten: list[str] = field(default_factory=list)  # gone from the folder
     refused: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)  # already ingested (raw.ingest_log)
 
     @property
     def sources(self) -> list[str]:
@@ -148,12 +154,15 @@ def decide(
     file_days: Callable[[str, str], Sequence[str] | None] | None = None,
     refused: Sequence[str] = (),
     max_files: int = DEFAULT_MAX_FILES_PER_RUN,
+    known: Mapping[str, tuple[str, int | None]] | None = None,
 ) -> Decision:
     """One sensor tick.
 
     ``hash_file(rel)`` returns the sha256 of a file (raising ``OSError`` if it cannot be
     read now); ``file_days(rel, source)`` the sorted 'YYYY-MM-DD' days its rows cover, or
     None when unknown. Both are only called for files that are stable and new or changed.
+    ``known``: ``{rel: (sha256, bytes)}`` of the files ingestion already took (its latest
+    ``raw.ingest_log`` row); used only when the cursor is empty (see the module rules).
     """
     cur = load_cursor(previous_cursor)
     committed: dict = cur["files"]
@@ -164,9 +173,20 @@ def decide(
 
     present = set()
     candidates: list[FileStat] = []
+    first_look = not committed and not looks
     for f in sorted(listing, key=lambda s: s.rel):
         present.add(f.rel)
         state = committed.get(f.rel)
+        if first_look and known and f.rel in known and known[f.rel][1] in (None, f.size):
+            try:
+                sha = hash_file(f.rel)
+            except OSError:
+                sha = None
+            if sha == known[f.rel][0]:
+                new_files[f.rel] = {"source": f.source, "size": f.size, "mtime_ns": f.mtime_ns,
+                                    "sha256": sha, "days": None}
+                decision.adopted.append(f.rel)
+                continue
         if state and state.get("size") == f.size and state.get("mtime_ns") == f.mtime_ns:
             new_files[f.rel] = state  # unchanged since it was committed
             continue
@@ -248,6 +268,9 @@ def skip_reason(decision: Decision, n_files: int) -> str:
         parts.append(f"{len(decision.forgotten)} file(s) gone from the folder: {_short(decision.forgotten)}")
     if decision.refused:
         parts.append(f"{len(decision.refused)} path(s) refused: {_short(list(decision.refused), 3)}")
+    if decision.adopted:
+        parts.append(f"{len(decision.adopted)} file(s) already in the warehouse (raw.ingest_log) taken as "
+                     "loaded, no run")
     if not parts:
         parts.append(f"nothing new in the landing folder ({n_files} file(s) already taken)")
     return "; ".join(parts)

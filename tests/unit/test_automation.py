@@ -27,9 +27,82 @@ def env(tmp_path, monkeypatch, dbt_manifest):
 def tick(defs, instance, cursor=None):
     """One tick of the landing sensor as the daemon runs it: the code location's graph and landing folder."""
     sensor = defs.resolve_sensor_def("landing_sensor")
-    landing = defs.resources["landing"]
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources={"landing": landing})
-    return sensor.evaluate_tick(ctx)
+    resources = {"landing": defs.resources["landing"], "warehouse": defs.resources["warehouse"]}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as ctx:
+        return sensor.evaluate_tick(ctx)
+
+
+def ingest_all(settings) -> None:
+    """What `make run` does first: ingest every landing file into the warehouse."""
+    from ecom_platform.lib import ingest
+
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        for source in ("transactions", "events"):
+            ingest.ingest_source(con, settings.landing_dir, source, "run-make-run")
+
+
+def test_after_make_run_the_first_tick_requests_nothing_and_new_or_changed_files_still_run(env):
+    """No surprise reprocessing: the first tick on a fresh Dagster home (`make dev` after
+    `make run`) adopts what raw.ingest_log holds, at once, without a run."""
+    settings, defs, instance = env
+    landing = settings.landing_dir
+    for d in ("2024-01-02", "2024-01-03"):
+        write(landing, f"transactions/{d}.csv", TRANSACTIONS_HEADER, transaction_lines(d, 3))
+    e = write(landing, "events/e1.csv", EVENTS_HEADER, event_lines("2024-01-03", 4))
+    ingest_all(settings)
+
+    first = tick(defs, instance)
+    assert first.run_requests == []
+    assert first.skip_message == "3 file(s) already in the warehouse (raw.ingest_log) taken as loaded, no run"
+    cursor = json.loads(first.cursor)
+    assert set(cursor["files"]) == {"transactions/2024-01-02.csv", "transactions/2024-01-03.csv", "events/e1.csv"}
+    assert cursor["files"]["events/e1.csv"]["sha256"] == sha(e) and cursor["looks"] == {}
+    assert tick(defs, instance, first.cursor).skip_message == "nothing new in the landing folder (3 file(s) already taken)"
+
+    # a new file and a changed one (same name, new bytes) are still picked up, after two looks
+    n = write(landing, "transactions/2024-01-04.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-04", 2))
+    write(landing, "events/e1.csv", EVENTS_HEADER, event_lines("2024-01-05", 5), mtime_ns=2 * 10**18)
+    look = tick(defs, instance, first.cursor)
+    assert look.run_requests == [] and "2 new or changed file(s) not yet stable" in look.skip_message
+    (req,) = tick(defs, instance, look.cursor).run_requests
+    assert req.tags["ecom/files"] == "events/e1.csv,transactions/2024-01-04.csv"
+    assert json.loads(tick(defs, instance, look.cursor).cursor)["files"]["transactions/2024-01-04.csv"]["sha256"] == sha(n)
+
+
+def test_a_file_changed_since_make_run_is_not_adopted(env):
+    settings, defs, instance = env
+    landing = settings.landing_dir
+    write(landing, "transactions/t.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-02", 3))
+    ingest_all(settings)
+    write(landing, "transactions/t.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-02", 4))  # new bytes
+    first = tick(defs, instance)
+    assert first.run_requests == [] and "1 new or changed file(s) not yet stable" in first.skip_message
+    (req,) = tick(defs, instance, first.cursor).run_requests
+    assert req.tags["ecom/files"] == "transactions/t.csv"
+
+
+def test_the_first_tick_waits_for_a_busy_warehouse_instead_of_requesting_everything(env, tmp_path):
+    import subprocess
+    import sys
+
+    settings, defs, instance = env
+    write(settings.landing_dir, "transactions/t.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-02", 3))
+    ingest_all(settings)
+    # another process (a pipeline run) holds the write lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(60)", str(settings.warehouse_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        busy = tick(defs, instance)
+        assert busy.run_requests == []
+        assert busy.skip_message.startswith("first look: the warehouse is busy")
+        assert busy.cursor is None  # the next tick tries again from scratch
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tick(defs, instance).skip_message.startswith("1 file(s) already in the warehouse")
 
 
 def sha(path) -> str:
