@@ -228,7 +228,8 @@ def summary(settings: Settings) -> None:
     if dash.exists():
         _say(f"Dashboard: open file://{dash}")
     _say(f"Landing folder: {settings.landing_dir}")
-    _say("Dagster UI: `make dev`, then open http://127.0.0.1:3000")
+    dev = "make dev" if settings.landing_dir.resolve() == (settings.data_dir / "landing").resolve() else f"make dev LANDING={settings.landing_dir}"
+    _say(f"Dagster UI: `{dev}`, then open http://127.0.0.1:3000")
 
 
 def models(settings: Settings, evaluate: bool = False) -> int:
