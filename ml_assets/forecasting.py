@@ -23,8 +23,9 @@ complete week; MASE (scaled by the in-sample mean absolute one-step difference, 
 M5; comparable when seasonal naive has to fall back), WAPE and relative bias.
 
 Champion: per level (total, category, product), the candidate with the lowest MASE on
-the older half of the origins (:func:`split_origins`, :func:`choose_champions`); the
-published figures (``ml.forecast_backtest``, ``ml.model_metrics``) are those of the newer
+selection origins that never overlap the evaluated weeks: the same weeks a season
+earlier when the history reaches back that far, else the older half of the origins
+(:func:`split_origins`, :func:`choose_champions`); the published figures (``ml.forecast_backtest``, ``ml.model_metrics``) are those of the newer
 half, for the champion (model ``champion``: each series forecast by its level's
 champion) and every candidate. It is published when it beats ``seasonal_naive``; the
 other candidates are recorded beside it, not required to be beaten.
@@ -422,13 +423,21 @@ def _single_series_forecasts(y: np.ndarray, cfg: ForecastConfig, models) -> tupl
     return out, fell, n_fb
 
 
-def split_origins(origins: list[int]) -> tuple[list[int], list[int]]:
-    """(selection, evaluation) origins: the champion is chosen on the older half, its
-    figures are those of the newer half (with one origin, both are that origin)."""
+def split_origins(origins: list[int], season_length: int = 52,
+                  min_train_weeks: int = 26) -> tuple[list[int], list[int], str]:
+    """(selection, evaluation, how): the figures are those of the newer half of the
+    backtest ``origins``; the champion is chosen on the same weeks a season earlier when
+    the history reaches back that far (retail demand is seasonal: a model chosen in
+    summer need not be the one for Christmas), else on the older half of the origins.
+    With one origin, both are that origin."""
     if len(origins) < 2:
-        return list(origins), list(origins)
+        return list(origins), list(origins), "the one origin"
     k = len(origins) // 2
-    return list(origins[:k]), list(origins[k:])
+    evaluation = list(origins[k:])
+    earlier = [o - season_length for o in evaluation]
+    if all(o >= min_train_weeks for o in earlier):
+        return earlier, evaluation, "the same weeks a season earlier"
+    return list(origins[:k]), evaluation, "the older backtest origins"
 
 
 def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:
@@ -493,6 +502,7 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
         run.data_start, run.data_end = series["week_start"].min(), series["week_start"].max() + pd.Timedelta(days=6)
     timings["series"] = time.perf_counter() - t0
     origins = backtest_origins(n_weeks, cfg)
+    sel_origins, eval_origins, chosen_on = split_origins(origins, cfg.season_length, cfg.min_train_weeks)
     if not origins:
         run.notes.append(f"no backtest origin with >= {cfg.min_train_weeks} weeks of history "
                          f"and {cfg.horizon} weeks to test (have {n_weeks} weeks)")
@@ -512,7 +522,7 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     n_fallback = n_pairs = n_stat_fallback = 0
     t1 = time.perf_counter()
     t_lgb = 0.0
-    for o in origins:
+    for o in sorted(set(sel_origins) | set(eval_origins)):
         tl = time.perf_counter()
         booster, scale = _train_lgb(panel, o, cfg)
         active = np.array([i for i in all_idx if o - panel.start[i] >= 4])
@@ -522,9 +532,10 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
             y_hist = panel.Y[i, panel.start[i]:o]
             actual = panel.Y[i, o:o + H]
             fc, fell, n_fb = _single_series_forecasts(y_hist, cfg, single)
-            n_fallback += fell
-            n_stat_fallback += n_fb
-            n_pairs += 1
+            if o in eval_origins:  # what the notes say is about the figures reported
+                n_fallback += fell
+                n_stat_fallback += n_fb
+                n_pairs += 1
             fc["lightgbm"] = lgb_pred[row]
             msc = mase_scale(y_hist, 1)
             for model, f in fc.items():
@@ -535,7 +546,6 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     detail_df["measure"] = detail_df["series_id"].map(meta["measure"]).astype("string")
 
     # ---------------------------------------------------------------- champion per level
-    sel_origins, eval_origins = split_origins(origins)
     sel_weeks, eval_weeks = panel.weeks[sel_origins], panel.weeks[eval_origins]
     champions = choose_champions(detail_df.loc[detail_df["origin"].isin(sel_weeks)], series_type)
     level_of = detail_df["series_id"].astype(str).map(series_type)
@@ -559,18 +569,18 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     names = sorted(set(champions.values()))
     run.model = f"forecast_{names[0]}" if len(names) == 1 else "forecast_per_level"
     run.params.update(champion={lv: champions[lv] for lv in LEVELS if lv in champions},
-                      champion_chosen_on=("earlier origins" if eval_origins != sel_origins else "the one origin"))
+                      champion_chosen_on=chosen_on)
     run.metrics = overall("champion")
     run.baselines = {NAIVE_BASELINE: overall(NAIVE_BASELINE), "naive": overall("naive"),
                      **{c: overall(c) for c in CANDIDATES}}
     run.n_eval = int((detail_df["model"].isin(["champion"]) & detail_df["origin"].isin(eval_weeks)).sum())
     run.notes.append(
-        f"{len(origins)} origins ({', '.join(str(panel.weeks[o].date()) for o in origins)}), "
+        f"{len(eval_origins)} evaluation origins ({', '.join(str(panel.weeks[o].date()) for o in eval_origins)}), "
         f"horizon {H} weeks, {len(panel.ids)} series over {n_weeks} weeks")
     chosen = ", ".join(f"{lv}: {champions[lv]}" for lv in LEVELS if lv in champions)
     if eval_origins != sel_origins:
         run.notes.append(
-            f"champion per level chosen on the origins {', '.join(str(w.date()) for w in sel_weeks)} "
+            f"champion per level chosen on {chosen_on}, origins {', '.join(str(w.date()) for w in sel_weeks)} "
             f"({chosen}); its figures and every candidate's are those of the later origins "
             f"{', '.join(str(w.date()) for w in eval_weeks)}; it must beat {NAIVE_BASELINE}, not the other candidates")
     else:

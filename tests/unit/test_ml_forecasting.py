@@ -154,14 +154,15 @@ def test_nothing_beats_seasonal_naive_nothing_is_published():
 
 
 def test_the_champion_is_chosen_without_the_evaluation_origins():
-    assert split_origins([72, 80, 88, 96]) == ([72, 80], [88, 96])
-    assert split_origins([72, 80, 88]) == ([72], [80, 88])
-    assert split_origins([96]) == ([96], [96])
+    assert split_origins([72, 80, 88, 96]) == ([36, 44], [88, 96], "the same weeks a season earlier")
+    assert split_origins([40, 48, 56, 64]) == ([40, 48], [56, 64], "the older backtest origins")
+    assert split_origins([32, 40, 48]) == ([32], [40, 48], "the older backtest origins")
+    assert split_origins([96]) == ([96], [96], "the one origin")
     units = {f"P{i}": seasonal_units(112, i, base=30 + 10 * i) for i in range(4)}
     cfg = ForecastConfig(**{**FAST, "top_n_products": 4, "n_origins": 4, "origin_step": 8})
     lines = lines_from_weekly(units)
     res = run_forecasting(lines, cfg)
-    assert res.run.params["champion_chosen_on"] == "earlier origins"
+    assert res.run.params["champion_chosen_on"] == "the same weeks a season earlier"
     # doubling the demand in the evaluation weeks (the last 16 complete weeks) changes
     # the reported figures, not the champions
     last = res.series["week_start"].max()
@@ -174,7 +175,7 @@ def test_the_champion_is_chosen_without_the_evaluation_origins():
 
 def test_forecast_output_intervals_and_reorder_points():
     units = {f"P{i}": seasonal_units(70, i) for i in range(4)}
-    res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 3}))
+    res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 3, "origin_step": 12}))
     f = res.forecast
     assert list(f.columns) == FORECAST_COLUMNS
     assert len(f) == 8 * 5  # 3 products + 1 category + revenue, 8 weeks each
@@ -185,7 +186,7 @@ def test_forecast_output_intervals_and_reorder_points():
     products = set(f.loc[f.series_type == "product", "series_id"])
     assert len(products) == 3 and set(res.reorder["series_id"]) == products
     assert (res.reorder["reorder_point"] >= res.reorder["lead_time_demand"]).all()
-    # seasonal naive falls back for origins with < 52 weeks: said in the notes
+    # seasonal naive falls back for an evaluation origin with < 52 weeks: said in the notes
     assert any("fell back to naive" in n for n in res.run.notes)
 
 
