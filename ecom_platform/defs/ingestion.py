@@ -16,7 +16,7 @@ import dagster as dg
 
 from ecom_platform.config import get_settings
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
-from ecom_platform.lib import checks, ingest
+from ecom_platform.lib import checks, ingest, stability
 from ecom_platform.lib.schemas import SOURCES
 
 GROUP = "ingestion"
@@ -132,6 +132,9 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 # A sensor named the files of this run; ingest only those (still checked for safety).
                 wanted = set(paths.split(","))
                 files = [f for f in files if f.rel in wanted]
+            # The same rule as the sensor's, whoever started the run: a file still being
+            # written (modified within seconds, or changing while we look) waits for the next run.
+            files, still_writing = stability.split_stable(files, lambda f: f.path, log=context.log.warning)
             # Days held by the versions about to be replaced (a corrected file may drop days).
             days_before = _days_by_file(con, source, [f.rel for f in files])
             results, _ = ingest.ingest_source(
@@ -153,6 +156,9 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             ]
         for msg in refused:
             context.log.warning(msg)
+        for f in still_writing:
+            context.log.warning(f"{f.rel}: still being written (its size or time changed while we looked); "
+                                "not loaded now, the next run or the landing sensor loads it once complete")
         rejected = [r for r in results if r.status == "rejected"]
         metadata = {
             "dagster/row_count": int(total),
@@ -167,6 +173,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             "top_quarantine_reasons": dg.MetadataValue.json(summary["top_reasons"]),
             "files": dg.MetadataValue.md(_md_files(results)),
             "paths_refused": dg.MetadataValue.json(refused),
+            "files_still_being_written": dg.MetadataValue.json([f.rel for f in still_writing]),
             "days_touched": dg.MetadataValue.json(_days_summary(days_touched)),
         }
         window = _run_window(tags)
