@@ -78,6 +78,9 @@ def materialize_everything(settings: config.Settings, selection: str | None = No
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        # column schema and lineage are not under test here (make run in test_your_files
+        # fetches them); they cost dbt's adapter a pass over every model
+        tags={"ecom/column_metadata": "off"},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
 

@@ -2,14 +2,17 @@
 (transactions only, no events, no catalogue, no profiles) through the documented command.
 
 Exit 0, a BI copy with sales, RFM, segments and recommendations, churn scores or the
-recorded reason, and the summary naming each model and each missing input.
+recorded reason, and the summary naming each model and each missing input; in the
+warehouse, the file's published figures from raw to the marts, reconciled to the cent.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -39,6 +42,15 @@ def shop_run(tmp_path_factory):
                           capture_output=True, text=True, timeout=1500)
     state = root / "state"
     yield proc, state, exports
+
+
+@pytest.fixture(scope="module")
+def live(shop_run):
+    """The shop's live warehouse, read-only."""
+    _, state, _ = shop_run
+    con = duckdb.connect(str(state / "dev" / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
 
 
 def test_the_command_exits_0_and_summarises_each_model_and_missing_input(shop_run):
@@ -103,3 +115,59 @@ def test_the_summary_of_that_shop_reads_its_own_warehouse(shop_run):
     proc = subprocess.run(["make", "--no-print-directory", "summary", f"LANDING={exports}"], cwd=REPO_ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "loaded: 1 files, 541,909 rows accepted" in proc.stdout, proc.stdout
+
+
+def test_make_models_evaluate_reproduces_the_recorded_figures(shop_run):
+    """One code path: `make models EVALUATE=1` retrains every model read-only with the
+    function the assets call and finds each recorded primary metric again."""
+    _, state, exports = shop_run
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "DAGSTER_HOME", "MAKE"))}
+    env["ECOM_DATA_DIR"] = str(state)
+    proc = subprocess.run(["make", "--no-print-directory", "models", "EVALUATE=1", f"LANDING={exports}"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    out = proc.stdout
+    assert proc.returncode == 0, (out[-3000:], proc.stderr[-3000:])
+    evaluated = [line for line in out.splitlines() if line.startswith("re-evaluated ")]
+    assert {line.split()[1].rstrip(":") for line in evaluated} == MODELS
+    assert all("(the same as recorded)" in line for line in evaluated), evaluated
+    # the trained models have a figure, not None
+    assert sum(" None " not in line for line in evaluated) >= 2, evaluated
+
+
+def test_every_check_passes_and_only_model_verdicts_warn(shop_run):
+    out = shop_run[0].stdout
+    n_checks = int(re.search(r"materializations, (\d+) checks", out).group(1))
+    assert n_checks > 250
+    assert "check failed:" not in out and "step failed:" not in out
+    warned = re.findall(r"check warned: (\S+) (\S+)", out)
+    assert all(key.endswith("_model") and name == "publishable" for key, name in warned), warned
+
+
+def test_raw_holds_the_published_rows_and_total(live):
+    n, total, invoices, customers = live.execute(
+        "SELECT count(*), sum(quantity * price), count(DISTINCT invoice), count(DISTINCT customer_id) "
+        "FROM raw.transactions").fetchone()
+    assert n == 541_909
+    assert round(total, 2) == Decimal("9747747.93")
+    assert (invoices, customers) == (25_900, 4_372)
+    assert live.execute("SELECT count(*) FROM raw.quarantine").fetchone() == (0,)
+
+
+def test_marts_keep_every_invoice_and_customer(live):
+    assert live.execute("SELECT count(*) FROM marts.fct_orders").fetchone() == (25_900,)
+    assert live.execute("SELECT count(*) FROM marts.dim_customers WHERE customer_key <> -1").fetchone() == (4_372,)
+    assert live.execute("SELECT count(*) FROM marts.dim_customers WHERE customer_key = -1").fetchone() == (1,)
+    # 33 customers have only cancellations, so they get no RFM score.
+    assert live.execute("SELECT count(*) FROM marts.customer_rfm").fetchone() == (4_339,)
+
+
+def test_order_lines_reconcile_with_raw_to_the_cent(live):
+    raw_total = live.execute("SELECT sum(quantity * price) FROM raw.transactions").fetchone()[0]
+    fct_total, fct_lines = live.execute("SELECT sum(net_amount), count(*) FROM marts.fct_order_lines").fetchone()
+    assert fct_lines == 541_909 - 5_268  # exact duplicate lines are the one exclusion
+    excluded = live.execute(
+        "SELECT sum(amount) FROM marts.reconciliation_order_lines WHERE step_type = 'exclusion'"
+    ).fetchone()[0]
+    assert raw_total - excluded == fct_total
+    assert round(fct_total, 2) == Decimal("9726006.95")
+    assert live.execute("SELECT count(*) FROM marts.reconciliation_order_lines").fetchone()[0] >= 3
