@@ -190,17 +190,3 @@ def _lower_categorical(s: pd.Series) -> pd.Series:
     new = np.where(codes >= 0, uniq.get_indexer(low)[codes], -1)
     return pd.Series(pd.Categorical.from_codes(new, categories=uniq), index=s.index, name=s.name)
 
-
-def read_online_retail(path: str) -> pd.DataFrame:
-    """Read an Online Retail CSV(.gz) with DuckDB and map it to ``lines``."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        raw = con.execute(
-            "select * from read_csv(?, header=true, auto_detect=true, all_varchar=true)",
-            [str(path)],
-        ).df()
-    finally:
-        con.close()
-    return lines_from_transactions(raw)
