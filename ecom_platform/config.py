@@ -33,6 +33,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecom_platform.lib.schemas import DEFAULT_RANGES, Ranges
+
 # LightGBM / scikit-learn use OpenMP; with the default (active) wait policy, idle threads
 # spin and training gets up to ~10x slower when another process shares the 2 cores. It
 # must be set before the OpenMP runtime loads; an explicit setting in the environment wins.
@@ -66,6 +68,7 @@ class Settings:
     bi_pseudonym_key: str | None = None
     ml_max_customers: int = 50_000
     lock_wait_seconds: float = 300.0
+    ingest_ranges: Ranges = DEFAULT_RANGES
 
     @property
     def env_dir(self) -> Path:
@@ -192,6 +195,25 @@ def get_settings() -> Settings:
         bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
         ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", "50000"),
         lock_wait_seconds=_float("ECOM_LOCK_WAIT_SECONDS", "300"),
+        ingest_ranges=_ranges(),
+    )
+
+
+def _ranges() -> Ranges:
+    """The ingestion range rules (:class:`~ecom_platform.lib.schemas.Ranges`) from the environment."""
+    d = DEFAULT_RANGES
+    min_date = os.environ.get("ECOM_MIN_DATE", d.min_date).strip()
+    try:
+        import datetime as _dt
+
+        _dt.date.fromisoformat(min_date)
+    except ValueError:
+        raise ConfigError(f"ECOM_MIN_DATE={min_date!r} is not a date (YYYY-MM-DD)") from None
+    return Ranges(
+        max_quantity=_positive_int("ECOM_MAX_QUANTITY", str(d.max_quantity)),
+        max_price=_float("ECOM_MAX_PRICE", str(d.max_price)),
+        min_date=min_date,
+        max_days_ahead=_positive_int("ECOM_MAX_DAYS_AHEAD", str(d.max_days_ahead)),
     )
 
 

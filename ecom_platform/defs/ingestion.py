@@ -138,7 +138,8 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             # Days held by the versions about to be replaced (a corrected file may drop days).
             days_before = _days_by_file(con, source, [f.rel for f in files])
             results, _ = ingest.ingest_source(
-                con, landing.root, source, context.run_id, files=files, progress=context.log.info
+                con, landing.root, source, context.run_id, files=files, progress=context.log.info,
+                ranges=get_settings().ingest_ranges,
             )
             summary = ingest.summarise(results)
             changed = [r.file_name for r in results if r.status in ("loaded", "replaced")]

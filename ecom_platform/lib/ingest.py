@@ -56,8 +56,10 @@ from ecom_platform.lib.schemas import (
     EVENT_TYPES,
     INGEST_LOG_DDL,
     LINEAGE_COLUMNS,
+    DEFAULT_RANGES,
     QUARANTINE_DDL,
     SOURCES,
+    Ranges,
     Source,
     normalise_header,
 )
@@ -544,7 +546,27 @@ def map_header(source: Source, header: list[str], rel: str) -> dict[str, str]:
     return mapping
 
 
-def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str, row_number: str) -> str:
+def _range_rules(source: Source, ranges: Ranges) -> dict[str, tuple[str, str]]:
+    """``{column: (condition on the typed value {t}, what the reason says)}`` for the columns
+    with a sane window (:class:`~ecom_platform.lib.schemas.Ranges`)."""
+    out = {}
+    if source.name == "transactions":
+        out["quantity"] = (f"abs({{t}}) > {int(ranges.max_quantity)}",
+                           f"is outside the allowed range (absolute value at most {int(ranges.max_quantity):,}, ECOM_MAX_QUANTITY)")
+    if source.name in ("transactions", "events"):
+        out["price"] = (f"abs({{t}}) > {float(ranges.max_price)!r}",
+                        f"is outside the allowed range (absolute value at most {ranges.max_price:,.0f}, ECOM_MAX_PRICE)")
+        date_col = source.date_column
+        lo = _sql_str(str(ranges.min_date))
+        out[date_col] = (
+            f"({{t}} < CAST({lo} AS TIMESTAMP) OR {{t}} >= current_date + {int(ranges.max_days_ahead) + 1})",
+            f"is outside the allowed dates ({ranges.min_date} to {int(ranges.max_days_ahead)} days after today, "
+            "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)")
+    return out
+
+
+def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str, row_number: str,
+                  ranges: Ranges = DEFAULT_RANGES) -> str:
     """SELECT over ``land`` giving the typed columns, ``_sheet``, ``_row_number``, ``_reason``
     (NULL for a good record) and ``_raw`` (the record as JSON text, for quarantined rows only).
 
@@ -553,6 +575,7 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
     them again in every reason made this step twice as slow).
     """
     inner, nulls, typed, reasons, suspects = [], [], [], [], []
+    rules = _range_rules(source, ranges)
     null_of: dict[str, str] = {}
     typed_of: dict[str, str] = {}
     for i, col in enumerate(source.columns):
@@ -575,6 +598,11 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
         )
         reasons.append(f"CASE WHEN NOT {n} AND {t} IS NULL THEN {bad_value} END")
         suspects += [n, f"{t} IS NULL"]
+        if col.name in rules:
+            cond, says = rules[col.name]
+            out_of_range = f"({cond.format(t=t)})"
+            reasons.append(f"CASE WHEN {out_of_range} THEN '{label} ' || CAST({t} AS VARCHAR) || {_sql_str(' ' + says)} END")
+            suspects.append(f"coalesce({out_of_range}, false)")
     if source.name == "events" and "event_type" in mapping:
         raw = _q(mapping["event_type"])
         allowed = ", ".join(_sql_str(t) for t in EVENT_TYPES)
@@ -694,7 +722,8 @@ def _delete_file_rows(con, source: Source, rel: str) -> int:
     return int(n)
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) -> FileResult:
+def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str,
+                ranges: Ranges = DEFAULT_RANGES) -> FileResult:
     """Ingest one landing file. Never raises for bad data: a bad file returns status ``rejected``."""
     t0 = time.perf_counter()
     started = datetime.now()
@@ -757,7 +786,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) ->
             )
             row_number = "_land_k + COALESCE(_skip_n, 0)"
         con.execute("DROP TABLE IF EXISTS _typed")
-        con.execute(f"CREATE TEMP TABLE _typed AS {_typed_select(source, mapping, land, sheet, row_number)}")
+        con.execute(f"CREATE TEMP TABLE _typed AS {_typed_select(source, mapping, land, sheet, row_number, ranges)}")
         n_read, n_bad = con.execute(
             "SELECT count(*), count(_reason) FROM _typed"
         ).fetchone()
@@ -823,8 +852,10 @@ def ingest_source(
     run_id: str,
     files: list[LandingFile] | None = None,
     progress: Callable[[str], None] | None = None,
+    ranges: Ranges = DEFAULT_RANGES,
 ) -> tuple[list[FileResult], list[str]]:
-    """Ingest every waiting file of one source. Returns (results, refused paths)."""
+    """Ingest every waiting file of one source (rows outside ``ranges`` quarantined).
+    Returns (results, refused paths)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     ensure_raw_schema(con)
@@ -833,7 +864,7 @@ def ingest_source(
         files, refused = discover_files(landing_dir, [source])
     results = []
     for i, lf in enumerate(files, 1):
-        res = ingest_file(con, lf, run_id)
+        res = ingest_file(con, lf, run_id, ranges)
         results.append(res)
         if progress:
             rate = res.rows_read / res.seconds if res.seconds and res.rows_read else 0

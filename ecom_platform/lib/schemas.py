@@ -50,6 +50,23 @@ class Source:
         raise KeyError(name)
 
 
+@dataclass(frozen=True)
+class Ranges:
+    """The sane window of a value at ingestion: a row outside it is quarantined with the
+    reason, the rest of its file loads. With these bounds no row that passes can overflow
+    the money arithmetic downstream: |quantity| <= 10^6 times |price| <= 10^6 (3 decimals)
+    is at most 10^12, 16 digits of a DECIMAL(18, 3) line amount. Configurable
+    (``ECOM_MAX_QUANTITY``, ``ECOM_MAX_PRICE``, ``ECOM_MIN_DATE``, ``ECOM_MAX_DAYS_AHEAD``)."""
+
+    max_quantity: int = 1_000_000  # |quantity| of an order line
+    max_price: float = 1_000_000.0  # |price| of an order line or an event (negative: adjustments)
+    min_date: str = "1990-01-01"  # invoice_date / event_time on or after
+    max_days_ahead: int = 7  # ... and at most this many days after today
+
+
+DEFAULT_RANGES = Ranges()
+
+
 def normalise_header(name: str) -> str:
     """``'Customer ID'`` -> ``'customerid'``; ``'InvoiceNo'`` -> ``'invoiceno'``."""
     return "".join(ch for ch in str(name).strip().lower() if ch.isalnum())

@@ -275,6 +275,20 @@ def test_parquet_and_events_utc_suffix(env):
         (",22111,SCOTTIE DOG,3,2009-12-02 09:00:00,1.25,13085,United Kingdom", "invoice is missing"),
         ("489503,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,1.25,ABC,United Kingdom",
          "customer_id 'ABC' is not a valid bigint"),
+        # range rules: valid types, absurd values (the row that once overflowed the marts)
+        ("489504,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,1.25,13085,United Kingdom",
+         "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY)"),
+        ("489505,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
+         "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)"),
+        ("489506,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
+         "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY); "
+         "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)"),
+        ("489507,22111,SCOTTIE DOG,3,1899-12-30 00:00:00,1.25,13085,United Kingdom",
+         "invoice_date 1899-12-30 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
+         "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)"),
+        ("489508,22111,SCOTTIE DOG,3,2999-01-01 00:00:00,1.25,13085,United Kingdom",
+         "invoice_date 2999-01-01 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
+         "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)"),
     ],
 )
 def test_bad_value_is_quarantined_rest_loads(env, bad_row, reason):
@@ -748,3 +762,22 @@ def test_fast_typing_gives_what_the_general_rules_give(sql_type):
     # and the list does reach both sides of every rule
     assert any(r[1] is None for r in rows) and any(r[1] is not None for r in rows)
     assert any(r[3] for r in rows) and not all(r[3] for r in rows)
+
+
+def test_what_passes_the_range_rules_cannot_overflow_a_line_amount(env):
+    """The largest row the rules let through, multiplied as the marts do, fits DECIMAL(18, 3);
+    the bounds are configurable."""
+    con, landing = env
+    edge = "489700,22111,EDGE,-1000000,2009-12-02 09:00:00,1000000.000,13085,United Kingdom"
+    write(landing, "transactions/edge.csv", HEADER_II + edge + "\n")
+    assert ingest_one(con, landing, "transactions/edge.csv").rows_accepted == 1
+    amount = con.execute("SELECT CAST(quantity * price AS DECIMAL(18, 3)) FROM raw.transactions "
+                         "WHERE invoice = '489700'").fetchone()[0]
+    assert amount == Decimal("-1000000000000.000")
+    tight = ingest.Ranges(max_quantity=10, max_price=5.0, min_date="2009-12-02", max_days_ahead=1)
+    write(landing, "transactions/tight.csv", HEADER_II + "489701,22111,X,11,2009-12-02 09:00:00,6,13085,UK\n")
+    res = ingest.ingest_file(con, LandingFile("transactions", landing / "transactions/tight.csv",
+                                              "transactions/tight.csv"), "run-t", tight)
+    assert (res.rows_accepted, res.rows_rejected) == (0, 1)
+    assert "at most 10," in quarantine(con, "transactions/tight.csv")[0][1]
+    baseline_intact(con)
