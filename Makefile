@@ -61,8 +61,9 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together).
 test: prepare browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: prepare
 	$(PY) -m pytest -m "not integration and not realdata"

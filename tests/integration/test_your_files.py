@@ -38,6 +38,9 @@ def shop_run(tmp_path_factory):
     (exports / "README.txt").write_text("a stray file the run must name and not read\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "DAGSTER_HOME", "MAKE"))}
     env["ECOM_DATA_DIR"] = str(root / "state")
+    # make run parses dbt; here into a folder of its own, so the manifest the other test
+    # worker reads (make test runs two) is never rewritten under it
+    env["DBT_TARGET_PATH"] = str(root / "dbt_target")
     proc = subprocess.run(["make", "--no-print-directory", "run", f"LANDING={exports}"], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=1500)
     state = root / "state"
