@@ -301,7 +301,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder,
     for msg in refused:
         context.log.warning(msg)
     known = None
-    if not landing_watch.load_cursor(context.cursor)["files"]:
+    cursor = landing_watch.load_cursor(context.cursor)
+    if not cursor["files"] and not cursor["looks"]:
         # the first look starts from what ingestion already took (after `make run`: everything)
         try:
             known = ingested_files(Path(warehouse.path))
