@@ -986,7 +986,11 @@ def _forecast_panel(ctx: _Ctx, fc: Panel, c_week: str, c_fc: str) -> None:
     c_hi = ctx.pick(t, "upper_80", "upper", "yhat_upper", "hi_80", "upper_bound")
     c_model = ctx.pick(t, "model")
     filters = []
-    if c_model:
+    # one model per series (ml.demand_forecast: each series' champion) needs no filter; a
+    # table with several models per series shows one of them
+    per_series = (ctx.q(f"SELECT max(n) FROM (SELECT count(DISTINCT {_qi(c_model)}) n FROM {t} GROUP BY {_qi(c_sid)})")[0][0]
+                  if c_model and c_sid else 2)
+    if c_model and (per_series or 0) > 1:
         models = [r[0] for r in ctx.q(f"SELECT DISTINCT {_qi(c_model)} FROM {t}")]
         chosen = "lightgbm" if "lightgbm" in models else (models[0] if models else None)
         if chosen is not None and len(models) > 1:
