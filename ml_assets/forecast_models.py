@@ -1,9 +1,13 @@
-"""The forecast's single-series candidates and naive baselines, each ``f(y, h) -> forecast``.
+"""The forecast's candidates and naive baselines (single-series ones as ``f(y, h) ->
+forecast``) and how each level's champion is chosen among them.
 
 The statistical models come from statsforecast (Nixtla; ETS and Theta run on its compiled
 C++ core, Croston SBA on numba) rather than code of our own: reference implementations of
-the M-competition methods, at a few milliseconds per series (about 8 ms for AutoETS, 1.5 ms
-for Theta on two years of weeks), so they run for every series at every backtest origin.
+the M-competition methods, at a few milliseconds per series (about 4-8 ms for AutoETS,
+2 ms for Theta on two years of weeks), so they run for every series at every backtest
+origin. Importing statsforecast takes about 2.5 s and Croston's numba functions compile
+on first use in each process (about 0.6 s; statsforecast's on-disk numba cache, env
+``NIXTLA_NUMBA_CACHE=1``, saves about half of that, so it is left off).
 
 - ``naive``: the last value; ``seasonal_naive``: the value a season earlier (naive when
   the history is shorter than a season) — the naive baselines;
@@ -19,6 +23,10 @@ for Theta on two years of weeks), so they run for every series at every backtest
 
 Forecasts are finite and never negative; a model that cannot fit a series (too short,
 constant) falls back to the moving average, and the caller counts those fallbacks.
+
+Champion (:func:`split_origins`, :func:`choose_champions`): per level (total, category,
+product) the candidate (:data:`CANDIDATES`, with ``lightgbm`` from ml_assets.forecasting)
+with the lowest MASE on selection origins that do not overlap the evaluated weeks.
 """
 
 from __future__ import annotations
@@ -26,9 +34,15 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 NAIVE = ("naive", "seasonal_naive")
 STATISTICAL = ("ets", "theta", "croston")
+# Candidates, simplest first (an exact tie goes to the simpler one); the champion of each
+# level must beat NAIVE_BASELINE. ``naive`` is recorded beside them.
+CANDIDATES = ("moving_average", "croston", "ets", "theta", "lightgbm")
+NAIVE_BASELINE = "seasonal_naive"
+LEVELS = ("total", "category", "product")
 
 
 def naive_forecast(y: np.ndarray, h: int) -> np.ndarray:
@@ -82,3 +96,57 @@ def statistical_forecast(name: str, y: np.ndarray, h: int, m: int = 52,
     # A trend extrapolated over 8 weeks after a steep rise can reach many times anything
     # seen; cap at twice the series' peak so one series cannot dominate the error.
     return np.clip(fc, 0, 2 * max(float(y.max()), 0.0)), False
+
+
+# --------------------------------------------------------------------------- champion
+
+
+def split_origins(origins: list[int], season_length: int = 52,
+                  min_train_weeks: int = 26) -> tuple[list[int], list[int], str]:
+    """(selection, evaluation, how): the figures are those of the newer half of the
+    backtest ``origins``; the champion is chosen on the same weeks a season earlier when
+    the history reaches back that far (retail demand is seasonal: a model chosen in
+    summer need not be the one for Christmas), else on the older half of the origins.
+    With one origin, both are that origin."""
+    if len(origins) < 2:
+        return list(origins), list(origins), "the one origin"
+    k = len(origins) // 2
+    evaluation = list(origins[k:])
+    earlier = [o - season_length for o in evaluation]
+    if all(o >= min_train_weeks for o in earlier):
+        return earlier, evaluation, "the same weeks a season earlier"
+    return list(origins[:k]), evaluation, "the older backtest origins"
+
+
+def level_figures(detail: pd.DataFrame, series_type: pd.Series) -> pd.DataFrame:
+    """Per (model, level) of ``detail`` rows: ``mase`` (mean of the series-origin MASEs, as
+    the overall figure) and ``wape`` (pooled); ``series_type`` maps series_id to level."""
+    frame = pd.DataFrame({"model": detail["model"].astype(str).to_numpy(),
+                          "series_id": detail["series_id"].astype(str).to_numpy(),
+                          "origin": detail["origin"].to_numpy(),
+                          "err": (detail["actual"] - detail["forecast"]).abs().to_numpy(dtype=float),
+                          "act": detail["actual"].abs().to_numpy(dtype=float),
+                          "scale": detail["mase_scale"].to_numpy(dtype=float)})
+    frame["level"] = frame["series_id"].map(series_type)
+    so = frame.groupby(["level", "model", "series_id", "origin"], sort=True).agg(
+        mae=("err", "mean"), scale=("scale", "first"))
+    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
+    sums = frame.groupby(["level", "model"], sort=True)[["err", "act"]].sum()
+    return pd.DataFrame({"mase": so.groupby(level=["level", "model"])["mase"].mean(),
+                         "wape": sums["err"] / sums["act"].where(sums["act"] > 0)})
+
+
+def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:
+    """Per level (series type), the candidate with the lowest mean series-origin MASE in
+    ``detail`` (the selection origins); ties go to the simpler candidate (CANDIDATES order)."""
+    d = detail.loc[detail["model"].isin(CANDIDATES)]
+    if d.empty:
+        return {}
+    by = level_figures(d, series_type)["mase"]
+    out = {}
+    for level in by.index.get_level_values(0).unique():
+        m = by.loc[level]
+        m = m[np.isfinite(m)]
+        if len(m):
+            out[str(level)] = min(m.index, key=lambda c: (round(float(m[c]), 12), CANDIDATES.index(c)))
+    return out

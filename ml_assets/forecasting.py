@@ -25,10 +25,13 @@ M5; comparable when seasonal naive has to fall back), WAPE and relative bias.
 Champion: per level (total, category, product), the candidate with the lowest MASE on
 selection origins that never overlap the evaluated weeks: the same weeks a season
 earlier when the history reaches back that far, else the older half of the origins
-(:func:`split_origins`, :func:`choose_champions`); the published figures (``ml.forecast_backtest``, ``ml.model_metrics``) are those of the newer
-half, for the champion (model ``champion``: each series forecast by its level's
-champion) and every candidate. It is published when it beats ``seasonal_naive``; the
-other candidates are recorded beside it, not required to be beaten.
+(:func:`split_origins`, :func:`choose_champions` in :mod:`ml_assets.forecast_models`).
+The published figures (``ml.forecast_backtest``, ``ml.model_metrics``) are those of the
+newer half, for the champion (model ``champion``: each series forecast by its level's
+champion) and every candidate, overall and per level (``mase_<level>``, ``wape_<level>``).
+It is published when its MASE over all series beats ``seasonal_naive``'s; the other
+candidates are recorded beside it, not required to be beaten; a level whose champion
+does not beat seasonal naive at that level is named in the notes.
 The final forecast refits each level's champion on all weeks; the 80% interval comes from
 the quantiles of the champion's backtest errors (per series, in units of the series
 level, stretched by the pooled horizon profile; see :func:`interval_quantiles`).
@@ -46,21 +49,17 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, min_data
+from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, better, min_data
 from ml_assets.data import prepare_lines
 from ml_assets.evaluation import mase_scale
 from ml_assets.features import text_as_categories
 from ml_assets.forecast_models import (  # noqa: F401 - re-exported
-    NAIVE, STATISTICAL, moving_average_forecast, naive_forecast, seasonal_naive_forecast,
+    CANDIDATES, LEVELS, NAIVE, NAIVE_BASELINE, STATISTICAL, choose_champions, level_figures,
+    moving_average_forecast, naive_forecast, seasonal_naive_forecast, split_origins,
     statistical_forecast,
 )
 
 WEEK = pd.Timedelta(days=7)
-# Candidates, simplest first (an exact tie goes to the simpler one); the champion of each
-# level must beat NAIVE_BASELINE. ``naive`` is recorded beside them.
-CANDIDATES = ("moving_average", "croston", "ets", "theta", "lightgbm")
-NAIVE_BASELINE = "seasonal_naive"
-LEVELS = ("total", "category", "product")
 FORECAST_COLUMNS = ["series_id", "series_type", "stock_code", "category", "measure",
                     "week_start", "horizon", "forecast", "lower_80", "upper_80",
                     "seasonal_naive", "model"]
@@ -423,48 +422,6 @@ def _single_series_forecasts(y: np.ndarray, cfg: ForecastConfig, models) -> tupl
     return out, fell, n_fb
 
 
-def split_origins(origins: list[int], season_length: int = 52,
-                  min_train_weeks: int = 26) -> tuple[list[int], list[int], str]:
-    """(selection, evaluation, how): the figures are those of the newer half of the
-    backtest ``origins``; the champion is chosen on the same weeks a season earlier when
-    the history reaches back that far (retail demand is seasonal: a model chosen in
-    summer need not be the one for Christmas), else on the older half of the origins.
-    With one origin, both are that origin."""
-    if len(origins) < 2:
-        return list(origins), list(origins), "the one origin"
-    k = len(origins) // 2
-    evaluation = list(origins[k:])
-    earlier = [o - season_length for o in evaluation]
-    if all(o >= min_train_weeks for o in earlier):
-        return earlier, evaluation, "the same weeks a season earlier"
-    return list(origins[:k]), evaluation, "the older backtest origins"
-
-
-def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:
-    """Per level (series type), the candidate with the lowest mean series-origin MASE in
-    ``detail`` (the selection origins); ties go to the simpler candidate (CANDIDATES order)."""
-    d = detail.loc[detail["model"].isin(CANDIDATES)]
-    if d.empty:
-        return {}
-    err = (d["actual"] - d["forecast"]).abs().to_numpy(dtype=float)
-    frame = pd.DataFrame({"model": d["model"].astype(str).to_numpy(),
-                          "series_id": d["series_id"].astype(str).to_numpy(),
-                          "origin": d["origin"].to_numpy(), "err": err,
-                          "scale": d["mase_scale"].to_numpy(dtype=float)})
-    so = frame.groupby(["model", "series_id", "origin"], sort=True).agg(mae=("err", "mean"), scale=("scale", "first"))
-    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
-    so = so.reset_index()
-    so["level"] = so["series_id"].map(series_type)
-    by = so.groupby(["level", "model"])["mase"].mean()
-    out = {}
-    for level in by.index.get_level_values(0).unique():
-        m = by.loc[level]
-        m = m[np.isfinite(m)]
-        if len(m):
-            out[str(level)] = min(m.index, key=lambda c: (round(float(m[c]), 12), CANDIDATES.index(c)))
-    return out
-
-
 def backtest_origins(n_weeks: int, cfg: ForecastConfig) -> list[int]:
     """Origins (index of the first forecast week), oldest first."""
     last = n_weeks - cfg.horizon
@@ -556,6 +513,8 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     # the figures reported (ml.forecast_backtest, ml.model_metrics) are the evaluation origins'
     backtest = summarize_backtest(detail_df.loc[detail_df["origin"].isin(eval_weeks)])
 
+    by_level = level_figures(detail_df.loc[detail_df["origin"].isin(eval_weeks)], series_type)
+
     def overall(model: str) -> dict[str, float]:
         b = backtest.loc[(backtest["model"] == model) & (backtest["level"] == "overall")].set_index("measure")
         out = {"mase": float(b.loc["all", "mase"])}
@@ -564,6 +523,9 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
                 out[f"mase_{meas}"] = float(b.loc[meas, "mase"])
                 out[f"wape_{meas}"] = float(b.loc[meas, "wape"])
                 out[f"bias_{meas}"] = float(b.loc[meas, "bias"])
+        for lv in LEVELS:  # per level, where each level's champion is published
+            if (lv, model) in by_level.index:
+                out.update({f"{k}_{lv}": float(by_level.loc[(lv, model), k]) for k in ("mase", "wape")})
         return out
 
     names = sorted(set(champions.values()))
@@ -592,6 +554,14 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     if n_stat_fallback:
         run.notes.append(f"{n_stat_fallback} statistical fits (of {n_pairs * len(STATISTICAL)}) could not fit a "
                          "too short or constant history and used the moving average")
+    sn_fig = run.baselines[NAIVE_BASELINE]
+    behind = [f"{lv} ({champions[lv]} {run.metrics[f'mase_{lv}']:.4f} against {sn_fig[f'mase_{lv}']:.4f})"
+              for lv in LEVELS if np.isfinite(run.metrics.get(f"mase_{lv}", np.nan))
+              and np.isfinite(sn_fig.get(f"mase_{lv}", np.nan))
+              and not better("mase", run.metrics[f"mase_{lv}"], sn_fig[f"mase_{lv}"])]
+    if behind:
+        run.notes.append(f"on the evaluation origins a level's champion does not beat {NAIVE_BASELINE} at "
+                         f"that level (MASE): {', '.join(behind)}; the verdict is on all series together")
     sn = run.baselines[NAIVE_BASELINE]["mase"]
     if np.isfinite(sn) and sn > 0:
         run.metrics["mase_vs_seasonal_naive"] = run.metrics["mase"] / sn - 1.0

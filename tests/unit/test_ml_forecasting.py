@@ -126,9 +126,9 @@ def test_planted_seasonal_series_beats_naive():
 
 
 def test_the_champion_need_not_beat_the_other_candidates_only_seasonal_naive():
-    """Noisy flat demand: the moving average is the best forecaster and wins every level
-    against the far noisier seasonal naive; published although the rule of old (beat
-    every other model) might have refused it."""
+    """Noisy flat demand: the single-series models (moving average, ETS, Theta, Croston)
+    all beat LightGBM and the far noisier seasonal naive; a statistical champion is
+    published without having to beat every other candidate (the rule of old)."""
     rng = np.random.default_rng(3)
     units = {f"P{i}": np.round(rng.normal(50, 12, 110)).clip(1) for i in range(5)}
     res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 5, "n_origins": 4}))
@@ -136,11 +136,20 @@ def test_the_champion_need_not_beat_the_other_candidates_only_seasonal_naive():
     assert run.metrics["mase"] < run.baselines["seasonal_naive"]["mase"]
     assert run.publishable, run.reason
     champions = run.params["champion"]
+    assert "lightgbm" not in champions.values()
+    assert run.metrics["mase"] < run.baselines["lightgbm"]["mase"]
     # the published forecast of each series is its level's champion
     used = {lv: set(g.astype(str)) for lv, g in res.forecast.groupby("series_type")["model"]}
     assert {lv: used[lv] for lv in champions} == {lv: {c} for lv, c in champions.items()}
     # the champion figure is the mix of the levels' champions on the evaluation origins
     assert run.model in {f"forecast_{champions['product']}", "forecast_per_level"}
+    # per level, the champion's figures are its level champion's: 5 products, 1 total
+    for lv, c in champions.items():
+        assert run.metrics[f"mase_{lv}"] == pytest.approx(run.baselines[c][f"mase_{lv}"])
+        assert run.metrics[f"wape_{lv}"] == pytest.approx(run.baselines[c][f"wape_{lv}"])
+    for name, b in run.baselines.items():  # overall MASE = mean over every series x origin
+        assert b["mase"] == pytest.approx((5 * b["mase_product"] + b["mase_total"]) / 6), name
+    assert "mase_category" not in run.metrics
 
 
 def test_nothing_beats_seasonal_naive_nothing_is_published():
