@@ -14,13 +14,12 @@ Rules, in the order they apply to one file:
    (``skipped``, "identical to ..."). A path that held other content and now holds such
    bytes has its old rows removed (``replaced``, with a note naming the other file).
    Anything else is read and loaded; a path that held other content is ``replaced``.
-3. It is read as text (CSV, CSV.GZ), Parquet or XLSX (every sheet). Text that is not
-   UTF-8 is copied, in chunks, to a temporary UTF-8 file first: lines that are valid
-   UTF-8 stay as they are, the others are decoded as Windows-1252 (a superset of the
-   printable Latin-1; its five unassigned bytes map as Latin-1 would), so ’ “ ” € …
-   survive. Header names are mapped through ``schemas.py`` aliases, so Online Retail I
-   and II both fit. A file that cannot be read at all (empty, binary, not a table,
-   missing required columns) raises :class:`IngestError` naming the file and the
+3. It is read into a table of text columns by :mod:`ecom_platform.lib.landing_read`: CSV,
+   CSV.GZ, tab-separated text, Parquet or XLSX (every sheet); UTF-8, UTF-16/32 or
+   Windows-1252 text; a CSV line that cannot be parsed (ragged, over-long) is set aside
+   with its position. Header names are mapped through ``schemas.py`` aliases, so Online
+   Retail I and II both fit. A file that cannot be read at all (empty, binary, not a
+   table, missing required columns) raises :class:`IngestError` naming the file and the
    problem; it is logged as ``rejected`` and nothing of it is loaded.
 4. Each record is typed. A record that fails typing or validation, or a CSV line that
    cannot be parsed, goes to ``raw.quarantine`` with its raw text and the reason; the
@@ -34,19 +33,12 @@ Rules, in the order they apply to one file:
 
 from __future__ import annotations
 
-import codecs
-import csv
-import gzip
 import hashlib
-import io
 import json
-import os
-import tempfile
 import time
-import zlib
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -63,14 +55,17 @@ from ecom_platform.lib.schemas import (
     Source,
     normalise_header,
 )
+from ecom_platform.lib.landing_read import (  # noqa: F401 - IngestError, file_format, SUPPORTED_SUFFIXES re-exported
+    SUPPORTED_SUFFIXES,
+    IngestError,
+    _q,
+    _sql_str,
+    file_format,
+    read_landing,
+)
 
-SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx")
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
 NULL_TOKENS = ("", "nan", "none", "null", "<na>", "nat")
-
-
-class IngestError(Exception):
-    """A whole file could not be ingested. The message names the file and the problem."""
 
 
 @dataclass
@@ -92,6 +87,7 @@ class FileResult:
     error: str | None = None
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    read_as: str | None = None  # how a file was read when not as plain UTF-8 / a decimal point
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -102,14 +98,6 @@ class FileResult:
 
 def _ignored(name: str) -> bool:
     return name.startswith((".", "_")) or name.lower().endswith(IGNORED_SUFFIXES)
-
-
-def file_format(path: Path) -> str | None:
-    name = path.name.lower()
-    for suffix in (".csv.gz", ".csv", ".parquet", ".xlsx"):
-        if name.endswith(suffix):
-            return suffix.lstrip(".")
-    return None
 
 
 def discover_files(landing_dir: Path, sources: Iterable[str] | None = None) -> tuple[list[LandingFile], list[str]]:
@@ -141,8 +129,10 @@ def discover_files(landing_dir: Path, sources: Iterable[str] | None = None) -> t
                 refused.append(f"{rel}: refused, resolves outside the landing folder {root}")
                 continue
             if file_format(path) is None:
+                hint = "; a tab-separated text export (Excel's Unicode Text) loads renamed to .tsv" \
+                    if path.name.lower().endswith(".txt") else ""
                 refused.append(
-                    f"{rel}: refused, unsupported file type (expected one of {', '.join(SUPPORTED_SUFFIXES)})"
+                    f"{rel}: refused, unsupported file type (expected one of {', '.join(SUPPORTED_SUFFIXES)}){hint}"
                 )
                 continue
             files.append(LandingFile(source=source, path=path, rel=rel))
@@ -170,292 +160,6 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(QUARANTINE_DDL)
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def _head_bytes(path: Path, rel: str, fmt: str, n: int = 65536) -> bytes:
-    try:
-        if fmt == "csv.gz":
-            with gzip.open(path, "rb") as fh:
-                return fh.read(n)
-        with open(path, "rb") as fh:
-            return fh.read(n)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise IngestError(f"{rel}: cannot be read as {fmt}: {exc}") from None
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-# Windows-1252 with its five unassigned bytes (0x81 0x8D 0x8F 0x90 0x9D) decoded as Latin-1 would.
-_CP1252_TABLE = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
-
-
-def _is_utf8_head(head: bytes) -> bool:
-    """False when the first bytes are not UTF-8 (a sequence cut by the end of ``head`` is fine)."""
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
-    return True
-
-
-def _decode_lines(piece: bytes) -> str:
-    """``piece`` as text: lines that are UTF-8 kept, the others decoded as Windows-1252."""
-    try:
-        return piece.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    out = []
-    for line in piece.splitlines(keepends=True):
-        try:
-            out.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            out.append(codecs.charmap_decode(line, "strict", _CP1252_TABLE)[0])
-    return "".join(out)
-
-
-def _cut(buf: bytes, final: bool) -> int:
-    """Where to cut a streamed buffer: after its last line end, else before a trailing,
-    possibly incomplete UTF-8 sequence (0: read on). Never between "\r" and "\n"."""
-    if final:
-        return len(buf)
-    end = len(buf) - buf.endswith(b"\r")  # a last "\r" may be the first half of "\r\n"
-    i = max(buf.rfind(b"\n", 0, end), buf.rfind(b"\r", 0, end)) + 1
-    if i:
-        return i
-    for k in range(1, min(4, end) + 1):
-        if buf[end - k] < 0x80:
-            break
-        if buf[end - k] >= 0xC0:
-            return end - k
-    return end
-
-
-def _transcode_to_utf8(path: Path, rel: str, fmt: str, chunk: int = 1 << 20) -> tuple[str, str]:
-    """Copy a CSV that is not UTF-8 to a temporary UTF-8 file, ``chunk`` bytes at a time
-    (memory stays bounded). Returns ``(temporary path, encoding)``; the caller deletes the file.
-    """
-    fd, tmp = tempfile.mkstemp(prefix="ecom_ingest_", suffix=".csv")
-    try:
-        with os.fdopen(fd, "wb") as dst, (gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")) as src:
-            carry = b""
-            while True:
-                block = src.read(chunk)
-                buf = carry + block
-                if not buf:
-                    break
-                cut = _cut(buf, final=not block)
-                dst.write(_decode_lines(buf[:cut]).encode("utf-8"))
-                carry = buf[cut:]
-    except (OSError, EOFError, zlib.error) as exc:
-        os.unlink(tmp)
-        raise IngestError(f"{rel}: cannot be read as {fmt}: {exc}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp, "windows-1252"
-
-
-def _read_csv(con, read_path: str, rel: str) -> None:
-    """``read_path`` (UTF-8) -> temp table ``_land`` (all VARCHAR) and DuckDB's rejects tables."""
-    for t in ("_land", "_land_rejects", "_land_reject_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    try:
-        con.execute(
-            f"""
-            CREATE TEMP TABLE _land AS
-            SELECT * FROM read_csv({_sql_str(read_path)},
-                header = true, all_varchar = true, encoding = 'utf-8',
-                ignore_errors = true, store_rejects = true,
-                rejects_table = '_land_rejects', rejects_scan = '_land_reject_scans',
-                null_padding = false, auto_detect = true)
-            """
-        )
-    except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0].replace(read_path, rel)
-        raise IngestError(f"{rel}: cannot be parsed as CSV: {msg}") from None
-
-
-def _blank_lines_before(
-    read_path: str, gz: bool, lines: list[int], quote: str, delimiter: str = ",", escape: str = ""
-) -> dict[int, int]:
-    """For each of DuckDB's reject line numbers (header = 1, blank lines counted, a quoted
-    line break not), how many blank lines come before it.
-
-    Python's csv reader splits the file into the same logical lines as DuckDB: a quote opens
-    a quoted field only at the start of a field (``12" RULER`` is text), so a stray quote
-    does not swallow the rest of the file. Streams the (UTF-8) file and stops after the
-    last line asked for.
-    """
-    wanted, out = set(lines), {}
-    if not wanted:
-        return out
-    last = max(wanted)
-    fmt: dict = {"delimiter": delimiter or ",", "strict": False}
-    if quote and quote != "(empty)":
-        fmt["quotechar"] = quote
-        if escape and escape not in ("(empty)", quote):
-            fmt.update(escapechar=escape, doublequote=False)
-    else:
-        fmt["quoting"] = csv.QUOTE_NONE
-    csv.field_size_limit(1 << 30)
-    raw = gzip.open(read_path, "rb") if gz else open(read_path, "rb")
-    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
-        blanks = 0
-        try:
-            for n, row in enumerate(csv.reader(fh, **fmt), start=1):
-                if not row:
-                    blanks += 1
-                elif n in wanted:
-                    out[n] = blanks
-                if n >= last:
-                    break
-        except csv.Error:
-            pass  # e.g. a quote left open at the end: the lines before it are counted
-    return out
-
-
-def _load_csv(con, path: Path, rel: str, fmt: str) -> tuple[str, list[dict]]:
-    """Read a CSV into temp table ``_land`` (all VARCHAR). Returns (encoding, unparseable lines).
-
-    Each unparseable line is ``{"row": record position, "reason", "text"}``; the position
-    counts data records only (header and blank lines excluded), like ``_row_number``.
-    """
-    head = _head_bytes(path, rel, fmt)
-    if not head.strip():
-        raise IngestError(f"{rel}: the file is empty (no header, no rows)")
-    if b"\x00" in head:
-        raise IngestError(f"{rel}: looks binary (NUL bytes), not a CSV text file")
-    encoding, tmp = "utf-8", None
-    try:
-        utf8 = _is_utf8_head(head)
-        if utf8:
-            try:
-                _read_csv(con, str(path), rel)
-            except IngestError as exc:
-                if not any(w in str(exc).lower() for w in ("unicode", "encod")):
-                    raise
-                utf8 = False
-            else:
-                utf8 = not con.execute(
-                    "SELECT count(*) FROM _land_rejects WHERE error_type = 'INVALID ENCODING'"
-                ).fetchone()[0]
-        if not utf8:
-            tmp, encoding = _transcode_to_utf8(path, rel, fmt)
-            _read_csv(con, tmp, rel)
-        rejects = con.execute(
-            "SELECT line, error_type, error_message, csv_line FROM _land_rejects ORDER BY line"
-        ).fetchall()
-        # One entry per bad line (DuckDB may report several errors for one line).
-        seen: dict[int, dict] = {}
-        for line, etype, emsg, text in rejects:
-            if int(line) not in seen:
-                # DuckDB's text of a line after a blank line starts with that line's end.
-                text = text.lstrip("\r\n") if text else text
-                seen[int(line)] = {"reason": f"unparseable CSV line ({etype.lower()}): {emsg}", "text": text}
-        if seen:
-            delimiter, quote, escape = con.execute(
-                "SELECT any_value(delimiter), any_value(quote), any_value(escape) FROM _land_reject_scans"
-            ).fetchone()
-            read_path, gz = (tmp, False) if tmp else (str(path), fmt == "csv.gz")
-            blanks = _blank_lines_before(read_path, gz, list(seen), quote or "", delimiter or ",", escape or "")
-            for line, bad in seen.items():
-                bad["row"] = line - 1 - blanks.get(line, 0)
-    finally:
-        if tmp:
-            os.unlink(tmp)
-    return encoding, [seen[k] for k in sorted(seen)]
-
-
-def _load_parquet(con, path: Path, rel: str) -> None:
-    con.execute("DROP TABLE IF EXISTS _land")
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE _land AS SELECT COLUMNS(*)::VARCHAR FROM read_parquet({_sql_str(str(path))})"
-        )
-    except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0].replace(str(path), rel)
-        raise IngestError(f"{rel}: cannot be read as Parquet: {msg}") from None
-
-
-def _cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return None
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _load_xlsx(con, path: Path, rel: str) -> list[str]:
-    """Read every sheet into ``_land`` (all VARCHAR) with a ``_sheet`` column; returns sheet names."""
-    import openpyxl
-    import pandas as pd
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad archive
-        raise IngestError(f"{rel}: cannot be read as XLSX: {exc}") from None
-    frames = []
-    header_ref: list[str] | None = None
-    sheets = []
-    try:
-        for ws in wb.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            header = None
-            for row in rows:
-                if row and any(v is not None and str(v).strip() for v in row):
-                    header = [_cell_text(v) or f"column{i + 1}" for i, v in enumerate(row)]
-                    break
-            if header is None:
-                continue  # empty sheet
-            data = [
-                [_cell_text(v) for v in row[: len(header)]] + [None] * (len(header) - len(row))
-                for row in rows
-                if row and any(v is not None for v in row)
-            ]
-            norm = [normalise_header(h) for h in header]
-            if header_ref is not None and norm != [normalise_header(h) for h in header_ref]:
-                raise IngestError(
-                    f"{rel}: sheet {ws.title!r} has header {header} but the first sheet has {header_ref}; "
-                    "all sheets of one workbook must share a layout"
-                )
-            header_ref = header_ref or header
-            frame = pd.DataFrame(data, columns=header_ref, dtype=object)
-            frame.insert(0, "_sheet", ws.title)
-            frames.append(frame)
-            sheets.append(ws.title)
-    finally:
-        wb.close()
-    if not frames:
-        raise IngestError(f"{rel}: the workbook has no sheet with a header row")
-    df = pd.concat(frames, ignore_index=True).astype(object)
-    df = df.where(df.notna(), None)
-    con.execute("DROP TABLE IF EXISTS _land")
-    con.register("_land_df", df)
-    try:
-        cols = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in df.columns)
-        con.execute(f"CREATE TEMP TABLE _land AS SELECT {cols} FROM _land_df")
-    finally:
-        con.unregister("_land_df")
-    return sheets
-
-
 # --------------------------------------------------------------------------- typing
 
 
@@ -479,12 +183,13 @@ def _typed_expr(col_sql: str, sql_type: str) -> str:
         s = f"regexp_replace({v}, '\\s*(UTC|Z)$', '')"
         return (
             f"COALESCE(TRY_CAST({s} AS TIMESTAMP), TRY_STRPTIME({s}, '%m/%d/%Y %H:%M'), "
-            f"TRY_STRPTIME({s}, '%m/%d/%Y %H:%M:%S'), TRY_STRPTIME({s}, '%d.%m.%Y %H:%M'))"
+            f"TRY_STRPTIME({s}, '%m/%d/%Y %H:%M:%S'), TRY_STRPTIME({s}, '%d.%m.%Y %H:%M'), "
+            f"TRY_STRPTIME({s}, '%d.%m.%Y %H:%M:%S'), TRY_STRPTIME({s}, '%d.%m.%Y'))"
         )
     if t == "DATE":
         return (
             f"COALESCE(TRY_CAST({v} AS DATE), TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE), "
-            f"TRY_CAST(TRY_STRPTIME({v}, '%m/%d/%Y') AS DATE))"
+            f"TRY_CAST(TRY_STRPTIME({v}, '%m/%d/%Y') AS DATE), TRY_CAST(TRY_STRPTIME({v}, '%d.%m.%Y') AS DATE))"
         )
     raise ValueError(f"no typing rule for {sql_type}")
 
@@ -565,8 +270,36 @@ def _range_rules(source: Source, ranges: Ranges) -> dict[str, tuple[str, str]]:
     return out
 
 
+# A number with a decimal comma ("2,55", "1.234,50") and one with a decimal point ("2.55",
+# "1,234.50"); three digits after the separator ("1,234") could be either and count for neither.
+_COMMA_DECIMAL = r"[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),([0-9]{1,2}|[0-9]{4,})"
+_POINT_DECIMAL = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)\.([0-9]{1,2}|[0-9]{4,})"
+
+
+def _is_decimal(sql_type: str) -> bool:
+    return sql_type.upper().startswith("DECIMAL") or sql_type.upper() == "DOUBLE"
+
+
+def decimal_comma(con, source: Source, mapping: dict[str, str], land: str = "_land") -> bool:
+    """Whether the file writes its decimal numbers with a decimal comma (European
+    spreadsheets: ``2,55``, ``1.234,50``): some decimal column value has the comma form and
+    none has the point form. Reads only files with a comma in a decimal column."""
+    cols = [_q(mapping[c.name]) for c in source.columns if c.name in mapping and _is_decimal(c.sql_type)]
+    if not cols:
+        return False
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {land} WHERE {' OR '.join(f'contains({c}, {chr(39)},{chr(39)})' for c in cols)})").fetchone()[0]:
+        return False
+    n_comma, n_point = con.execute(
+        "SELECT " + ", ".join(
+            " + ".join(f"count(*) FILTER (WHERE regexp_full_match(trim({c}), {_sql_str(rx)}))" for c in cols)
+            for rx in (_COMMA_DECIMAL, _POINT_DECIMAL)
+        ) + f" FROM {land}"
+    ).fetchone()
+    return n_comma > 0 and n_point == 0
+
+
 def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str, row_number: str,
-                  ranges: Ranges = DEFAULT_RANGES) -> str:
+                  ranges: Ranges = DEFAULT_RANGES, comma_decimals: bool = False) -> str:
     """SELECT over ``land`` giving the typed columns, ``_sheet``, ``_row_number``, ``_reason``
     (NULL for a good record) and ``_raw`` (the record as JSON text, for quarantined rows only).
 
@@ -585,7 +318,9 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
         raw = _q(mapping[col.name])
         t, n = _q(f"__ecom_t{i}"), _q(f"__ecom_n{i}")
         null_of[col.name], typed_of[col.name] = n, t
-        typed_sql, null_sql = _typed_and_null(raw, col.sql_type)
+        # in a decimal-comma file "1.234,50" is typed as 1234.50 (the reason keeps the text)
+        value = f"replace(replace({raw}, '.', ''), ',', '.')" if comma_decimals and _is_decimal(col.sql_type) else raw
+        typed_sql, null_sql = _typed_and_null(value, col.sql_type)
         inner.append(f"{typed_sql} AS {t}")
         nulls.append(f"{null_sql.format(t=t)} AS {n}")
         typed.append(f"{t} AS {_q(col.name)}")
@@ -749,21 +484,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str,
             _log(con, res, size, run_id, started)
         return res
 
-    fmt = file_format(lf.path)
     try:
-        unparseable: list[dict] = []
-        has_sheet = False
-        if fmt in ("csv", "csv.gz"):
-            if size == 0:
-                raise IngestError(f"{lf.rel}: the file is empty (0 bytes)")
-            _, unparseable = _load_csv(con, lf.path, lf.rel, fmt)
-        elif fmt == "parquet":
-            _load_parquet(con, lf.path, lf.rel)
-        elif fmt == "xlsx":
-            _load_xlsx(con, lf.path, lf.rel)
-            has_sheet = True
-        else:  # discover_files filters these; defensive for direct calls
-            raise IngestError(f"{lf.rel}: unsupported file type")
+        has_sheet, unparseable, encoding = read_landing(con, lf.path, lf.rel)
         header = [r[0] for r in con.execute("DESCRIBE _land").fetchall() if r[0] != "_sheet"]
         mapping = map_header(source, header, lf.rel)
         sheet = "_sheet" if has_sheet else "CAST(NULL AS VARCHAR)"
@@ -786,7 +508,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str,
             )
             row_number = "_land_k + COALESCE(_skip_n, 0)"
         con.execute("DROP TABLE IF EXISTS _typed")
-        con.execute(f"CREATE TEMP TABLE _typed AS {_typed_select(source, mapping, land, sheet, row_number, ranges)}")
+        comma = decimal_comma(con, source, mapping)
+        res.read_as = "; ".join(
+            ([f"{encoding.upper()} text"] if encoding and encoding != "utf-8" else [])
+            + (["decimal comma (2,55 read as 2.55)"] if comma else [])) or None
+        con.execute(f"CREATE TEMP TABLE _typed AS "
+                    f"{_typed_select(source, mapping, land, sheet, row_number, ranges, comma)}")
         n_read, n_bad = con.execute(
             "SELECT count(*), count(_reason) FROM _typed"
         ).fetchone()
@@ -868,7 +595,7 @@ def ingest_source(
         results.append(res)
         if progress:
             rate = res.rows_read / res.seconds if res.seconds and res.rows_read else 0
-            extra = f" ({res.error})" if res.error else ""
+            extra = "".join(f" ({x})" for x in (res.read_as, res.error) if x)
             progress(
                 f"[{source} {i}/{len(files)}] {lf.rel}: {res.status}, "
                 f"{res.rows_accepted:,} accepted, {res.rows_rejected:,} quarantined, "
@@ -890,19 +617,9 @@ def file_days(path: Path, source: str, rel: str | None = None) -> list[str]:
         return []
     path = Path(path)
     rel = rel or path.name
-    fmt = file_format(path)
     con = duckdb.connect(":memory:")
     try:
-        if fmt in ("csv", "csv.gz"):
-            if path.stat().st_size == 0:
-                raise IngestError(f"{rel}: the file is empty (0 bytes)")
-            _load_csv(con, path, rel, fmt)
-        elif fmt == "parquet":
-            _load_parquet(con, path, rel)
-        elif fmt == "xlsx":
-            _load_xlsx(con, path, rel)
-        else:
-            raise IngestError(f"{rel}: unsupported file type")
+        read_landing(con, path, rel)
         header = [r[0] for r in con.execute("DESCRIBE _land").fetchall() if r[0] != "_sheet"]
         mapping = map_header(src, header, rel)
         col = src.column(src.date_column)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from decimal import Decimal
 
-from ecom_platform.lib import ingest
+from ecom_platform.lib import ingest, landing_read
 from ecom_platform.lib.ingest import LandingFile
 
 HEADER_II = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
@@ -198,7 +198,7 @@ def test_transcoding_streams_in_chunks_without_splitting_characters(tmp_path, ch
     ]
     src = tmp_path / "in.csv.gz"
     src.write_bytes(gzip.compress(b"".join(lines)))
-    tmp, encoding = ingest._transcode_to_utf8(src, "x/in.csv.gz", "csv.gz", chunk=chunk)
+    tmp, encoding = landing_read._transcode_to_utf8(src, "x/in.csv.gz", "csv.gz", chunk=chunk)
     try:
         assert Path(tmp).read_bytes().decode("utf-8") == (
             "a,b\r\n1,é€’ utf8\r\n2,’€é cp1252\r\n3,plain\r4,ü\n"
@@ -397,9 +397,9 @@ def test_blank_lines_are_counted_as_duckdb_numbers_lines(tmp_path, text, wanted,
     path = tmp_path / "f.csv"
     path.write_bytes(text.encode())
     con = duckdb.connect()
-    ingest._read_csv(con, str(path), "f.csv")
+    landing_read._read_csv(con, str(path), "f.csv")
     assert [line for (line,) in con.execute("SELECT DISTINCT line FROM _land_rejects ORDER BY line").fetchall()] == wanted
-    assert ingest._blank_lines_before(str(path), False, wanted, '"') == expected
+    assert landing_read._blank_lines_before(str(path), False, wanted, '"') == expected
 
 
 def test_stray_quote_keeps_row_numbers(env):
@@ -411,6 +411,105 @@ def test_stray_quote_keeps_row_numbers(env):
     assert (res.rows_read, res.rows_rejected) == (4, 1)
     assert lineage(con, "transactions/quote.csv") == [(900001, 1), (900002, 2), (900004, 4)]
     assert [n for n, _, _ in quarantine(con, "transactions/quote.csv")] == [3]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("gz", [False, True])
+def test_over_long_line_is_quarantined_rest_loads(env, quoted, gz):
+    """A 3 MB line (over DuckDB's 2,000,000-byte line limit) among the lines its dialect
+    guess reads: that one record is quarantined at its position, the others load."""
+    con, landing = env
+    field = "X" * 3_000_000
+    long = f'910006,22116,{chr(34) + field + chr(34) if quoted else field},1,2009-12-02 09:00:00,4.95,13085,France'
+    rows = [f"91000{i},2211{i},GOOD {i},{i},2009-12-02 09:00:00,1.25,13085,France" for i in range(1, 6)]
+    rel = "transactions/long.csv" + (".gz" if gz else "")
+    write(landing, rel, HEADER_II + "\n".join(rows + [long, rows[0].replace("910001", "910007")]) + "\n")
+    res = ingest_one(con, landing, rel)
+    assert (res.status, res.rows_read, res.rows_accepted, res.rows_rejected) == ("loaded", 7, 6, 1)
+    (row_number, reason, raw_text), = quarantine(con, rel)
+    assert row_number == 6
+    assert reason.startswith("unparseable CSV line (line size over maximum)") and "2000000" in reason
+    assert raw_text.startswith("910006,22116,") and len(raw_text) <= 10_000  # the line's start only
+    assert lineage(con, rel) == [(910001, 1), (910002, 2), (910003, 3), (910004, 4), (910005, 5), (910007, 7)]
+    baseline_intact(con)
+
+
+@pytest.mark.parametrize("encoding,bom,suffix", [
+    ("utf-16-le", b"\xff\xfe", ".tsv"),   # Excel's "Unicode Text": UTF-16 LE, tabs, CRLF
+    ("utf-16-be", b"\xfe\xff", ".csv"),
+    ("utf-16-le", b"", ".csv"),            # no byte order mark
+    ("utf-32-le", b"\xff\xfe\x00\x00", ".csv"),
+])
+def test_utf16_and_utf32_files_load(env, encoding, bom, suffix):
+    con, landing = env
+    sep = "\t" if suffix == ".tsv" else ","
+    lines = [HEADER_II.strip(), "920001,22111,CAFÉ CRÈME MUG €,2,2009-12-02 09:00:00,4.95,13085,Österreich",
+             "920002,22112,“QUOTED” BOWL,1,2009-12-02 09:00:00,2.10,,France"]
+    text = "\r\n".join(line.replace(",", sep) for line in lines) + "\r\n"
+    rel = "transactions/unicode" + suffix
+    write(landing, rel, bom + text.encode(encoding))
+    res = ingest_one(con, landing, rel)
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 2, 0), res.error
+    assert res.read_as == f"{'UTF-32' if '32' in encoding else 'UTF-16' if bom else encoding.upper()} text"
+    rows = con.execute(
+        "SELECT invoice, description, price, customer_id, country FROM raw.transactions "
+        "WHERE _source_file = ? ORDER BY _row_number", [rel]).fetchall()
+    assert rows == [("920001", "CAFÉ CRÈME MUG €", Decimal("4.950"), 13085, "Österreich"),
+                    ("920002", "“QUOTED” BOWL", Decimal("2.100"), None, "France")]
+    baseline_intact(con)
+
+
+def test_broken_utf16_is_rejected_with_the_byte(env):
+    con, landing = env
+    data = b"\xff\xfe" + (HEADER_II + GOOD_ROWS[0] + "\n").encode("utf-16-le") + b"\x00"  # an odd last byte
+    write(landing, "transactions/cut.csv", data)
+    res = ingest_one(con, landing, "transactions/cut.csv")
+    assert res.status == "rejected"
+    assert res.error.startswith("transactions/cut.csv: starts as UTF-16 text but is not valid UTF-16 about byte ")
+    baseline_intact(con)
+
+
+DECIMAL_COMMA = (
+    "Invoice;StockCode;Description;Quantity;InvoiceDate;Price;Customer ID;Country\n"
+    "930001;85048;KUGEL;12;01.12.2009 07:45;2,55;13085;Germany\n"
+    "930002;85049;LAMPE;1;13.12.2009 17:05:30;1.234,50;13085;Germany\n"
+    "930003;85050;TASSE;-2;14.12.2009;18;;Germany\n"
+    "930004;85051;TELLER;3;15.12.2009 08:00;-0,5;13086;Germany\n"
+)
+
+
+def test_decimal_comma_file_loads_with_the_right_prices(env):
+    """European spreadsheets: ';' delimiter, '2,55' and '1.234,50', dd.mm.yyyy dates."""
+    con, landing = env
+    write(landing, "transactions/de.csv", DECIMAL_COMMA)
+    res = ingest_one(con, landing, "transactions/de.csv")
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 4, 0)
+    assert res.read_as == "decimal comma (2,55 read as 2.55)"
+    rows = con.execute(
+        "SELECT invoice, quantity, price, CAST(invoice_date AS VARCHAR) FROM raw.transactions "
+        "WHERE _source_file = 'transactions/de.csv' ORDER BY _row_number").fetchall()
+    assert rows == [("930001", 12, Decimal("2.550"), "2009-12-01 07:45:00"),
+                    ("930002", 1, Decimal("1234.500"), "2009-12-13 17:05:30"),
+                    ("930003", -2, Decimal("18.000"), "2009-12-14 00:00:00"),
+                    ("930004", 3, Decimal("-0.500"), "2009-12-15 08:00:00")]
+    baseline_intact(con)
+
+
+def test_a_file_mixing_decimal_comma_and_point_is_not_guessed(env):
+    """'2,55' beside '2.55': which is right cannot be told, so the comma values are
+    quarantined with their text (never read as 255 or 2.55 by guess)."""
+    con, landing = env
+    text = DECIMAL_COMMA.replace("1.234,50", "1234.50")
+    write(landing, "transactions/mixed.csv", text)
+    res = ingest_one(con, landing, "transactions/mixed.csv")
+    assert (res.status, res.rows_accepted, res.rows_rejected, res.read_as) == ("loaded", 2, 2, None)
+    assert [(n, r) for n, r, _ in quarantine(con, "transactions/mixed.csv")] == [
+        (1, "price '2,55' is not a valid decimal(18,3)"), (4, "price '-0,5' is not a valid decimal(18,3)")]
+    # a decimal point file keeps its thousands ("1,234" is not a decimal comma)
+    write(landing, "transactions/us.csv", HEADER_II + '940001,1,MUG,2,2009-12-02 09:00:00,"1,234.50",1,UK\n'
+          + "940002,2,BOWL,1,2009-12-02 09:00:00,2.5,1,UK\n")
+    res = ingest_one(con, landing, "transactions/us.csv")
+    assert res.read_as is None
 
 
 def test_unknown_event_type_is_quarantined(env):
@@ -650,7 +749,7 @@ CRASH_CHILD = textwrap.dedent(
     import os, sys
     import duckdb
     from pathlib import Path
-    from ecom_platform.lib import ingest
+    from ecom_platform.lib import ingest, landing_read
 
     warehouse, landing, rel = sys.argv[1:4]
     con = duckdb.connect(warehouse)
@@ -720,7 +819,8 @@ def test_discovery_ignores_temp_files_and_refuses_escapes(tmp_path):
     assert [f.rel for f in files] == ["transactions/a.csv"]
     assert sorted(refused) == [
         "transactions/link.csv: refused, symlinks are not followed in the landing folder",
-        "transactions/readme.txt: refused, unsupported file type (expected one of .csv, .csv.gz, .parquet, .xlsx)",
+        "transactions/readme.txt: refused, unsupported file type (expected one of .csv.gz, .csv, .tsv, .parquet, "
+        ".xlsx); a tab-separated text export (Excel's Unicode Text) loads renamed to .tsv",
     ]
 
 
@@ -733,7 +833,7 @@ _EDGE_VALUES = [
     "٣", "17850.0", "0.82", " 1.10 ", "abc",
     "2025-11-01 00:04:50 UTC", "2025-11-01 00:04:50  UTC", "2025-11-01T00:04:50Z",
     "2025-11-01 00:04:50 utc", "2025-11-01 00:04:50+02", "2025-11-01", " 2025-11-01 10:00 ",
-    "11/01/2025 10:00", "01.11.2025 10:00", "12/1/2010 8:26", "2025-13-01 00:00:00", "2025-12-32",
+    "11/01/2025 10:00", "01.11.2025 10:00", "01.11.2025 10:00:05", "01.11.2025", "12/1/2010 8:26", "2025-13-01 00:00:00", "2025-12-32",
     *[v for t in ingest.NULL_TOKENS for v in (t, t.upper(), f"  {t} ", t.title())], None,
 ]
 _EDGE_TYPES = ["VARCHAR", "INTEGER", "BIGINT", "DECIMAL(18,2)", "DECIMAL(18,3)", "TIMESTAMP", "DATE"]
