@@ -193,7 +193,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     args = [*command, *_indirect_selection(context)]
     if tags.get(UNIT_TESTS_TAG) == "off":
         args += ["--exclude-resource-type", "unit_test"]
-    run_env = {**(window or {}), "new_rows_run_id": context.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None}
+    run_env = {**(window or {}), "new_rows_run_id": context.run.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None}
     # dbt opens the file itself: wait here (bounded, said in the log) while another process,
     # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock
     wait_until_writable(warehouse.path, warehouse.lock_wait_seconds, log=context.log.warning)

@@ -3,8 +3,10 @@
 A file that cannot be ingested at all is logged as ``rejected`` (every other file of the
 run stays committed). What happens next depends on who started the run:
 
-- by hand / ``make run`` (no tag): the asset fails with the file and the reason, so the run
-  fails clearly;
+- by hand / ``make run`` (no tag): the materialization of what was committed and every
+  check (``no_rejected_files`` failing with the file and the reason) are recorded, then the
+  asset fails with the file and the reason, so the run fails clearly and nothing
+  downstream runs;
 - by the landing sensor (tag ``ecom/on_rejected_file=check``): the materialization is
   recorded and the non-blocking ERROR check ``no_rejected_files`` fails with the file and the
   reason, so the good files of the same batch still flow downstream; the failure-log sensor
@@ -63,7 +65,7 @@ def _days_summary(days: set[str]) -> dict:
 def _md_files(results: list[ingest.FileResult]) -> str:
     lines = ["| file | status | accepted | quarantined | seconds | note |", "|---|---|---:|---:|---:|---|"]
     for r in results[:200]:
-        note = (r.error or "").replace("|", "\\|")[:160]
+        note = "; ".join(x for x in (r.read_as, r.error) if x).replace("|", "\\|")[:160]
         lines.append(
             f"| {r.file_name} | {r.status} | {r.rows_accepted:,} | {r.rows_rejected:,} | {r.seconds:.1f} | {note} |"
         )
@@ -138,7 +140,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             # Days held by the versions about to be replaced (a corrected file may drop days).
             days_before = _days_by_file(con, source, [f.rel for f in files])
             results, _ = ingest.ingest_source(
-                con, landing.root, source, context.run_id, files=files, progress=context.log.info,
+                con, landing.root, source, context.run.run_id, files=files, progress=context.log.info,
                 ranges=get_settings().ingest_ranges,
             )
             summary = ingest.summarise(results)
@@ -187,12 +189,6 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                     f"({', '.join(outside[:10])}{' ...' if len(outside) > 10 else ''}): backfill those partitions "
                     "of the daily facts (or wait for the weekly full rebuild)"
                 )
-        if rejected and tags.get(ON_REJECTED_TAG) != "check":
-            # Everything else of this run is committed; fail loudly so nobody misses it.
-            raise dg.Failure(
-                description="; ".join(r.error or r.file_name for r in rejected),
-                metadata=metadata,
-            )
         yield dg.MaterializeResult(metadata=metadata)
         pending = [r for r in results if r.status == "pending_rejected"]
         if rejected:
@@ -230,6 +226,13 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 description=outcome.description,
                 metadata=outcome.metadata,
                 severity=dg.AssetCheckSeverity.ERROR if name != "quarantine_rate_below_threshold" else dg.AssetCheckSeverity.WARN,
+            )
+        if rejected and tags.get(ON_REJECTED_TAG) != "check":
+            # What this run committed is recorded above (materialization and checks); now
+            # fail loudly so nobody misses the rejected file, and nothing downstream runs.
+            raise dg.Failure(
+                description="; ".join(r.error or r.file_name for r in rejected),
+                metadata={"rejected_files": dg.MetadataValue.json([r.file_name for r in rejected])},
             )
 
     return _ingest

@@ -28,14 +28,15 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # This process executes the run's writing steps: mark it alive for as long as it
         # lives, so a run killed mid-write is found and its writer slot released (defs/runs.py).
-        if context.instance is not None and context.run_id:
+        run_id = context.run.run_id if context.run else None
+        if context.instance is not None and run_id:
             from ecom_platform.defs.runs import liveness_folder
 
-            run_liveness.hold(liveness_folder(context.instance), context.run_id)
+            run_liveness.hold(liveness_folder(context.instance), run_id)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if context.run_id:
-            run_liveness.release(context.run_id)
+        if context.run:
+            run_liveness.release(context.run.run_id)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

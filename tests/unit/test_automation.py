@@ -426,3 +426,13 @@ def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, mon
     assert not failed.success
     (failure,) = [e for e in failed.all_events if e.is_step_failure]
     assert "events/header_only.csv" in failure.event_specific_data.error.message
+    # ... after recording what it committed: the materialization and every check
+    (mat,) = failed.asset_materializations_for_node("raw__events")
+    assert mat.metadata["files_rejected"].value == 1
+    assert mat.metadata["dagster/row_count"].value == 3
+    evals = {c.check_name: c for c in failed.get_asset_check_evaluations()}
+    assert sorted(evals) == ["no_rejected_files", "quarantine_rate_below_threshold",
+                             "required_columns_not_null", "unique_lineage_key"]
+    assert not evals["no_rejected_files"].passed
+    assert "events/header_only.csv" in evals["no_rejected_files"].description
+    assert evals["required_columns_not_null"].passed and evals["unique_lineage_key"].passed
