@@ -197,6 +197,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt opens the file itself: wait here (bounded, said in the log) while another process,
     # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock
     wait_until_writable(warehouse.path, warehouse.lock_wait_seconds, log=context.log.warning)
+    invocation = None
     try:
         # the dbt process starts inside: these variables go with it
         with dbt_run_environment(run_env), _dbt_adapter(column_metadata):
@@ -204,8 +205,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         yield from _with_metadata(context, invocation.stream(), warehouse, column_metadata)
     finally:
         release_adapter_connection()
-        # one folder per dbt invocation: keep the newest few for debugging, not every one
-        prune_dbt_invocation_folders(Path(dbt_project.project_dir) / "target", keep=KEEP_INVOCATION_FOLDERS)
+        # one folder per dbt invocation (beside the others, under DBT_TARGET_PATH when set):
+        # keep the newest few for debugging, not every one
+        folders = invocation.target_path.parent if invocation is not None else Path(dbt_project.project_dir) / "target"
+        prune_dbt_invocation_folders(folders, keep=KEEP_INVOCATION_FOLDERS)
 
 
 def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:
