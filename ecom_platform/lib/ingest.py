@@ -318,8 +318,10 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
         raw = _q(mapping[col.name])
         t, n = _q(f"__ecom_t{i}"), _q(f"__ecom_n{i}")
         null_of[col.name], typed_of[col.name] = n, t
-        # in a decimal-comma file "1.234,50" is typed as 1234.50 (the reason keeps the text)
-        value = f"replace(replace({raw}, '.', ''), ',', '.')" if comma_decimals and _is_decimal(col.sql_type) else raw
+        # in a decimal-comma file "1.234,50" is typed as 1234.50 and a quantity "1.000" as
+        # 1000, not 1 (the reason keeps the text)
+        numeric = _is_decimal(col.sql_type) or col.sql_type.upper() in ("INTEGER", "BIGINT")
+        value = f"replace(replace({raw}, '.', ''), ',', '.')" if comma_decimals and numeric else raw
         typed_sql, null_sql = _typed_and_null(value, col.sql_type)
         inner.append(f"{typed_sql} AS {t}")
         nulls.append(f"{null_sql.format(t=t)} AS {n}")

@@ -475,6 +475,7 @@ DECIMAL_COMMA = (
     "930002;85049;LAMPE;1;13.12.2009 17:05:30;1.234,50;13085;Germany\n"
     "930003;85050;TASSE;-2;14.12.2009;18;;Germany\n"
     "930004;85051;TELLER;3;15.12.2009 08:00;-0,5;13086;Germany\n"
+    "930005;85052;KORK;1.000;15.12.2009 08:00;0,01;13086;Germany\n"
 )
 
 
@@ -483,7 +484,7 @@ def test_decimal_comma_file_loads_with_the_right_prices(env):
     con, landing = env
     write(landing, "transactions/de.csv", DECIMAL_COMMA)
     res = ingest_one(con, landing, "transactions/de.csv")
-    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 4, 0)
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("loaded", 5, 0)
     assert res.read_as == "decimal comma (2,55 read as 2.55)"
     rows = con.execute(
         "SELECT invoice, quantity, price, CAST(invoice_date AS VARCHAR) FROM raw.transactions "
@@ -491,7 +492,8 @@ def test_decimal_comma_file_loads_with_the_right_prices(env):
     assert rows == [("930001", 12, Decimal("2.550"), "2009-12-01 07:45:00"),
                     ("930002", 1, Decimal("1234.500"), "2009-12-13 17:05:30"),
                     ("930003", -2, Decimal("18.000"), "2009-12-14 00:00:00"),
-                    ("930004", 3, Decimal("-0.500"), "2009-12-15 08:00:00")]
+                    ("930004", 3, Decimal("-0.500"), "2009-12-15 08:00:00"),
+                    ("930005", 1000, Decimal("0.010"), "2009-12-15 08:00:00")]  # a thousands point
     baseline_intact(con)
 
 
@@ -502,9 +504,10 @@ def test_a_file_mixing_decimal_comma_and_point_is_not_guessed(env):
     text = DECIMAL_COMMA.replace("1.234,50", "1234.50")
     write(landing, "transactions/mixed.csv", text)
     res = ingest_one(con, landing, "transactions/mixed.csv")
-    assert (res.status, res.rows_accepted, res.rows_rejected, res.read_as) == ("loaded", 2, 2, None)
+    assert (res.status, res.rows_accepted, res.rows_rejected, res.read_as) == ("loaded", 2, 3, None)
     assert [(n, r) for n, r, _ in quarantine(con, "transactions/mixed.csv")] == [
-        (1, "price '2,55' is not a valid decimal(18,3)"), (4, "price '-0,5' is not a valid decimal(18,3)")]
+        (1, "price '2,55' is not a valid decimal(18,3)"), (4, "price '-0,5' is not a valid decimal(18,3)"),
+        (5, "price '0,01' is not a valid decimal(18,3)")]
     # a decimal point file keeps its thousands ("1,234" is not a decimal comma)
     write(landing, "transactions/us.csv", HEADER_II + '940001,1,MUG,2,2009-12-02 09:00:00,"1,234.50",1,UK\n'
           + "940002,2,BOWL,1,2009-12-02 09:00:00,2.5,1,UK\n")
