@@ -40,7 +40,6 @@ from ml_assets.features import customer_features, text_as_categories
 BEHAVIOUR = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
              "avg_unit_price", "n_products"]
 PROFILE = ["age", "income", "household_size"]
-SEGMENT_COLUMNS = ["customer_id", "cluster", "segment_name"]
 
 ARCHETYPES = ["High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket",
               "Premium"]

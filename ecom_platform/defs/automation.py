@@ -39,7 +39,6 @@ from ecom_platform.defs.dbt import (
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
     daily_partitions,
-    dbt_incremental_models,
     dbt_models,
 )
 from ecom_platform.defs.ingestion import ON_REJECTED_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -78,7 +77,6 @@ BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
 DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
 BI_FACING_MARTS = [dg.AssetKey(["marts", "kpi_sales_daily"]), dg.AssetKey(["marts", "customer_rfm"])]
 RUN_FAILURES_KEY = dg.AssetKey(["ops", "run_failures"])
-RAW_SOURCE_KEYS = [dg.AssetKey(["raw", s]) for s in SOURCE_FRESHNESS_HOURS]
 
 # ---------------------------------------------------------------------------- assets
 automation_assets = [
@@ -128,7 +126,6 @@ with warnings.catch_warnings():
 # ---------------------------------------------------------------------------- selections & jobs
 _freshness = dg.AssetSelection.checks(*automation_checks)
 _ml = dg.AssetSelection.groups(ML_GROUP)
-_daily_facts = dg.AssetSelection.assets(dbt_incremental_models)
 _bi_copy = dg.AssetSelection.assets(BI_COPY_KEY, DASHBOARD_KEY)
 # What the landing sensor may run (it narrows it to what its files feed): every
 # materializable asset but the ML models; never the freshness checks.

@@ -37,7 +37,6 @@ fallback to Latin-1 per file, as ingestion does.
 from __future__ import annotations
 
 import gzip
-import re
 from pathlib import Path
 
 import duckdb
@@ -48,9 +47,6 @@ KPI_KEY = ["sales_day"]
 KPI_INT_COLS = ["orders", "cancellations", "units", "unique_customers"]
 KPI_MONEY_COLS = ["revenue", "gross_revenue", "cancelled_revenue"]
 RFM_KEY = ["customer_id"]
-RFM_INT_COLS = ["recency_days", "frequency", "r_score", "f_score", "m_score"]
-RFM_MONEY_COLS = ["monetary"]
-RFM_TEXT_COLS = ["rfm_code", "segment"]
 
 NULL_TOKENS = ("", "nan", "none", "null", "<na>", "nat")
 # normalised header -> column (ingestion's aliases for the transactions source)
@@ -316,9 +312,6 @@ def floor_tables(landing_dir: Path, seeds_dir: Path, *, memory_limit: str | None
 
 
 # ------------------------------------------------------------------------------ pandas
-
-_WHOLE = re.compile(r"^[+-]?[0-9]+(\.0+)?$")
-
 
 def _whole_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(values as float64 with NaN for missing/invalid, is-valid mask) of a stripped text column."""

@@ -34,7 +34,6 @@ Rules, in the order they apply to one file:
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -648,6 +647,3 @@ def summarise(results: list[FileResult]) -> dict:
     out["top_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:10])
     return out
 
-
-def reasons_json(results: list[FileResult]) -> str:
-    return json.dumps(summarise(results)["top_reasons"], indent=1)
