@@ -10,7 +10,7 @@ Both reproduce, step by step, what the platform does between the landing folder 
 two marts (``ecom_platform/lib/ingest.py`` typing and quarantine rules;
 ``dbt_project/models``: ``stg_retail__transactions``, ``int_retail__order_lines``,
 ``fct_order_lines``, ``kpi_sales_daily``, ``customer_rfm``; the seeds
-``non_merchandise_codes`` and ``rfm_segment_map``; "RFM, defined once" in the design notes):
+``non_merchandise_codes`` and ``rfm_segment_map``; docs/rfm.md):
 
 1. a row is kept when every typed column parses (required ones present: invoice, stock
    code, quantity, invoice date, price; a present customer id must be a whole number;
@@ -22,7 +22,7 @@ two marts (``ecom_platform/lib/ingest.py`` typing and quarantine rules;
    a cancellation is an invoice starting with ``C``; a line is merchandise unless its stock
    code matches the seed (exact or prefix, case-insensitive);
 4. ``kpi_sales_daily``: one row per day from the first to the last merchandise day, zeros
-   on days without sales; ``customer_rfm``: as in the design notes, ``ntile(5)`` with the
+   on days without sales; ``customer_rfm``: as in docs/rfm.md, ``ntile(5)`` with the
    documented tie-breaks, segment from the seed.
 
 :func:`warehouse_tables` reads the platform's own two marts, :func:`compare` checks that

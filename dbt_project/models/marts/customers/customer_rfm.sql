@@ -1,5 +1,5 @@
 -- One row per customer with at least one non-cancelled invoice: RFM exactly as defined in
--- design.md ("RFM, defined once"):
+-- docs/rfm.md ("RFM, defined once"):
 --   over lines with a customer id, after exact duplicate lines are dropped (fct_order_lines);
 --   snapshot date = the day after the last invoice date, or var('rfm_snapshot_date');
 --     with an earlier snapshot date, lines on or after it are ignored (RFM "as of" that day);
