@@ -46,7 +46,15 @@ def dbt_manifest(_isolated_dagster_home) -> Path:
     ] + [config.DBT_PROJECT_DIR / "dbt_project.yml"]
     newest = max(f.stat().st_mtime for f in sources)
     if not path.exists() or path.stat().st_mtime < newest:
-        prepare(config.get_settings())
+        # one pytest-xdist worker prepares while the other waits (two dbt parses writing
+        # one manifest.json at once leave it torn)
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / ".prepare.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists() or path.stat().st_mtime < newest:
+                prepare(config.get_settings())
     return path
 
 
