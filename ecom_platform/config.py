@@ -19,6 +19,7 @@ three never share a file.
 | ``ECOM_BI_PSEUDONYM_KEY`` | secret for keyed-hash customer ids in the BI copy (required in staging and prod) | unset: ids kept (dev only) |
 | ``ECOM_LOCK_WAIT_SECONDS`` | how long a writer waits for another process (a BI tool on the live file) to let go of the warehouse | ``300`` |
 | ``ECOM_ML_MAX_CUSTOMERS`` | customers the churn, segmentation and recommendation models train on (a fixed sample by ``customer_key`` above it); every customer is still scored | ``50000`` |
+| ``ECOM_RUN_HISTORY_DAYS`` | finished runs older than this are deleted from the Dagster instance once every asset value and check result they hold has a newer one (``0``: keep every run) | ``30`` |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 
 Set by the code for its children, never by users: ``ECOM_WAREHOUSE`` and ``ECOM_DUCKDB_MEMORY``
@@ -68,6 +69,7 @@ class Settings:
     bi_pseudonym_key: str | None = None
     ml_max_customers: int = 50_000
     lock_wait_seconds: float = 300.0
+    run_history_days: float = 30.0
     ingest_ranges: Ranges = DEFAULT_RANGES
 
     @property
@@ -195,6 +197,7 @@ def get_settings() -> Settings:
         bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
         ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", "50000"),
         lock_wait_seconds=_float("ECOM_LOCK_WAIT_SECONDS", "300"),
+        run_history_days=_float("ECOM_RUN_HISTORY_DAYS", "30"),
         ingest_ranges=_ranges(),
     )
 

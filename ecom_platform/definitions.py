@@ -22,7 +22,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         asset_checks=automation.automation_checks,
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=[*automation.sensors, runs.stale_run_janitor],
+        sensors=[*automation.sensors, runs.build_stale_run_janitor(settings.run_history_days)],
         resources=build_resources(settings, dbt_resource()),
         # Steps of one run share the single DuckDB writer, so run them one after another
         # in one process (cheaper than a process per step on a 2-core laptop). Across

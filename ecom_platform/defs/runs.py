@@ -7,10 +7,18 @@ held by :class:`~ecom_platform.defs.resources.WarehouseResource` for the run's l
 :func:`release_stale_runs` fails the runs whose marker is no longer held and frees their
 slots. ``make run`` / ``cli materialize`` call it before starting, and the
 ``stale_run_janitor`` sensor calls it every minute under ``make dev``.
+
+Run history: every run keeps its event log in the instance (a landing-sensor run about
+6 MB, most of it dbt's materializations and checks), so a sensor that runs all year would
+fill the disk. Once an hour the same sensor deletes the finished runs older than
+``ECOM_RUN_HISTORY_DAYS`` (:func:`prune_run_history`) whose every materialization,
+observation and check result has a newer one: what the UI and the automation read as an
+asset's (or a partition's, or a check's) latest value is never deleted, only history.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +28,8 @@ from ecom_platform.lib import run_liveness
 
 LIVENESS_FOLDER = "ecom_run_liveness"
 _ACTIVE = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
+_FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+PRUNE_EVERY_SECONDS = 3600
 
 
 def liveness_folder(instance: dg.DagsterInstance) -> Path:
@@ -57,13 +67,84 @@ def release_stale_runs(instance: dg.DagsterInstance, log: Callable[[str], None] 
     return out
 
 
-@dg.sensor(
-    name="stale_run_janitor",
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Fails runs whose process died (kill -9, out of memory) and frees their single-writer "
-                "slot, so later runs never wait behind them.",
-)
-def stale_run_janitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    acted = release_stale_runs(context.instance, log=context.log.warning)
-    return dg.SkipReason("; ".join(acted) if acted else "no run whose process is gone")
+def _holds_a_latest_value(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """What of ``run_id`` is still the latest of its kind (an asset's or a partition's
+    materialization or observation, a check's result, an asset's last run), or None."""
+    E = dg.DagsterEventType
+    kinds = {E.ASSET_MATERIALIZATION, E.ASSET_OBSERVATION, E.ASSET_MATERIALIZATION_PLANNED,
+             E.ASSET_CHECK_EVALUATION, E.ASSET_CHECK_EVALUATION_PLANNED}
+    records = instance.get_records_for_run(run_id, of_type=kinds).records
+    check_keys = set()
+    for rec in records:
+        ev = rec.event_log_entry.dagster_event
+        if ev is None:
+            continue
+        if ev.event_type in (E.ASSET_CHECK_EVALUATION, E.ASSET_CHECK_EVALUATION_PLANNED):
+            data = ev.event_specific_data
+            check_keys.add(dg.AssetCheckKey(data.asset_key, data.check_name))
+            continue
+        key, partition = ev.asset_key, ev.partition
+        if ev.event_type == E.ASSET_MATERIALIZATION_PLANNED:
+            (asset,) = instance.get_asset_records([key]) or [None]
+            if asset is not None and asset.asset_entry.last_run_id == run_id:
+                return f"the last run of {key.to_user_string()}"
+            continue
+        fetch = instance.fetch_materializations if ev.event_type == E.ASSET_MATERIALIZATION else instance.fetch_observations
+        latest = fetch(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None),
+                       limit=1).records
+        # (compared by run: the run's own event log and the index number events apart)
+        if latest and latest[0].run_id == run_id:
+            return f"the latest value of {key.to_user_string()}{f' [{partition}]' if partition else ''}"
+    if check_keys:
+        latest_checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+        for key, execution in latest_checks.items():
+            if execution.run_id == run_id:
+                return f"the latest result of check {key.name} on {key.asset_key.to_user_string()}"
+    return None
+
+
+def prune_run_history(instance: dg.DagsterInstance, keep_days: float, now: datetime | None = None,
+                      limit: int = 500, log: Callable[[str], None] = print) -> tuple[list[str], int]:
+    """Delete the finished runs created more than ``keep_days`` ago (oldest first, at most
+    ``limit``) that hold no latest value (:func:`_holds_a_latest_value`). Returns (deleted
+    run ids, runs kept because they hold one). ``keep_days`` <= 0 keeps every run."""
+    if keep_days <= 0:
+        return [], 0
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+    old = instance.get_run_records(filters=dg.RunsFilter(statuses=_FINISHED, created_before=cutoff),
+                                   limit=limit, ascending=True)
+    deleted, kept = [], 0
+    for record in old:
+        run_id = record.dagster_run.run_id
+        if _holds_a_latest_value(instance, run_id):
+            kept += 1
+            continue
+        instance.delete_run(run_id)
+        deleted.append(run_id)
+    if deleted:
+        log(f"deleted {len(deleted)} finished run(s) older than {keep_days:g} days from the run history "
+            f"(ECOM_RUN_HISTORY_DAYS); {kept} older run(s) kept: they hold an asset's or check's latest value")
+    return deleted, kept
+
+
+def build_stale_run_janitor(run_history_days: float) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="stale_run_janitor",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Fails runs whose process died (kill -9, out of memory) and frees their single-writer "
+                    "slot, so later runs never wait behind them; once an hour deletes finished runs older "
+                    f"than {run_history_days:g} days (ECOM_RUN_HISTORY_DAYS) whose values all have newer ones.",
+    )
+    def stale_run_janitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        acted = release_stale_runs(context.instance, log=context.log.warning)
+        now = datetime.now(timezone.utc)
+        last = float(context.cursor) if context.cursor else 0.0
+        if now.timestamp() - last >= PRUNE_EVERY_SECONDS:
+            deleted, _ = prune_run_history(context.instance, run_history_days, now=now, log=context.log.info)
+            if deleted:
+                acted.append(f"deleted {len(deleted)} old run(s) from the run history")
+            context.update_cursor(str(now.timestamp()))
+        return dg.SkipReason("; ".join(acted) if acted else "no run whose process is gone")
+
+    return stale_run_janitor

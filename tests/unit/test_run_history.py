@@ -1,0 +1,84 @@
+"""Run history retention: old finished runs are deleted only once everything they hold
+(an asset's or a partition's latest value, a check's latest result) has a newer one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from ecom_platform.defs.runs import build_stale_run_janitor, prune_run_history
+
+PARTS = dg.StaticPartitionsDefinition(["x", "y"])
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("a_ok", asset="a")])
+def a():
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="a_ok", passed=True)
+
+
+@dg.asset
+def b():
+    return None
+
+
+@dg.asset(partitions_def=PARTS)
+def p():
+    return None
+
+
+def _run(instance, assets, partition=None) -> str:
+    result = dg.materialize(assets, instance=instance, partition_key=partition)
+    assert result.success
+    return result.run_id
+
+
+def _latest(instance) -> dict:
+    out = {}
+    for key, part in ((a.key, None), (b.key, None), (p.key, "x"), (p.key, "y")):
+        (rec,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[part] if part else None), limit=1).records
+        out[(key.to_user_string(), part)] = rec.storage_id
+    check = dg.AssetCheckKey(a.key, "a_ok")
+    out["a_ok"] = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check].run_id
+    return out
+
+
+def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        run1 = _run(instance, [a, b])                      # a, a_ok, b
+        run2 = _run(instance, [p], partition="x")          # p[x]
+        run3 = _run(instance, [a])                         # a, a_ok again: run1's a is history
+        run4 = _run(instance, [p], partition="y")          # p[y], the only one
+        run5 = _run(instance, [b])                         # b again: run1 holds nothing latest now
+        run6 = _run(instance, [p], partition="x")          # p[x] again: run2 holds nothing latest
+        before = _latest(instance)
+        later = datetime.now(timezone.utc) + timedelta(days=31)
+
+        assert prune_run_history(instance, keep_days=0, now=later) == ([], 0)  # 0 keeps every run
+        assert prune_run_history(instance, keep_days=30, now=datetime.now(timezone.utc)) == ([], 0)  # all young
+
+        messages = []
+        deleted, kept = prune_run_history(instance, keep_days=30, now=later, log=messages.append)
+        names = {run1: "run1", run2: "run2", run3: "run3", run4: "run4", run5: "run5", run6: "run6"}
+        assert sorted(names.get(r, r) for r in deleted) == ["run1", "run2"]
+        assert kept == 4  # run3 (a, a_ok), run4 (p[y]), run5 (b), run6 (p[x])
+        assert instance.get_run_by_id(run1) is None and instance.get_run_by_id(run2) is None
+        assert all(instance.get_run_by_id(r) is not None for r in (run3, run4, run5, run6))
+        assert _latest(instance) == before  # what the UI and the automation read is unchanged
+        assert messages == ["deleted 2 finished run(s) older than 30 days from the run history "
+                            "(ECOM_RUN_HISTORY_DAYS); 4 older run(s) kept: they hold an asset's or check's latest value"]
+
+
+def test_the_janitor_prunes_at_most_once_an_hour(tmp_path):
+    janitor = build_stale_run_janitor(run_history_days=0.0)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        _run(instance, [b])
+        with dg.build_sensor_context(instance=instance) as ctx:
+            result = janitor.evaluate_tick(ctx)
+        assert result.skip_message == "no run whose process is gone"
+        first = float(result.cursor)
+        with dg.build_sensor_context(instance=instance, cursor=result.cursor) as ctx:
+            again = janitor.evaluate_tick(ctx)
+        assert float(again.cursor) == first  # within the hour: no second prune, cursor kept
