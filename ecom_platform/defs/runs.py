@@ -14,6 +14,8 @@ fill the disk. Once an hour the same sensor deletes the finished runs older than
 ``ECOM_RUN_HISTORY_DAYS`` (:func:`prune_run_history`) whose every materialization,
 observation and check result has a newer one: what the UI and the automation read as an
 asset's (or a partition's, or a check's) latest value is never deleted, only history.
+A landing-sensor run holds the only materialization of its day's partition of the daily
+facts, so it is kept: that history still grows with every new day.
 """
 
 from __future__ import annotations
