@@ -20,6 +20,8 @@ facts, so it is kept: that history still grows with every new day.
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -106,27 +108,41 @@ def _holds_a_latest_value(instance: dg.DagsterInstance, run_id: str) -> str | No
 
 
 def prune_run_history(instance: dg.DagsterInstance, keep_days: float, now: datetime | None = None,
-                      limit: int = 500, log: Callable[[str], None] = print) -> tuple[list[str], int]:
-    """Delete the finished runs created more than ``keep_days`` ago (oldest first, at most
-    ``limit``) that hold no latest value (:func:`_holds_a_latest_value`). Returns (deleted
-    run ids, runs kept because they hold one). ``keep_days`` <= 0 keeps every run."""
+                      after: str | None = None, budget_seconds: float = 20.0,
+                      log: Callable[[str], None] = print) -> tuple[list[str], int, str | None]:
+    """Delete the finished runs created more than ``keep_days`` ago (oldest first, from the
+    kept run ``after`` on) that hold no latest value (:func:`_holds_a_latest_value`), for at
+    most ``budget_seconds`` (a sensor evaluation must stay short). Returns (deleted run
+    ids, runs kept because they hold one, the kept run to resume after ("": from the first
+    old run), or None once every old run was looked at). ``keep_days`` <= 0 keeps every run."""
     if keep_days <= 0:
-        return [], 0
+        return [], 0, None
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
-    old = instance.get_run_records(filters=dg.RunsFilter(statuses=_FINISHED, created_before=cutoff),
-                                   limit=limit, ascending=True)
-    deleted, kept = [], 0
-    for record in old:
-        run_id = record.dagster_run.run_id
-        if _holds_a_latest_value(instance, run_id):
-            kept += 1
+    deadline = time.monotonic() + budget_seconds
+    deleted, kept, resume = [], 0, after
+    done = False
+    while not done:
+        # the page starts after the last run kept (a deleted run cannot be a cursor)
+        page = instance.get_run_records(filters=dg.RunsFilter(statuses=_FINISHED, created_before=cutoff),
+                                        limit=100, ascending=True, cursor=resume or None)
+        done = len(page) == 0
+        for record in page:
+            run_id = record.dagster_run.run_id
+            if _holds_a_latest_value(instance, run_id):
+                kept += 1
+                resume = run_id
+            else:
+                instance.delete_run(run_id)
+                deleted.append(run_id)
+            if time.monotonic() > deadline:
+                break
+        else:
             continue
-        instance.delete_run(run_id)
-        deleted.append(run_id)
+        break
     if deleted:
         log(f"deleted {len(deleted)} finished run(s) older than {keep_days:g} days from the run history "
             f"(ECOM_RUN_HISTORY_DAYS); {kept} older run(s) kept: they hold an asset's or check's latest value")
-    return deleted, kept
+    return deleted, kept, (None if done else resume or "")
 
 
 def build_stale_run_janitor(run_history_days: float) -> dg.SensorDefinition:
@@ -141,12 +157,15 @@ def build_stale_run_janitor(run_history_days: float) -> dg.SensorDefinition:
     def stale_run_janitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         acted = release_stale_runs(context.instance, log=context.log.warning)
         now = datetime.now(timezone.utc)
-        last = float(context.cursor) if context.cursor else 0.0
-        if now.timestamp() - last >= PRUNE_EVERY_SECONDS:
-            deleted, _ = prune_run_history(context.instance, run_history_days, now=now, log=context.log.info)
+        # cursor: when the last pass over the history started, and where an unfinished one stopped
+        state = json.loads(context.cursor) if context.cursor else {"at": 0.0, "after": None}
+        if state["after"] is not None or now.timestamp() - state["at"] >= PRUNE_EVERY_SECONDS:
+            deleted, _, after = prune_run_history(context.instance, run_history_days, now=now,
+                                                  after=state["after"], log=context.log.info)
             if deleted:
                 acted.append(f"deleted {len(deleted)} old run(s) from the run history")
-            context.update_cursor(str(now.timestamp()))
+            at = state["at"] if state["after"] is not None else now.timestamp()
+            context.update_cursor(json.dumps({"at": at, "after": after}))
         return dg.SkipReason("; ".join(acted) if acted else "no run whose process is gone")
 
     return stale_run_janitor

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
@@ -56,11 +57,12 @@ def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
         before = _latest(instance)
         later = datetime.now(timezone.utc) + timedelta(days=31)
 
-        assert prune_run_history(instance, keep_days=0, now=later) == ([], 0)  # 0 keeps every run
-        assert prune_run_history(instance, keep_days=30, now=datetime.now(timezone.utc)) == ([], 0)  # all young
+        assert prune_run_history(instance, keep_days=0, now=later) == ([], 0, None)  # 0 keeps every run
+        assert prune_run_history(instance, keep_days=30, now=datetime.now(timezone.utc)) == ([], 0, None)  # all young
 
         messages = []
-        deleted, kept = prune_run_history(instance, keep_days=30, now=later, log=messages.append)
+        deleted, kept, resume = prune_run_history(instance, keep_days=30, now=later, log=messages.append)
+        assert resume is None  # every old run looked at
         names = {run1: "run1", run2: "run2", run3: "run3", run4: "run4", run5: "run5", run6: "run6"}
         assert sorted(names.get(r, r) for r in deleted) == ["run1", "run2"]
         assert kept == 4  # run3 (a, a_ok), run4 (p[y]), run5 (b), run6 (p[x])
@@ -71,6 +73,24 @@ def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
                             "(ECOM_RUN_HISTORY_DAYS); 4 older run(s) kept: they hold an asset's or check's latest value"]
 
 
+def test_a_pass_out_of_time_resumes_after_the_last_run_it_kept(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = [_run(instance, [b]), _run(instance, [p], partition="x"), _run(instance, [b]),
+                _run(instance, [p], partition="y"), _run(instance, [b])]
+        later = datetime.now(timezone.utc) + timedelta(days=31)
+        deleted, kept, after, passes = [], 0, None, 0
+        while True:  # no time at all: one run per pass
+            d, k, after = prune_run_history(instance, keep_days=30, now=later, after=after, budget_seconds=0)
+            deleted += d
+            kept += k
+            passes += 1
+            if after is None:
+                break
+        # b's first two runs are history; p[x], p[y] and b's last run hold the latest values
+        assert deleted == [runs[0], runs[2]] and kept == 3
+        assert passes == 6  # five runs, one each, then a pass that finds no more
+
+
 def test_the_janitor_prunes_at_most_once_an_hour(tmp_path):
     janitor = build_stale_run_janitor(run_history_days=0.0)
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
@@ -78,7 +98,8 @@ def test_the_janitor_prunes_at_most_once_an_hour(tmp_path):
         with dg.build_sensor_context(instance=instance) as ctx:
             result = janitor.evaluate_tick(ctx)
         assert result.skip_message == "no run whose process is gone"
-        first = float(result.cursor)
+        first = json.loads(result.cursor)
+        assert first["after"] is None and first["at"] > 0  # the pass finished
         with dg.build_sensor_context(instance=instance, cursor=result.cursor) as ctx:
             again = janitor.evaluate_tick(ctx)
-        assert float(again.cursor) == first  # within the hour: no second prune, cursor kept
+        assert json.loads(again.cursor) == first  # within the hour: no second pass, cursor kept
