@@ -118,22 +118,30 @@ def split_origins(origins: list[int], season_length: int = 52,
     return list(origins[:k]), evaluation, "the older backtest origins"
 
 
+def series_origin_mase(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ``keys`` + series + origin of ``frame`` (columns ``abs_err``, ``mase_scale``,
+    ``series_id``, ``origin``): ``mae`` over the horizon and ``mase`` = mae / the series'
+    in-sample scale (NaN without one). The overall MASE of a group is their mean."""
+    so = frame.groupby([*keys, "series_id", "origin"], sort=True).agg(
+        mae=("abs_err", "mean"), scale=("mase_scale", "first"))
+    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
+    return so
+
+
 def level_figures(detail: pd.DataFrame, series_type: pd.Series) -> pd.DataFrame:
     """Per (model, level) of ``detail`` rows: ``mase`` (mean of the series-origin MASEs, as
     the overall figure) and ``wape`` (pooled); ``series_type`` maps series_id to level."""
     frame = pd.DataFrame({"model": detail["model"].astype(str).to_numpy(),
                           "series_id": detail["series_id"].astype(str).to_numpy(),
                           "origin": detail["origin"].to_numpy(),
-                          "err": (detail["actual"] - detail["forecast"]).abs().to_numpy(dtype=float),
+                          "abs_err": (detail["actual"] - detail["forecast"]).abs().to_numpy(dtype=float),
                           "act": detail["actual"].abs().to_numpy(dtype=float),
-                          "scale": detail["mase_scale"].to_numpy(dtype=float)})
+                          "mase_scale": detail["mase_scale"].to_numpy(dtype=float)})
     frame["level"] = frame["series_id"].map(series_type)
-    so = frame.groupby(["level", "model", "series_id", "origin"], sort=True).agg(
-        mae=("err", "mean"), scale=("scale", "first"))
-    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
-    sums = frame.groupby(["level", "model"], sort=True)[["err", "act"]].sum()
+    so = series_origin_mase(frame, ["level", "model"])
+    sums = frame.groupby(["level", "model"], sort=True)[["abs_err", "act"]].sum()
     return pd.DataFrame({"mase": so.groupby(level=["level", "model"])["mase"].mean(),
-                         "wape": sums["err"] / sums["act"].where(sums["act"] > 0)})
+                         "wape": sums["abs_err"] / sums["act"].where(sums["act"] > 0)})
 
 
 def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:

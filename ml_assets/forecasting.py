@@ -55,7 +55,7 @@ from ml_assets.evaluation import mase_scale
 from ml_assets.features import text_as_categories
 from ml_assets.forecast_models import (  # noqa: F401 - re-exported
     CANDIDATES, LEVELS, NAIVE, NAIVE_BASELINE, STATISTICAL, choose_champions, level_figures,
-    moving_average_forecast, naive_forecast, seasonal_naive_forecast, split_origins,
+    moving_average_forecast, naive_forecast, seasonal_naive_forecast, series_origin_mase, split_origins,
     statistical_forecast,
 )
 
@@ -681,10 +681,7 @@ def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
     d["abs_err"] = (d["actual"] - d["forecast"]).abs()
     d["err"] = d["forecast"] - d["actual"]
     d["abs_act"] = d["actual"].abs()
-    so = d.groupby(["model", "measure", "series_id", "origin"], sort=True).agg(
-        mae=("abs_err", "mean"), scale=("mase_scale", "first"))
-    so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
-    so = so.reset_index()
+    so = series_origin_mase(d, ["model", "measure"]).reset_index()
 
     def pooled(keys: list[str]) -> pd.DataFrame:
         g = d.groupby(keys, sort=True).agg(sum_abs=("abs_err", "sum"), sum_err=("err", "sum"),

@@ -65,7 +65,7 @@ def _days_summary(days: set[str]) -> dict:
 def _md_files(results: list[ingest.FileResult]) -> str:
     lines = ["| file | status | accepted | quarantined | seconds | note |", "|---|---|---:|---:|---:|---|"]
     for r in results[:200]:
-        note = "; ".join(x for x in (r.read_as, r.error) if x).replace("|", "\\|")[:160]
+        note = r.note.replace("|", "\\|")[:160]
         lines.append(
             f"| {r.file_name} | {r.status} | {r.rows_accepted:,} | {r.rows_rejected:,} | {r.seconds:.1f} | {note} |"
         )

@@ -91,6 +91,11 @@ class FileResult:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def note(self) -> str:
+        """How the file was read and what went wrong, for logs and metadata ('' if nothing)."""
+        return "; ".join(x for x in (self.read_as, self.error) if x)
+
 
 # --------------------------------------------------------------------------- discovery
 
@@ -286,7 +291,8 @@ def decimal_comma(con, source: Source, mapping: dict[str, str], land: str = "_la
     cols = [_q(mapping[c.name]) for c in source.columns if c.name in mapping and _is_decimal(c.sql_type)]
     if not cols:
         return False
-    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {land} WHERE {' OR '.join(f'contains({c}, {chr(39)},{chr(39)})' for c in cols)})").fetchone()[0]:
+    has_comma = " OR ".join(f"contains({c}, ',')" for c in cols)
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {land} WHERE {has_comma})").fetchone()[0]:
         return False
     n_comma, n_point = con.execute(
         "SELECT " + ", ".join(
@@ -596,7 +602,7 @@ def ingest_source(
         results.append(res)
         if progress:
             rate = res.rows_read / res.seconds if res.seconds and res.rows_read else 0
-            extra = "".join(f" ({x})" for x in (res.read_as, res.error) if x)
+            extra = f" ({res.note})" if res.note else ""
             progress(
                 f"[{source} {i}/{len(files)}] {lf.rel}: {res.status}, "
                 f"{res.rows_accepted:,} accepted, {res.rows_rejected:,} quarantined, "
