@@ -20,6 +20,7 @@ help:
 	@echo "make run LANDING=path/to/exports   the same on your own files (no generator; state in data/shops/<name>/)"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     install what tests need and run the whole test suite"
+	@echo "make browser  install Debian's chromium (root or sudo) for the dashboard browser test"
 	@echo "make summary  print tables, row counts and paths"
 	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
 	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline, a plain-DuckDB floor and pandas; write bench_results/"
@@ -54,7 +55,8 @@ dev: prepare
 	$(PY) -m ecom_platform.cli init-home
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-# The dashboard test drives Debian's headless Chromium; install it when missing (needs root or sudo).
+# The dashboard browser test drives Debian's headless Chromium: installing it needs root or
+# sudo, so it is a target of its own (`make test` skips that test, saying so, without it).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the dashboard browser test"; \
@@ -62,7 +64,7 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together).
-test: prepare browser
+test: prepare
 	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: prepare
