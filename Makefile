@@ -13,7 +13,7 @@ RUN_ARGS := --no-generate
 endif
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh summary models lock clean
+.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh snapshot summary models lock clean
 
 help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
@@ -25,6 +25,7 @@ help:
 	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
 	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline, a plain-DuckDB floor and pandas; write bench_results/"
 	@echo "make bench-refresh  full build vs one new day dropped in the landing folder (scale 1)"
+	@echo "make snapshot build a scale-0.2 shop and compare every table with devtools/snapshots/ (refactors)"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
 	@echo "make clean    remove .venv, data/ and dbt artefacts"
 
@@ -77,6 +78,11 @@ bench: prepare
 
 bench-refresh: prepare
 	$(PY) -m ecom_platform.bench_refresh
+
+# Before and after a refactor: a fresh scale-0.2 build, every table's row count and column
+# checksums compared with devtools/snapshots/scale-0.2.json (SNAPSHOT_ARGS="--out FILE" keeps it).
+snapshot: prepare
+	$(PY) -m devtools.snapshot build $(SNAPSHOT_ARGS)
 
 lock:
 	rm -rf /tmp/ecom-lock-venv && $(PYTHON) -m venv /tmp/ecom-lock-venv
