@@ -74,10 +74,10 @@ test-fast: prepare
 # Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
 BENCH_SCALES ?= 1,10,50
 bench: prepare
-	$(PY) -m ecom_platform.bench --scales $(BENCH_SCALES) --out bench_results $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --out bench_results $(BENCH_ARGS)
 
 bench-refresh: prepare
-	$(PY) -m ecom_platform.bench_refresh
+	$(PY) -m benchmarks.refresh
 
 # Before and after a refactor: a fresh scale-0.2 build, every table's row count and column
 # checksums compared with devtools/snapshots/scale-0.2.json (SNAPSHOT_ARGS="--out FILE" keeps it).

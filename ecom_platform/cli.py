@@ -86,7 +86,7 @@ def check_user_landing(settings: Settings) -> None:
 
 
 def generate(settings: Settings, force: bool = False) -> None:
-    from ecom_platform.lib.generator import generate as gen
+    from devtools.generator import generate as gen
 
     if landing_has_data(settings) and not force:
         _say(f"landing folder {settings.landing_dir} already holds files: not generating (use --force)")

@@ -33,7 +33,7 @@ import duckdb
 import pytest
 
 from ecom_platform.config import REPO_ROOT
-from ecom_platform.lib.generator import generate
+from devtools.generator import generate
 from tests.conftest import check_results, materialize_everything, step_failures, use_environment
 
 pytestmark = pytest.mark.integration

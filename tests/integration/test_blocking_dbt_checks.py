@@ -26,7 +26,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ecom_platform.lib.generator import generate
+from devtools.generator import generate
 from tests.conftest import check_results, step_failures, use_environment
 
 pytestmark = pytest.mark.integration

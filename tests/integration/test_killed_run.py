@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from ecom_platform.config import REPO_ROOT
-from ecom_platform.lib.generator import generate
+from devtools.generator import generate
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ecom_platform.lib.generator import generate
+from devtools.generator import generate
 from tests.conftest import check_results, materialize_everything, planned_checks, step_failures, use_environment
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-from ecom_platform.bench_refresh import _day_of, hold_out_last_day
+from benchmarks.refresh import _day_of, hold_out_last_day
 from tests.shop_files import EVENTS_HEADER, TRANSACTIONS_HEADER, event_lines, transaction_lines, write
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from ecom_platform.config import DBT_PROJECT_DIR
-from ecom_platform.lib import bench_refs
-from ecom_platform.lib.generator import generate
+from benchmarks import refs as bench_refs
+from devtools.generator import generate
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
 

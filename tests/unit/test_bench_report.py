@@ -1,6 +1,6 @@
 """The benchmark's ratios and target verdicts, from a result shaped like bench_scale's."""
 
-from ecom_platform.bench import ratios, summary_markdown, targets
+from benchmarks.bench import ratios, summary_markdown, targets
 
 MACHINE = {"cpus": 2, "cpu": "test", "memory_gb": 24, "os": "Linux", "python": "3.11",
            "duckdb": "2.0.0", "dagster": "1.13", "pandas": "3", "load_average_at_start": [0, 0, 0]}

@@ -18,7 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ecom_platform.lib.generator import (
+from devtools.generator import (
     CUSTOMERS_HEADER,
     EVENTS_HEADER,
     NON_MERCH_CODES,
@@ -27,7 +27,7 @@ from ecom_platform.lib.generator import (
     TRANSACTIONS_HEADER,
     generate,
 )
-from ecom_platform.lib.generator.__main__ import main as cli_main
+from devtools.generator.__main__ import main as cli_main
 
 SCALE = 0.02
 SEED = 7

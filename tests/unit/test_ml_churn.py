@@ -14,7 +14,7 @@ from ml_assets.churn import (
 )
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
-from ml_assets.synthetic import simulate_shop
+from tests.synthetic_shop import simulate_shop
 
 START = pd.Timestamp("2023-01-02")
 

@@ -18,7 +18,7 @@ from ml_assets.features import before_cutoff, customer_features, take_rows, text
 from ml_assets.forecasting import ForecastConfig, run_forecasting
 from ml_assets.recommendations import _popularity, holdout_last_basket, run_recommendations
 from ml_assets.segmentation import run_segmentation
-from ml_assets.synthetic import simulate_shop
+from tests.synthetic_shop import simulate_shop
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from ml_assets.recommendations import (
     purchases,
     run_recommendations,
 )
-from ml_assets.synthetic import simulate_shop
+from tests.synthetic_shop import simulate_shop
 
 T0 = pd.Timestamp("2024-01-01")
 

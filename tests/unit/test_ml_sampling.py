@@ -22,7 +22,7 @@ from ml_assets.features import customer_features
 from ml_assets.forecasting import ForecastConfig, run_forecasting, weekly_demand, weekly_series
 from ml_assets.recommendations import recommend_customers, run_recommendations
 from ml_assets.segmentation import assign_segments, run_segmentation
-from ml_assets.synthetic import simulate_shop
+from tests.synthetic_shop import simulate_shop
 
 CAP = 1000
 N_CUSTOMERS = 2400

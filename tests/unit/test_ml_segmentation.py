@@ -14,7 +14,7 @@ from ml_assets.segmentation import (
     run_segmentation,
     segmentation_features,
 )
-from ml_assets.synthetic import simulate_shop
+from tests.synthetic_shop import simulate_shop
 
 START = pd.Timestamp("2023-01-02")
 END = START + pd.Timedelta(days=728)

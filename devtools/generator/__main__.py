@@ -1,4 +1,4 @@
-"""CLI: ``python -m ecom_platform.lib.generator --out DIR --scale 0.01 --seed 42``."""
+"""CLI: ``python -m devtools.generator --out DIR --scale 0.01 --seed 42``."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _seed(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ecom_platform.lib.generator",
+        prog="python -m devtools.generator",
         description="Generate a deterministic synthetic online shop (2024-01-01 .. 2025-12-31) as landing files: "
         "transactions/*.csv.gz, events/*.csv.gz, customers/customers.csv, products/products.xlsx.",
     )

@@ -1,7 +1,7 @@
 """A small, fast simulated shop in the ``lines`` / ``customers`` / ``events`` contracts.
 
-For unit tests and demos of ``ml_assets`` only (the platform's own data generator lives
-in ``ecom_platform``). It plants what the models should find:
+For the unit tests of ``ml_assets`` (the demo shop's generator, which writes landing files,
+is ``devtools.generator``). It plants what the models should find:
 
 - customers buy at their own weekly rate until they churn (exponential lifetime);
   their rate fades in the weeks before churning;

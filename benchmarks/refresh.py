@@ -1,6 +1,6 @@
 """Measure sensor-triggered refreshes: latency of a new day, and incremental vs full cost.
 
-    python -m ecom_platform.bench_refresh [--scale 1] [--seed 42] [--landing DIR] [--work DIR]
+    python -m benchmarks.refresh [--scale 1] [--seed 42] [--landing DIR] [--work DIR]
                                           [--json FILE]
 
 What it does, on its own warehouse under ``--work`` (default ``<data>/bench_refresh``):
@@ -138,7 +138,7 @@ def prepare_landing(args, landing: Path) -> dict:
     if args.landing:
         shutil.copytree(args.landing, landing, ignore=shutil.ignore_patterns("_*", ".*"))
         return {"source": str(args.landing)}
-    from ecom_platform.lib.generator import generate
+    from devtools.generator import generate
 
     t0 = time.perf_counter()
     manifest = generate(landing, scale=args.scale, seed=args.seed, progress=None)
@@ -295,7 +295,7 @@ def _group(steps: dict[str, float]) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecom_platform.bench_refresh", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.refresh", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=None, help="generator scale (default: ECOM_SCALE)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--landing", type=Path, default=None, help="copy this landing folder instead of generating")

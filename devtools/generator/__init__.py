@@ -7,10 +7,10 @@ events are the order lines; and the quirks of real exports (cancellations, anony
 orders, non-merchandise codes, zero prices, exact duplicates, several descriptions per
 stock code, Latin-1 text, two sheets in one workbook, a few malformed rows).
 
-    from ecom_platform.lib.generator import generate
+    from devtools.generator import generate
     manifest = generate(Path("landing"), scale=0.01, seed=42)
 
-or ``python -m ecom_platform.lib.generator --out landing --scale 0.01 --seed 42``.
+or ``python -m devtools.generator --out landing --scale 0.01 --seed 42``.
 The model is documented in ``docs/generator.md``. Pure Python: no Dagster imports.
 """
 

@@ -1,6 +1,6 @@
 """Benchmarks at scale: the whole pipeline beside a plain-DuckDB floor and a pandas peer.
 
-    python -m ecom_platform.bench --scales 1,10,50 [--out bench_results/] [--work DIR]
+    python -m benchmarks.bench --scales 1,10,50 [--out bench_results/] [--work DIR]
                                   [--keep-data] [--reuse-data] [--skip-pipeline] [--skip-refs]
                                   [--seed 42] [--pandas-mem-gb 12] [--prepare]
 
@@ -15,9 +15,9 @@ children):
    landing files to the BI copy. Step durations come from the run's event log in that
    ``DAGSTER_HOME`` (``DagsterInstance.get_run_step_stats``), file-level ingestion rates
    from ``raw.ingest_log``, sizes from the warehouse and BI copy files;
-3. **floor**: :func:`ecom_platform.lib.bench_refs.floor_tables` -- one DuckDB SQL script
+3. **floor**: :func:`benchmarks.refs.floor_tables` -- one DuckDB SQL script
    from the same landing files to ``kpi_sales_daily`` and ``customer_rfm``;
-4. **pandas**: :func:`ecom_platform.lib.bench_refs.pandas_tables`, in a child whose address
+4. **pandas**: :func:`benchmarks.refs.pandas_tables`, in a child whose address
    space is capped (``RLIMIT_AS``) so it fails with ``MemoryError`` instead of taking the
    machine down; a failure is recorded with its error;
 5. **agreement**: ours vs floor, ours vs pandas (and floor vs pandas): exact on integers,
@@ -373,7 +373,7 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
     if not args.skip_refs:
         result["refs"] = {}
         for kind in ("floor", "pandas"):
-            cmd = [py, "-m", "ecom_platform.bench", "--ref", kind, "--landing", str(landing),
+            cmd = [py, "-m", "benchmarks.bench", "--ref", kind, "--landing", str(landing),
                    "--ref-out", str(refs_dir), "--duckdb-memory", args.duckdb_memory or get_settings().duckdb_memory_limit,
                    "--ref-temp", str(data / ".floor_tmp")]
             cap = int(args.pandas_mem_gb * 1024 ** 3) if kind == "pandas" else None
@@ -399,7 +399,7 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
 def agreement(data: Path, refs_dir: Path, result: dict) -> dict:
     import pandas as pd
 
-    from ecom_platform.lib import bench_refs
+    from benchmarks import refs as bench_refs
 
     tables: dict[str, dict] = {}
     wh = data / "dev" / "warehouse.duckdb"
@@ -440,7 +440,7 @@ def ratios(result: dict) -> dict:
 
 
 def ref_main(kind: str, landing: Path, out_dir: Path, memory: str | None, temp: Path | None) -> int:
-    from ecom_platform.lib import bench_refs
+    from benchmarks import refs as bench_refs
 
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -641,7 +641,7 @@ def _scales(text: str) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
-    ap = argparse.ArgumentParser(prog="python -m ecom_platform.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=_scales, default=_scales("1,10,50"), help="comma-separated scale factors (default 1,10,50)")
     ap.add_argument("--out", default=str(REPO_ROOT / "bench_results"), help="where JSON and markdown go")
     ap.add_argument("--work", default=str(settings.data_dir / "bench"), help="root of the per-scale data folders")

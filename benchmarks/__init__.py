@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``, ``make bench-refresh``): they run the pipeline, the pipeline never imports them."""
