@@ -20,7 +20,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
             *automation.automation_assets,
         ],
         asset_checks=automation.automation_checks,
-        jobs=automation.jobs,
+        jobs=[*automation.jobs, runs.keep_partition_history_job],
         schedules=automation.schedules,
         sensors=[*automation.sensors, runs.build_stale_run_janitor(settings.run_history_days)],
         resources=build_resources(settings, dbt_resource()),

@@ -31,6 +31,7 @@ from packaging import version
 from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
 from ecom_platform.defs.ingestion import RANGE_END_TAG, RANGE_START_TAG
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
+from ecom_platform.defs.runs import HISTORY_TAG
 from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_counts, wait_until_writable
 
 _settings = get_settings()
@@ -94,8 +95,20 @@ class EcomDbtTranslator(DagsterDbtTranslator):
 # Eager on the inputs, without eager()'s "no dependency missing" clause: a model reading a
 # daily-partitioned fact depends on every one of its ~6,000 partitions (2009 to today),
 # most of which never hold data, so that clause would keep the marts waiting for ever.
+# A dependency's update counts unless the run that made it also runs this model (eager's
+# rule) or only recorded an old partition's history anew (defs/runs.py, HISTORY_TAG).
+_DEPS_UPDATED = dg.AutomationCondition.any_deps_match(
+    (dg.AutomationCondition.newly_updated()
+     & ~dg.AutomationCondition.executed_with_root_target()
+     & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
+     ).with_label("newly_updated_without_root_or_history")
+    | dg.AutomationCondition.will_be_requested()
+).with_label("any_deps_updated")
 EAGER_ON_INPUTS = (
-    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()).with_label("eager_on_inputs")
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .replace("any_deps_updated", _DEPS_UPDATED)
+    .with_label("eager_on_inputs")
 )
 
 
