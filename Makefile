@@ -13,13 +13,14 @@ RUN_ARGS := --no-generate
 endif
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install prepare generate run dev test test-fast browser bench bench-refresh snapshot summary models lock clean
+.PHONY: help install prepare generate run dev test test-fast lint browser bench bench-refresh snapshot summary models lock clean
 
 help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
 	@echo "make run LANDING=path/to/exports   the same on your own files (no generator; state in data/shops/<name>/)"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     install what tests need and run the whole test suite"
+	@echo "make lint     ruff check and ruff format --check (Python), sqlfluff lint (the dbt models)"
 	@echo "make browser  install Debian's chromium (root or sudo) for the dashboard browser test"
 	@echo "make summary  print tables, row counts and paths"
 	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
@@ -67,6 +68,11 @@ browser:
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together).
 test: prepare
 	$(PY) -m pytest -n 2 --dist loadfile
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models
 
 test-fast: prepare
 	$(PY) -m pytest -m "not integration and not realdata"

@@ -46,7 +46,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ecom_platform.config import DBT_PROJECT_DIR, REPO_ROOT, environment_for_subprocess, get_settings
@@ -54,10 +54,18 @@ from ecom_platform.config import DBT_PROJECT_DIR, REPO_ROOT, environment_for_sub
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 ENV_KEYS_CLEARED = ("ECOM_WAREHOUSE", "ECOM_BI_DIR", "ECOM_LANDING", "ECOM_DATA_DIR", "DAGSTER_HOME", "ECOM_ENV")
 # dbt nodes between raw.transactions and the two marts (for the like-for-like ratio)
-PATH_NODES = ("seeds/non_merchandise_codes", "seeds/rfm_segment_map", "staging/stg_retail__transactions",
-              "intermediate/int_retail__order_lines", "marts/fct_order_lines", "intermediate/int_calendar__date_range",
-              "intermediate/int_calendar__uk_bank_holidays", "marts/dim_dates", "marts/kpi_sales_daily",
-              "marts/customer_rfm")
+PATH_NODES = (
+    "seeds/non_merchandise_codes",
+    "seeds/rfm_segment_map",
+    "staging/stg_retail__transactions",
+    "intermediate/int_retail__order_lines",
+    "marts/fct_order_lines",
+    "intermediate/int_calendar__date_range",
+    "intermediate/int_calendar__uk_bank_holidays",
+    "marts/dim_dates",
+    "marts/kpi_sales_daily",
+    "marts/customer_rfm",
+)
 TARGETS = {"scale": 50, "end_to_end_s": 20 * 60, "peak_rss_mb": 8 * 1024, "sql_vs_floor": 3.0}
 
 
@@ -76,7 +84,7 @@ def _children_map() -> dict[int, list[int]]:
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as fh:
                 stat = fh.read().decode(errors="replace")
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         except (OSError, ValueError, IndexError):
             continue
         kids.setdefault(ppid, []).append(int(entry.name))
@@ -138,9 +146,9 @@ class TreeMemory:
         self.samples += 1
 
 
-def run_child(cmd: list[str], env: dict, log_path: Path, *, cap_bytes: int | None = None,
-              label: str = "") -> dict:
+def run_child(cmd: list[str], env: dict, log_path: Path, *, cap_bytes: int | None = None, label: str = "") -> dict:
     """Run a child, teeing nothing (output goes to ``log_path``); wall time and peak memory."""
+
     def limit():  # in the child, before exec
         if cap_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (cap_bytes, cap_bytes))
@@ -148,8 +156,9 @@ def run_child(cmd: list[str], env: dict, log_path: Path, *, cap_bytes: int | Non
     log_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                preexec_fn=limit if cap_bytes else None)
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit if cap_bytes else None
+        )
         with TreeMemory(proc.pid) as mem:
             rc = proc.wait()
         mem.sample()  # the dead child's tree adds nothing, but keeps the counters consistent
@@ -180,15 +189,17 @@ def _tail(path: Path, n: int = 12) -> str:
 def child_env(work: Path, scale: float, seed: int, extra: dict | None = None) -> dict:
     env = {k: v for k, v in environment_for_subprocess().items() if k not in ENV_KEYS_CLEARED}
     data = work / "data"
-    env.update({
-        "ECOM_ENV": "dev",
-        "ECOM_DATA_DIR": str(data),
-        "ECOM_LANDING": str(data / "landing"),
-        "DAGSTER_HOME": str(data / "dagster_home"),
-        "ECOM_SCALE": f"{scale:g}",
-        "ECOM_SEED": str(seed),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "ECOM_ENV": "dev",
+            "ECOM_DATA_DIR": str(data),
+            "ECOM_LANDING": str(data / "landing"),
+            "DAGSTER_HOME": str(data / "dagster_home"),
+            "ECOM_SCALE": f"{scale:g}",
+            "ECOM_SEED": str(seed),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -225,21 +236,24 @@ def run_steps(dagster_home: Path) -> dict:
         steps = []
         for s in instance.get_run_step_stats(run.run_id):
             dur = (s.end_time - s.start_time) if (s.start_time and s.end_time) else None
-            steps.append({
-                "step": s.step_key,
-                "category": step_category(s.step_key),
-                "status": s.status.value if s.status else None,
-                "start": s.start_time,
-                "seconds": round(dur, 2) if dur is not None else None,
-            })
+            steps.append(
+                {
+                    "step": s.step_key,
+                    "category": step_category(s.step_key),
+                    "status": s.status.value if s.status else None,
+                    "start": s.start_time,
+                    "seconds": round(dur, 2) if dur is not None else None,
+                }
+            )
         steps.sort(key=lambda x: x["start"] or 0)
         first = min((x["start"] for x in steps if x["start"]), default=None)
         for x in steps:
             x["start_offset_s"] = round(x.pop("start") - first, 2) if first and x["start"] else None
         # dbt reports each model's execution time in the materialization metadata
         dbt_nodes = {}
-        for rec in instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
-                                                 limit=100_000).records:
+        for rec in instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=100_000
+        ).records:
             mat = rec.event_log_entry.dagster_event.event_specific_data.materialization
             dur = mat.metadata.get("Execution Duration")
             if dur is not None:
@@ -266,11 +280,15 @@ def warehouse_facts(data_dir: Path) -> dict:
     out["warehouse_mb"] = round(sum(p.stat().st_size for p in wh.parent.glob("warehouse.duckdb*")) / 1e6, 1)
     bi = data_dir / "dev" / "bi"
     if bi.exists():
-        out["bi_copy_mb"] = round(sum(p.stat().st_size for p in bi.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6, 1)
+        out["bi_copy_mb"] = round(
+            sum(p.stat().st_size for p in bi.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6, 1
+        )
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        tables = {f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            f"{s}.{t}"
+            for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
         if "raw.ingest_log" in tables:
             rows = con.execute("""
                 SELECT source, count(*), sum(file_bytes), sum(rows_read), sum(rows_accepted), sum(rows_rejected),
@@ -278,14 +296,27 @@ def warehouse_facts(data_dir: Path) -> dict:
                 FROM raw.ingest_log WHERE status IN ('loaded', 'replaced') GROUP BY source ORDER BY source
             """).fetchall()
             out["ingest_log"] = {
-                src: {"files": f, "bytes": b, "rows_read": rr, "rows_accepted": ra, "rows_rejected": rj,
-                      "file_seconds": round(s or 0, 2),
-                      "rows_per_s_file_level": round(rr / s) if s else None}
+                src: {
+                    "files": f,
+                    "bytes": b,
+                    "rows_read": rr,
+                    "rows_accepted": ra,
+                    "rows_rejected": rj,
+                    "file_seconds": round(s or 0, 2),
+                    "rows_per_s_file_level": round(rr / s) if s else None,
+                }
                 for src, f, b, rr, ra, rj, s in rows
             }
         counts = {}
-        for t in ("raw.transactions", "raw.events", "marts.fct_order_lines", "marts.fct_events",
-                  "marts.dim_customers", "marts.customer_rfm", "marts.kpi_sales_daily"):
+        for t in (
+            "raw.transactions",
+            "raw.events",
+            "marts.fct_order_lines",
+            "marts.fct_events",
+            "marts.dim_customers",
+            "marts.customer_rfm",
+            "marts.kpi_sales_daily",
+        ):
             if t in tables:
                 counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         out["row_counts"] = counts
@@ -336,8 +367,9 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
         if work.exists():
             shutil.rmtree(work)
         data.mkdir(parents=True)
-        result["generate"] = run_child([py, "-m", "ecom_platform.cli", "generate", "--force"], env,
-                                       logs / "generate.log", label="generate")
+        result["generate"] = run_child(
+            [py, "-m", "ecom_platform.cli", "generate", "--force"], env, logs / "generate.log", label="generate"
+        )
         m = _manifest(landing)
     if m:
         result["data"] = {
@@ -359,8 +391,9 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
         # As `make run` does before it materializes: dbt's manifest and partial-parse state
         # prepared with this scale's profile (its warehouse path), else every dbt step of
         # the run re-parses the project in full (~4 s each). Not counted in the pipeline.
-        result["prepare"] = run_child([py, "-m", "ecom_platform.cli", "prepare"], env, logs / "prepare.log",
-                                      label="prepare")
+        result["prepare"] = run_child(
+            [py, "-m", "ecom_platform.cli", "prepare"], env, logs / "prepare.log", label="prepare"
+        )
         run = run_child([py, "-m", "ecom_platform.cli", "materialize"], env, logs / "pipeline.log", label="pipeline")
         steps = run_steps(data / "dagster_home") if (data / "dagster_home").exists() else {"steps": []}
         facts = warehouse_facts(data)
@@ -373,10 +406,22 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
     if not args.skip_refs:
         result["refs"] = {}
         for kind in ("floor", "pandas"):
-            cmd = [py, "-m", "benchmarks.bench", "--ref", kind, "--landing", str(landing),
-                   "--ref-out", str(refs_dir), "--duckdb-memory", args.duckdb_memory or get_settings().duckdb_memory_limit,
-                   "--ref-temp", str(data / ".floor_tmp")]
-            cap = int(args.pandas_mem_gb * 1024 ** 3) if kind == "pandas" else None
+            cmd = [
+                py,
+                "-m",
+                "benchmarks.bench",
+                "--ref",
+                kind,
+                "--landing",
+                str(landing),
+                "--ref-out",
+                str(refs_dir),
+                "--duckdb-memory",
+                args.duckdb_memory or get_settings().duckdb_memory_limit,
+                "--ref-temp",
+                str(data / ".floor_tmp"),
+            ]
+            cap = int(args.pandas_mem_gb * 1024**3) if kind == "pandas" else None
             r = run_child(cmd, env, logs / f"{kind}.log", cap_bytes=cap, label=kind)
             inner = refs_dir / f"{kind}.json"
             if inner.exists():
@@ -412,7 +457,11 @@ def agreement(data: Path, refs_dir: Path, result: dict) -> dict:
         files = {t: refs_dir / f"{kind}_{t}.parquet" for t in ("kpi_sales_daily", "customer_rfm")}
         if all(p.exists() for p in files.values()):
             tables[kind] = {t: pd.read_parquet(p) for t, p in files.items()}
-    out: dict = {"compared": sorted(tables), "totals": {k: bench_refs.totals(v) for k, v in tables.items()}, "pairs": {}}
+    out: dict = {
+        "compared": sorted(tables),
+        "totals": {k: bench_refs.totals(v) for k, v in tables.items()},
+        "pairs": {},
+    }
     for a, b in (("ours", "floor"), ("ours", "pandas"), ("floor", "pandas")):
         if a in tables and b in tables:
             out["pairs"][f"{a}_vs_{b}"] = bench_refs.compare(tables[a], tables[b], a, b)
@@ -452,8 +501,10 @@ def ref_main(kind: str, landing: Path, out_dir: Path, memory: str | None, temp: 
         else:
             tables = bench_refs.pandas_tables(landing, SEEDS_DIR)
     except MemoryError as exc:
-        info.update(error=f"MemoryError: {exc or 'out of memory under the address-space cap'}",
-                    compute_s=round(time.perf_counter() - t0, 2))
+        info.update(
+            error=f"MemoryError: {exc or 'out of memory under the address-space cap'}",
+            compute_s=round(time.perf_counter() - t0, 2),
+        )
         (out_dir / f"{kind}.json").write_text(json.dumps(info))
         return 3
     info["compute_s"] = round(time.perf_counter() - t0, 2)
@@ -497,9 +548,14 @@ def machine() -> dict:
     import pandas
 
     return {
-        "cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 1024 ** 2, 1),
-        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "duckdb": duckdb.__version__, "dagster": dagster.__version__, "pandas": pandas.__version__,
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem_kb / 1024**2, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "dagster": dagster.__version__,
+        "pandas": pandas.__version__,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -513,18 +569,33 @@ def scale_rows(r: dict) -> list[tuple[str, str]]:
     d = r.get("data", {})
     g = r.get("generate", {})
     rows = [
-        ("order lines / events / customers (generated)",
-         f"{d.get('order_lines', 0):,} / {d.get('events', 0):,} / {d.get('n_customers', 0):,}"),
-        ("landing files (gzip CSV + XLSX)", f"{d.get('landing_files', 0)} files, {d.get('landing_bytes', 0) / 1e6:,.1f} MB"),
-        ("generator (separate from the pipeline)",
-         "reused" if g.get("reused") else f"{_fmt(g.get('wall_s'), ' s')}, peak {_fmt(g.get('peak_rss_tree_mb'), ' MB', 0)}"),
+        (
+            "order lines / events / customers (generated)",
+            f"{d.get('order_lines', 0):,} / {d.get('events', 0):,} / {d.get('n_customers', 0):,}",
+        ),
+        (
+            "landing files (gzip CSV + XLSX)",
+            f"{d.get('landing_files', 0)} files, {d.get('landing_bytes', 0) / 1e6:,.1f} MB",
+        ),
+        (
+            "generator (separate from the pipeline)",
+            "reused"
+            if g.get("reused")
+            else f"{_fmt(g.get('wall_s'), ' s')}, peak {_fmt(g.get('peak_rss_tree_mb'), ' MB', 0)}",
+        ),
     ]
     if p:
         rows += [
-            ("pipeline end to end (landing → BI copy), process wall", f"{_fmt(p.get('wall_s'), ' s')} (run {p.get('status', '?')})"),
+            (
+                "pipeline end to end (landing → BI copy), process wall",
+                f"{_fmt(p.get('wall_s'), ' s')} (run {p.get('status', '?')})",
+            ),
             ("  of which the Dagster run", _fmt(p.get("run_seconds"), " s")),
-            ("  ingestion", f"{_fmt(st.get('ingestion'), ' s')}: {_fmt(s.get('ingest_rows'), '', 0)} rows, "
-                            f"**{_fmt(s.get('ingest_rows_per_s'), ' rows/s', 0)}**"),
+            (
+                "  ingestion",
+                f"{_fmt(st.get('ingestion'), ' s')}: {_fmt(s.get('ingest_rows'), '', 0)} rows, "
+                f"**{_fmt(s.get('ingest_rows_per_s'), ' rows/s', 0)}**",
+            ),
             ("  dbt build (models + tests)", _fmt(st.get("dbt"), " s")),
             ("    of which executing models (dbt's own timing, summed)", _fmt(s.get("dbt_models_exec_s"), " s")),
         ]
@@ -532,11 +603,17 @@ def scale_rows(r: dict) -> list[tuple[str, str]]:
             rows.append((f"  ML {step}", _fmt(secs, " s")))
         rows += [
             ("  ML total", _fmt(st.get("ml"), " s")),
-            ("  ML per million order lines", _fmt(st["ml"] / (d["order_lines"] / 1e6), " s") if st.get("ml") and d.get("order_lines") else "—"),
+            (
+                "  ML per million order lines",
+                _fmt(st["ml"] / (d["order_lines"] / 1e6), " s") if st.get("ml") and d.get("order_lines") else "—",
+            ),
             ("  publish (BI copy + dashboard)", _fmt(st.get("publish"), " s")),
             ("  other steps (freshness checks)", _fmt(st.get("other"), " s")),
             ("peak memory, pipeline process tree", _fmt(p.get("peak_rss_tree_mb"), " MB", 0)),
-            ("warehouse on disk / BI copy", f"{_fmt(f.get('warehouse_mb'), ' MB')} / {_fmt(f.get('bi_copy_mb'), ' MB')}"),
+            (
+                "warehouse on disk / BI copy",
+                f"{_fmt(f.get('warehouse_mb'), ' MB')} / {_fmt(f.get('bi_copy_mb'), ' MB')}",
+            ),
         ]
         if s.get("failed_steps"):
             rows.append(("failed steps", ", ".join(s["failed_steps"])))
@@ -547,13 +624,20 @@ def scale_rows(r: dict) -> list[tuple[str, str]]:
         if x.get("returncode") == 0:
             rows.append((label, f"{_fmt(x.get('compute_s'), ' s')}, peak {_fmt(x.get('peak_rss_tree_mb'), ' MB', 0)}"))
         else:
-            rows.append((label, f"FAILED ({x.get('error', '').splitlines()[-1][:160] if x.get('error') else x.get('returncode')})"))
+            rows.append(
+                (
+                    label,
+                    f"FAILED ({x.get('error', '').splitlines()[-1][:160] if x.get('error') else x.get('returncode')})",
+                )
+            )
     rt = r.get("ratios", {})
     if p and refs:
         rows += [
             ("ours (ingestion + dbt) ÷ floor", _fmt(rt.get("ours_sql_over_floor"), "×", 2)),
-            ("ours, like for like (transactions ingestion + the dbt models on the path) ÷ floor",
-             f"{_fmt(rt.get('ours_path_over_floor'), '×', 2)} ({_fmt(s.get('ours_path_s'), ' s')})"),
+            (
+                "ours, like for like (transactions ingestion + the dbt models on the path) ÷ floor",
+                f"{_fmt(rt.get('ours_path_over_floor'), '×', 2)} ({_fmt(s.get('ours_path_s'), ' s')})",
+            ),
             ("pandas ÷ ours (ingestion + dbt)", _fmt(rt.get("pandas_over_ours_sql"), "×", 2)),
         ]
     ag = r.get("agreement")
@@ -568,17 +652,26 @@ def scale_rows(r: dict) -> list[tuple[str, str]]:
         tot = ag.get("totals", {}).get("floor") or next(iter(ag.get("totals", {}).values()), {})
         rows.append(("agreement on kpi_sales_daily + customer_rfm", "; ".join(parts) or "nothing to compare"))
         if tot:
-            rows.append(("  revenue / orders / RFM customers",
-                         f"{tot['revenue']:,.2f} / {tot['orders']:,} / {tot['rfm_customers']:,}"))
+            rows.append(
+                (
+                    "  revenue / orders / RFM customers",
+                    f"{tot['revenue']:,.2f} / {tot['orders']:,} / {tot['rfm_customers']:,}",
+                )
+            )
     return rows
 
 
 def scale_markdown(r: dict, mach: dict) -> str:
-    lines = [f"### Scale {r['scale']:g} (seed {r['seed']}, {r['started']})", "",
-             f"Machine: {mach['cpus']} cores ({mach['cpu']}), {mach['memory_gb']} GB RAM, {mach['os']}; "
-             f"DuckDB {mach['duckdb']}, Dagster {mach['dagster']}, pandas {mach['pandas']}; "
-             f"load average at start {mach['load_average_at_start']}.", "",
-             "| measure | value |", "|---|---|"]
+    lines = [
+        f"### Scale {r['scale']:g} (seed {r['seed']}, {r['started']})",
+        "",
+        f"Machine: {mach['cpus']} cores ({mach['cpu']}), {mach['memory_gb']} GB RAM, {mach['os']}; "
+        f"DuckDB {mach['duckdb']}, Dagster {mach['dagster']}, pandas {mach['pandas']}; "
+        f"load average at start {mach['load_average_at_start']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in scale_rows(r)]
     if r.get("error"):
         lines += ["", f"Error: {r['error']}"]
@@ -591,19 +684,30 @@ def summary_markdown(results: list[dict], mach: dict, stamp: str) -> str:
     for r in results:
         for k, v in scale_rows(r):
             table.setdefault(k, {})[r["scale"]] = v
-    lines = [f"## Benchmark {stamp}", "",
-             f"Machine: {mach['cpus']} cores ({mach['cpu']}), {mach['memory_gb']} GB RAM, {mach['os']}, "
-             f"Python {mach['python']}, DuckDB {mach['duckdb']}, Dagster {mach['dagster']}, pandas {mach['pandas']}. "
-             f"Load average at start: {mach['load_average_at_start']}.", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"## Benchmark {stamp}",
+        "",
+        f"Machine: {mach['cpus']} cores ({mach['cpu']}), {mach['memory_gb']} GB RAM, {mach['os']}, "
+        f"Python {mach['python']}, DuckDB {mach['duckdb']}, Dagster {mach['dagster']}, pandas {mach['pandas']}. "
+        f"Load average at start: {mach['load_average_at_start']}.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for k, vals in table.items():
         lines.append("| " + " | ".join([k] + [vals.get(r["scale"], "") for r in results]) + " |")
-    lines += ["", "Targets (they apply at scale 50; the verdicts are printed for every scale): end to end < 20 min, "
-              "peak memory < 8 GB, ours ≤ 3× the floor (like for like, and all of ingestion + dbt)."]
+    lines += [
+        "",
+        "Targets (they apply at scale 50; the verdicts are printed for every scale): end to end < 20 min, "
+        "peak memory < 8 GB, ours ≤ 3× the floor (like for like, and all of ingestion + dbt).",
+    ]
     for r in results:
         verdicts = targets(r)
         if verdicts:
-            lines.append(f"- scale {r['scale']:g}: " + "; ".join(f"{k} {'met' if ok else 'MISSED'} ({v})" for k, (ok, v) in verdicts.items()))
+            lines.append(
+                f"- scale {r['scale']:g}: "
+                + "; ".join(f"{k} {'met' if ok else 'MISSED'} ({v})" for k, (ok, v) in verdicts.items())
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -618,8 +722,10 @@ def targets(r: dict) -> dict:
         out["peak < 8 GB"] = (p["peak_rss_tree_mb"] < TARGETS["peak_rss_mb"], f"{p['peak_rss_tree_mb'] / 1024:.2f} GB")
     # both readings of "our SQL stages within 3x the floor": the same work (the path from
     # the transaction files to the two marts) and everything ingestion and dbt do
-    for key, label in (("ours_path_over_floor", "SQL ≤ 3× floor, like for like"),
-                       ("ours_sql_over_floor", "SQL ≤ 3× floor, all of ingestion + dbt")):
+    for key, label in (
+        ("ours_path_over_floor", "SQL ≤ 3× floor, like for like"),
+        ("ours_sql_over_floor", "SQL ≤ 3× floor, all of ingestion + dbt"),
+    ):
         ratio = r.get("ratios", {}).get(key)
         if ratio is not None:
             out[label] = (ratio <= TARGETS["sql_vs_floor"], f"{ratio:.2f}×")
@@ -642,7 +748,9 @@ def _scales(text: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=_scales, default=_scales("1,10,50"), help="comma-separated scale factors (default 1,10,50)")
+    ap.add_argument(
+        "--scales", type=_scales, default=_scales("1,10,50"), help="comma-separated scale factors (default 1,10,50)"
+    )
     ap.add_argument("--out", default=str(REPO_ROOT / "bench_results"), help="where JSON and markdown go")
     ap.add_argument("--work", default=str(settings.data_dir / "bench"), help="root of the per-scale data folders")
     ap.add_argument("--seed", type=int, default=settings.seed)
@@ -651,7 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-pipeline", action="store_true", help="only the generator and the references")
     ap.add_argument("--skip-refs", action="store_true", help="no floor, no pandas, no agreement check")
     ap.add_argument("--pandas-mem-gb", type=float, default=12.0, help="address-space cap of the pandas child (GB)")
-    ap.add_argument("--duckdb-memory", default=None, help="DuckDB memory_limit for pipeline and floor (default: config)")
+    ap.add_argument(
+        "--duckdb-memory", default=None, help="DuckDB memory_limit for pipeline and floor (default: config)"
+    )
     ap.add_argument("--prepare", action="store_true", help="run `cli prepare` (dbt parse) first")
     # the reference child (internal)
     ap.add_argument("--ref", choices=("floor", "pandas"), help=argparse.SUPPRESS)
@@ -661,14 +771,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.ref:
-        return ref_main(args.ref, Path(args.landing), Path(args.ref_out), args.duckdb_memory,
-                        Path(args.ref_temp) if args.ref_temp else None)
+        return ref_main(
+            args.ref,
+            Path(args.landing),
+            Path(args.ref_out),
+            args.duckdb_memory,
+            Path(args.ref_temp) if args.ref_temp else None,
+        )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.prepare or not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
         subprocess.run([sys.executable, "-m", "ecom_platform.cli", "prepare"], cwd=REPO_ROOT, check=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     mach = machine()
     _say(f"scales {', '.join(f'{s:g}' for s in args.scales)} -> {out} (work root {args.work})")
     results = []
@@ -683,8 +798,9 @@ def main(argv: list[str] | None = None) -> int:
         # rewrite the summary after every scale, so a long run leaves partial results
         summary = summary_markdown(results, mach, stamp)
         (out / f"{stamp}-summary.md").write_text(summary)
-        (out / f"{stamp}-summary.json").write_text(json.dumps(
-            {"machine": mach, "targets": TARGETS, "results": results}, indent=2, default=str))
+        (out / f"{stamp}-summary.json").write_text(
+            json.dumps({"machine": mach, "targets": TARGETS, "results": results}, indent=2, default=str)
+        )
         (out / "latest.md").write_text(summary)
     print(summary, flush=True)
     ok = all(r.get("agreement", {}).get("all_agree", True) for r in results)

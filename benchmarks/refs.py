@@ -151,8 +151,10 @@ def _floor_select(path: Path) -> str:
 
     def whole(col, t):
         x = v(col)
-        return (f"CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+') THEN TRY_CAST({x} AS {t}) "
-                f"WHEN regexp_full_match({x}, '[+-]?[0-9]+\\.0+') THEN TRY_CAST(split_part({x}, '.', 1) AS {t}) END")
+        return (
+            f"CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+') THEN TRY_CAST({x} AS {t}) "
+            f"WHEN regexp_full_match({x}, '[+-]?[0-9]+\\.0+') THEN TRY_CAST(split_part({x}, '.', 1) AS {t}) END"
+        )
 
     ts = f"regexp_replace({v('invoice_date')}, '\\s*(UTC|Z)$', '')"
     typed = {
@@ -160,10 +162,14 @@ def _floor_select(path: Path) -> str:
         "stock_code": v("stock_code"),
         "description": v("description"),
         "quantity": whole("quantity", "INTEGER"),
-        "invoice_date": (f"COALESCE(TRY_CAST({ts} AS TIMESTAMP), TRY_STRPTIME({ts}, '%m/%d/%Y %H:%M'), "
-                         f"TRY_STRPTIME({ts}, '%m/%d/%Y %H:%M:%S'), TRY_STRPTIME({ts}, '%d.%m.%Y %H:%M'))"),
-        "price": (f"COALESCE(TRY_CAST({v('price')} AS DECIMAL(18,3)), "
-                  f"TRY_CAST(TRY_CAST({v('price')} AS DOUBLE) AS DECIMAL(18,3)))"),
+        "invoice_date": (
+            f"COALESCE(TRY_CAST({ts} AS TIMESTAMP), TRY_STRPTIME({ts}, '%m/%d/%Y %H:%M'), "
+            f"TRY_STRPTIME({ts}, '%m/%d/%Y %H:%M:%S'), TRY_STRPTIME({ts}, '%d.%m.%Y %H:%M'))"
+        ),
+        "price": (
+            f"COALESCE(TRY_CAST({v('price')} AS DECIMAL(18,3)), "
+            f"TRY_CAST(TRY_CAST({v('price')} AS DOUBLE) AS DECIMAL(18,3)))"
+        ),
         "customer_id": whole("customer_id", "BIGINT"),
         "country": v("country"),
     }
@@ -290,8 +296,14 @@ ORDER BY s.customer_id;
 """
 
 
-def floor_tables(landing_dir: Path, seeds_dir: Path, *, memory_limit: str | None = None,
-                 threads: int | None = None, temp_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+def floor_tables(
+    landing_dir: Path,
+    seeds_dir: Path,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_dir: Path | None = None,
+) -> dict[str, pd.DataFrame]:
     """Run the floor script in an in-memory DuckDB (spilling to ``temp_dir``) and return both marts."""
     con = duckdb.connect(":memory:")
     try:
@@ -312,6 +324,7 @@ def floor_tables(landing_dir: Path, seeds_dir: Path, *, memory_limit: str | None
 
 
 # ------------------------------------------------------------------------------ pandas
+
 
 def _whole_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(values as float64 with NaN for missing/invalid, is-valid mask) of a stripped text column."""
@@ -356,16 +369,18 @@ def _type_chunk(raw: pd.DataFrame, m: dict[str, str]) -> pd.DataFrame:
         when = when.fillna(pd.to_datetime(ts.where(missing), format=fmt, errors="coerce"))
     ok &= when.notna()
 
-    out = pd.DataFrame({
-        "invoice": txt["invoice"][ok],
-        "stock_code": txt["stock_code"][ok],
-        "description": txt["description"][ok],
-        "quantity": qty[ok].astype("int64"),
-        "invoice_date": when[ok],
-        "price_milli": price_milli[ok].astype("int64"),
-        "customer_id": cid[ok].astype("Int64"),
-        "country": txt["country"][ok],
-    })
+    out = pd.DataFrame(
+        {
+            "invoice": txt["invoice"][ok],
+            "stock_code": txt["stock_code"][ok],
+            "description": txt["description"][ok],
+            "quantity": qty[ok].astype("int64"),
+            "invoice_date": when[ok],
+            "price_milli": price_milli[ok].astype("int64"),
+            "customer_id": cid[ok].astype("Int64"),
+            "country": txt["country"][ok],
+        }
+    )
     for col in ("invoice", "stock_code", "description", "country"):
         out[col] = out[col].astype("category")
     return out
@@ -376,9 +391,17 @@ def _read_transactions_pandas(landing_dir: Path, chunksize: int) -> pd.DataFrame
     for path in transaction_files(landing_dir):
         enc = file_encoding(path)
         m = header_mapping(path, enc)
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding=enc,
-                             usecols=list(m.values()), chunksize=chunksize, on_bad_lines="skip",
-                             compression="gzip" if path.name.lower().endswith(".gz") else None)
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=enc,
+            usecols=list(m.values()),
+            chunksize=chunksize,
+            on_bad_lines="skip",
+            compression="gzip" if path.name.lower().endswith(".gz") else None,
+        )
         for chunk in reader:
             parts.append(_type_chunk(chunk, m))
     from pandas.api.types import union_categoricals
@@ -399,8 +422,19 @@ def pandas_tables(landing_dir: Path, seeds_dir: Path, *, chunksize: int = 500_00
     lines = _read_transactions_pandas(landing_dir, chunksize)
     if lines.empty:
         raise ValueError(f"no accepted transaction rows under {landing_dir}")
-    dup = lines.duplicated(subset=["invoice", "stock_code", "description", "quantity", "invoice_date",
-                                   "price_milli", "customer_id", "country"], keep="first")
+    dup = lines.duplicated(
+        subset=[
+            "invoice",
+            "stock_code",
+            "description",
+            "quantity",
+            "invoice_date",
+            "price_milli",
+            "customer_id",
+            "country",
+        ],
+        keep="first",
+    )
     lines = lines[~dup]
     # invoices stay categorical: count distinct on their integer codes, flag cancellations per category
     inv = lines["invoice"].cat
@@ -412,15 +446,17 @@ def pandas_tables(landing_dir: Path, seeds_dir: Path, *, chunksize: int = 500_00
     prefixes = tuple(nm.loc[nm.match_type == "prefix", "code"].str.upper())
     non_merch_cat = (up.isin(exact) | (up.str.startswith(prefixes) if prefixes else False)).to_numpy()
     inv_codes = inv.codes.to_numpy()
-    df = pd.DataFrame({
-        "invoice": inv_codes,
-        "customer_id": lines["customer_id"].array,
-        "quantity": lines["quantity"].to_numpy(),
-        "invoice_day": lines["invoice_date"].dt.normalize().to_numpy(),
-        "amount_milli": (lines["quantity"] * lines["price_milli"]).to_numpy(),
-        "is_merchandise": ~non_merch_cat[codes.codes.to_numpy()],
-        "is_cancellation": cancel_cat[inv_codes],
-    })
+    df = pd.DataFrame(
+        {
+            "invoice": inv_codes,
+            "customer_id": lines["customer_id"].array,
+            "quantity": lines["quantity"].to_numpy(),
+            "invoice_day": lines["invoice_date"].dt.normalize().to_numpy(),
+            "amount_milli": (lines["quantity"] * lines["price_milli"]).to_numpy(),
+            "is_merchandise": ~non_merch_cat[codes.codes.to_numpy()],
+            "is_cancellation": cancel_cat[inv_codes],
+        }
+    )
     del lines
 
     # kpi_sales_daily
@@ -428,15 +464,17 @@ def pandas_tables(landing_dir: Path, seeds_dir: Path, *, chunksize: int = 500_00
     g = merch.groupby("invoice_day")
     non_c = merch[~merch.is_cancellation]
     canc = merch[merch.is_cancellation]
-    daily = pd.DataFrame({
-        "revenue_milli": g["amount_milli"].sum(),
-        "gross_revenue_milli": non_c.groupby("invoice_day")["amount_milli"].sum(),
-        "cancelled_revenue_milli": -canc.groupby("invoice_day")["amount_milli"].sum(),
-        "orders": non_c.groupby("invoice_day")["invoice"].nunique(),
-        "cancellations": canc.groupby("invoice_day")["invoice"].nunique(),
-        "units": g["quantity"].sum(),
-        "unique_customers": non_c.groupby("invoice_day")["customer_id"].nunique(),
-    })
+    daily = pd.DataFrame(
+        {
+            "revenue_milli": g["amount_milli"].sum(),
+            "gross_revenue_milli": non_c.groupby("invoice_day")["amount_milli"].sum(),
+            "cancelled_revenue_milli": -canc.groupby("invoice_day")["amount_milli"].sum(),
+            "orders": non_c.groupby("invoice_day")["invoice"].nunique(),
+            "cancellations": canc.groupby("invoice_day")["invoice"].nunique(),
+            "units": g["quantity"].sum(),
+            "unique_customers": non_c.groupby("invoice_day")["customer_id"].nunique(),
+        }
+    )
     days = pd.date_range(daily.index.min(), daily.index.max(), freq="D")
     kpi = daily.reindex(days).fillna(0).astype("int64").rename_axis("sales_day").reset_index()
     kpi["sales_day"] = kpi["sales_day"].dt.date
@@ -446,11 +484,13 @@ def pandas_tables(landing_dir: Path, seeds_dir: Path, *, chunksize: int = 500_00
     known = df[df.customer_id.notna()]
     snapshot = known["invoice_day"].max() + pd.Timedelta(days=1)
     kc = known[~known.is_cancellation]
-    per = pd.DataFrame({
-        "monetary_milli": known.groupby("customer_id")["amount_milli"].sum(),
-        "last_day": kc.groupby("customer_id")["invoice_day"].max(),
-        "frequency": kc.groupby("customer_id")["invoice"].nunique(),
-    })
+    per = pd.DataFrame(
+        {
+            "monetary_milli": known.groupby("customer_id")["amount_milli"].sum(),
+            "last_day": kc.groupby("customer_id")["invoice_day"].max(),
+            "frequency": kc.groupby("customer_id")["invoice"].nunique(),
+        }
+    )
     per = per[per.frequency.fillna(0) > 0].rename_axis("customer_id").reset_index()
     per["customer_id"] = per["customer_id"].astype("int64")
     per["recency_days"] = (snapshot - per["last_day"]).dt.days.astype("int64")
@@ -461,8 +501,19 @@ def pandas_tables(landing_dir: Path, seeds_dir: Path, *, chunksize: int = 500_00
     per["rfm_code"] = per.r_score.astype(str) + per.f_score.astype(str) + per.m_score.astype(str)
     segmap = _seed(seeds_dir, "rfm_segment_map")
     per["segment"] = per["rfm_code"].map(dict(zip(segmap.rfm_code, segmap.segment)))
-    rfm = per[["customer_id", "recency_days", "frequency", "monetary_milli", "r_score", "f_score", "m_score",
-               "rfm_code", "segment"]]
+    rfm = per[
+        [
+            "customer_id",
+            "recency_days",
+            "frequency",
+            "monetary_milli",
+            "r_score",
+            "f_score",
+            "m_score",
+            "rfm_code",
+            "segment",
+        ]
+    ]
     return {"kpi_sales_daily": normalise_kpi(kpi), "customer_rfm": normalise_rfm(rfm)}
 
 
@@ -499,8 +550,10 @@ def warehouse_tables(warehouse_path: Path) -> dict[str, pd.DataFrame]:
 KPI_SELECT = ", ".join(
     ["sales_day"] + [f"CAST({c} * 1000 AS BIGINT) AS {c}_milli" for c in KPI_MONEY_COLS] + KPI_INT_COLS
 )
-RFM_SELECT = ("customer_id, recency_days, frequency, CAST(monetary * 1000 AS BIGINT) AS monetary_milli, "
-              "r_score, f_score, m_score, CAST(rfm_code AS VARCHAR) AS rfm_code, segment")
+RFM_SELECT = (
+    "customer_id, recency_days, frequency, CAST(monetary * 1000 AS BIGINT) AS monetary_milli, "
+    "r_score, f_score, m_score, CAST(rfm_code AS VARCHAR) AS rfm_code, segment"
+)
 
 
 def normalise_kpi(df: pd.DataFrame) -> pd.DataFrame:
@@ -528,8 +581,9 @@ def _finish(df: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return df.sort_values(key, kind="mergesort").reset_index(drop=True)
 
 
-def compare(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], name_a: str = "a", name_b: str = "b",
-            max_examples: int = 5) -> dict:
+def compare(
+    a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], name_a: str = "a", name_b: str = "b", max_examples: int = 5
+) -> dict:
     """Do two results agree? Exact on integers, keys and text; money to the cent (|diff| < 0.005).
 
     Returns ``{"agree": bool, "tables": {table: {"rows": (n_a, n_b), "only_in_a", "only_in_b",
@@ -554,13 +608,23 @@ def compare(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], name_a: str 
             if n_bad:
                 mism[col] = n_bad
                 for _, row in both[bad].head(max_examples).iterrows():
-                    examples.append({**{k: str(row[k]) for k in key}, "column": col,
-                                     name_a: _plain(row[f"{col}_a"]), name_b: _plain(row[f"{col}_b"])})
+                    examples.append(
+                        {
+                            **{k: str(row[k]) for k in key},
+                            "column": col,
+                            name_a: _plain(row[f"{col}_a"]),
+                            name_b: _plain(row[f"{col}_b"]),
+                        }
+                    )
         ok = not (only_a or only_b or mism)
         report["agree"] &= ok
         report["tables"][table] = {
-            "agree": ok, "rows": [len(x), len(y)], "only_in_" + name_a: only_a, "only_in_" + name_b: only_b,
-            "mismatches": mism, "examples": examples[:max_examples],
+            "agree": ok,
+            "rows": [len(x), len(y)],
+            "only_in_" + name_a: only_a,
+            "only_in_" + name_b: only_b,
+            "mismatches": mism,
+            "examples": examples[:max_examples],
         }
     return report
 
@@ -570,7 +634,13 @@ def _plain(v):
         return int(v)
     if isinstance(v, (np.floating,)):
         return float(v)
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) if not isinstance(v, (int, float)) else v
+    return (
+        None
+        if v is None or (isinstance(v, float) and np.isnan(v))
+        else str(v)
+        if not isinstance(v, (int, float))
+        else v
+    )
 
 
 def totals(tables: dict[str, pd.DataFrame]) -> dict:

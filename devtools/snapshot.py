@@ -32,11 +32,21 @@ BASELINE = ROOT / "devtools" / "snapshots" / "scale-0.2.json"
 
 # (schema.table or "*", column): differs between two builds of the same code by nature
 VOLATILE = {
-    ("*", "_ingested_at"), ("*", "_run_id"), ("*", "run_id"), ("*", "dagster_run_id"),
-    ("*", "profile_ingested_at"), ("*", "quarantined_at"), ("*", "recorded_at"), ("*", "run_at"),
-    ("*", "evaluated_at"), ("*", "last_published_at"), ("*", "last_loaded_at"),
-    ("raw.ingest_log", "started_at"), ("raw.ingest_log", "finished_at"),
-    ("staging.stg_ingestion__ingest_log", "started_at"), ("staging.stg_ingestion__ingest_log", "finished_at"),
+    ("*", "_ingested_at"),
+    ("*", "_run_id"),
+    ("*", "run_id"),
+    ("*", "dagster_run_id"),
+    ("*", "profile_ingested_at"),
+    ("*", "quarantined_at"),
+    ("*", "recorded_at"),
+    ("*", "run_at"),
+    ("*", "evaluated_at"),
+    ("*", "last_published_at"),
+    ("*", "last_loaded_at"),
+    ("raw.ingest_log", "started_at"),
+    ("raw.ingest_log", "finished_at"),
+    ("staging.stg_ingestion__ingest_log", "started_at"),
+    ("staging.stg_ingestion__ingest_log", "finished_at"),
 }
 SKIPPED_SCHEMAS = ("information_schema", "pg_catalog", "ops")  # ops: the failure log of this machine's runs
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
@@ -50,8 +60,10 @@ def _column_expr(column: str, data_type: str) -> str:
     col = _quote(column)
     if data_type in FLOAT_TYPES:
         # 9 significant digits: the last bits of a float sum depend on the order of addition
-        return f"hash(CASE WHEN {col} IS NULL OR isnan({col}) OR isinf({col}) THEN {col}::VARCHAR " \
-               f"ELSE printf('%.8e', {col}) END)"
+        return (
+            f"hash(CASE WHEN {col} IS NULL OR isnan({col}) OR isinf({col}) THEN {col}::VARCHAR "
+            f"ELSE printf('%.8e', {col}) END)"
+        )
     return f"hash({col})"
 
 
@@ -62,20 +74,27 @@ def take(warehouse: Path) -> dict:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
             f"WHERE table_schema NOT IN ({', '.join(repr(s) for s in SKIPPED_SCHEMAS)}) "
-            "AND table_catalog = current_database() ORDER BY 1, 2").fetchall()
+            "AND table_catalog = current_database() ORDER BY 1, 2"
+        ).fetchall()
         out = {}
         for schema, table in tables:
             name = f"{schema}.{table}"
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = ? AND table_name = ? AND table_catalog = current_database() "
-                "ORDER BY ordinal_position", [schema, table]).fetchall()
+                "ORDER BY ordinal_position",
+                [schema, table],
+            ).fetchall()
             kept = [(c, t) for c, t in cols if (name, c) not in VOLATILE and ("*", c) not in VOLATILE]
             sums = ", ".join(f"sum({_column_expr(c, t)}::HUGEINT)::VARCHAR" for c, t in kept)
-            row = con.execute(f"SELECT count(*){', ' + sums if sums else ''} "
-                              f"FROM {_quote(schema)}.{_quote(table)}").fetchone()
-            out[name] = {"rows": row[0], "columns": {c: row[i + 1] for i, (c, _) in enumerate(kept)},
-                         "volatile": sorted(c for c, _ in cols if (c, _) not in kept)}
+            row = con.execute(
+                f"SELECT count(*){', ' + sums if sums else ''} FROM {_quote(schema)}.{_quote(table)}"
+            ).fetchone()
+            out[name] = {
+                "rows": row[0],
+                "columns": {c: row[i + 1] for i, (c, _) in enumerate(kept)},
+                "volatile": sorted(c for c, _ in cols if (c, _) not in kept),
+            }
         return out
     finally:
         con.close()
@@ -107,13 +126,23 @@ def compare(expected: dict, actual: dict) -> list[str]:
 def build(scale: float, seed: int, work: Path) -> Path:
     """A fresh shop at ``scale`` built by `make run`'s command in ``work``; the warehouse path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_") and k != "DAGSTER_HOME"}
-    env.update(ECOM_DATA_DIR=str(work / "data"), ECOM_SCALE=str(scale), ECOM_SEED=str(seed),
-               DAGSTER_HOME=str(work / "dagster_home"))
+    env.update(
+        ECOM_DATA_DIR=str(work / "data"),
+        ECOM_SCALE=str(scale),
+        ECOM_SEED=str(seed),
+        DAGSTER_HOME=str(work / "dagster_home"),
+    )
     (work / "dagster_home").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     print(f"building a scale-{scale:g} shop (seed {seed}) in {work} ...", flush=True)
-    proc = subprocess.run([sys.executable, "-m", "ecom_platform.cli", "run"], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecom_platform.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-5000:])
         raise SystemExit(f"the build failed (exit {proc.returncode}); its output's end is above")
@@ -163,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no snapshot to compare with at {args.expected}: pass --out {args.expected} to record one")
         return 0
     diffs = compare(json.loads(args.expected.read_text()), snap)
-    print(f"compared {len(snap)} tables ({sum(t['rows'] for t in snap.values()):,} rows) with {args.expected}: "
-          + ("identical" if not diffs else f"{len(diffs)} difference(s)"))
+    print(
+        f"compared {len(snap)} tables ({sum(t['rows'] for t in snap.values()):,} rows) with {args.expected}: "
+        + ("identical" if not diffs else f"{len(diffs)} difference(s)")
+    )
     print("\n".join(diffs))
     return 1 if diffs else 0
 

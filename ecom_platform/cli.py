@@ -43,8 +43,16 @@ def prepare(settings: Settings) -> None:
     settings.export_for_dbt()
     t0 = time.perf_counter()
     res = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target", settings.env]
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            settings.env,
+        ]
     )
     if not res.success:
         raise SystemExit(f"dbt parse failed: {res.exception or 'see the messages above'}")
@@ -64,17 +72,20 @@ def check_user_landing(settings: Settings) -> None:
     from ecom_platform.lib.ingest import SOURCES, SUPPORTED_SUFFIXES, discover_files
 
     landing = settings.landing_dir
-    layout = (f"expected {landing}/transactions/ with your order-line exports (required) and, optionally, "
-              f"events/, products/ and customers/ beside it; file types {', '.join(SUPPORTED_SUFFIXES)}. "
-              "See docs/your-data.md.")
+    layout = (
+        f"expected {landing}/transactions/ with your order-line exports (required) and, optionally, "
+        f"events/, products/ and customers/ beside it; file types {', '.join(SUPPORTED_SUFFIXES)}. "
+        "See docs/your-data.md."
+    )
     if not landing.is_dir():
         raise SystemExit(f"landing folder {landing} does not exist: {layout}")
     files, refused = discover_files(landing)
     for msg in refused:
         _say(f"  {msg}")
     loose = sorted(p.name for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
-    unknown = sorted(p.name for p in landing.iterdir() if p.is_dir() and p.name not in SOURCES
-                     and not p.name.startswith((".", "_")))
+    unknown = sorted(
+        p.name for p in landing.iterdir() if p.is_dir() and p.name not in SOURCES and not p.name.startswith((".", "_"))
+    )
     if loose or unknown:
         _say(f"  not read (outside the source folders): {', '.join(loose + [u + '/' for u in unknown])}")
     if not any(f.source == "transactions" for f in files):
@@ -187,11 +198,23 @@ def summary(settings: Settings) -> None:
     with warehouse.connection(path, read_only=True) as con:
         counts = warehouse.table_counts(con)
         has_log = any(s == "raw" and t == "ingest_log" for s, t, _ in counts)
-        log = con.execute(
-            "SELECT status, count(*), sum(rows_accepted), sum(rows_rejected) FROM raw.ingest_log GROUP BY 1 ORDER BY 1"
-        ).fetchall() if has_log else []
-        landed = {r[0] for r in con.execute(
-            "SELECT DISTINCT source FROM raw.ingest_log WHERE status IN ('loaded', 'replaced')").fetchall()} if has_log else set()
+        log = (
+            con.execute(
+                "SELECT status, count(*), sum(rows_accepted), sum(rows_rejected) FROM raw.ingest_log GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            if has_log
+            else []
+        )
+        landed = (
+            {
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT source FROM raw.ingest_log WHERE status IN ('loaded', 'replaced')"
+                ).fetchall()
+            }
+            if has_log
+            else set()
+        )
         statuses = model_status.read(con)
     missing_inputs = [(s, hint) for s, hint in OPTIONAL_INPUTS.items() if has_log and s not in landed]
     _say("")
@@ -204,10 +227,13 @@ def summary(settings: Settings) -> None:
             _say(f"  {schema}")
         _say(f"    {f'{schema}.{table}':<{width}}  {n:>12,}")
     if log:
-        _say("Ingest log (raw.ingest_log): " + "; ".join(
-            f"{status}: {files} files, {acc or 0:,} rows accepted, {rej or 0:,} quarantined"
-            for status, files, acc, rej in log
-        ))
+        _say(
+            "Ingest log (raw.ingest_log): "
+            + "; ".join(
+                f"{status}: {files} files, {acc or 0:,} rows accepted, {rej or 0:,} quarantined"
+                for status, files, acc, rej in log
+            )
+        )
     if statuses:
         _say("Models (ml.model_status):")
         for st in statuses:
@@ -215,8 +241,10 @@ def summary(settings: Settings) -> None:
     if missing_inputs:
         _say("Optional inputs not landed (the analyses they fill stay empty):")
         for source, hint in missing_inputs:
-            _say(f"  no {source} file has landed: drop {source} exports into {settings.landing_dir / source}/ "
-                 f"to fill {hint}")
+            _say(
+                f"  no {source} file has landed: drop {source} exports into {settings.landing_dir / source}/ "
+                f"to fill {hint}"
+            )
     from ecom_platform.lib.publish import stable_path
 
     bi_file = stable_path(settings.bi_dir)
@@ -228,7 +256,11 @@ def summary(settings: Settings) -> None:
     if dash.exists():
         _say(f"Dashboard: open file://{dash}")
     _say(f"Landing folder: {settings.landing_dir}")
-    dev = "make dev" if settings.landing_dir.resolve() == (settings.data_dir / "landing").resolve() else f"make dev LANDING={settings.landing_dir}"
+    dev = (
+        "make dev"
+        if settings.landing_dir.resolve() == (settings.data_dir / "landing").resolve()
+        else f"make dev LANDING={settings.landing_dir}"
+    )
     _say(f"Dagster UI: `{dev}`, then open http://127.0.0.1:3000")
 
 
@@ -257,8 +289,9 @@ def models(settings: Settings, evaluate: bool = False) -> int:
     from ecom_platform.defs.ml import MODELS, train_model
 
     def connect():
-        return warehouse.connection(path, read_only=True, memory_limit=settings.duckdb_memory_limit,
-                                    threads=settings.duckdb_threads)
+        return warehouse.connection(
+            path, read_only=True, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads
+        )
 
     differ = 0
     for m in MODELS:
@@ -266,10 +299,13 @@ def models(settings: Settings, evaluate: bool = False) -> int:
         run = train_model(m, connect, settings.ml_max_customers, settings.duckdb_memory_limit).run
         value = run.metrics.get(run.primary_metric)
         same = (recorded is None and value is None) or (
-            recorded is not None and value is not None and abs(float(value) - float(recorded)) <= 1e-9)
+            recorded is not None and value is not None and abs(float(value) - float(recorded)) <= 1e-9
+        )
         differ += not same
-        _say(f"re-evaluated {m.name}: {run.primary_metric} {value} "
-             f"({'the same as recorded' if same else f'DIFFERS from the recorded {recorded}'})")
+        _say(
+            f"re-evaluated {m.name}: {run.primary_metric} {value} "
+            f"({'the same as recorded' if same else f'DIFFERS from the recorded {recorded}'})"
+        )
     return 1 if differ else 0
 
 
@@ -284,11 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--select", default="*", help="asset selection (default: everything)")
     sub.add_parser("summary", help="print tables, row counts and paths")
     mo = sub.add_parser("models", help="each model's verdict, champion and candidates against the naive baseline")
-    mo.add_argument("--evaluate", action="store_true",
-                    help="retrain every model read-only and check it reproduces the recorded figures")
+    mo.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="retrain every model read-only and check it reproduces the recorded figures",
+    )
     r = sub.add_parser("run", help="generate (if needed), prepare, materialize everything, summarise")
-    r.add_argument("--no-generate", action="store_true",
-                   help="run on your own files in the landing folder (ECOM_LANDING); never generate")
+    r.add_argument(
+        "--no-generate",
+        action="store_true",
+        help="run on your own files in the landing folder (ECOM_LANDING); never generate",
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
 

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from ecom_platform.config import Settings, get_settings
-from ecom_platform.defs.bi import bi_assets
 from ecom_platform.defs import automation, runs
+from ecom_platform.defs.bi import bi_assets
 from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
 from ecom_platform.defs.ingestion import audit_specs, ingestion_assets, landing_specs
 from ecom_platform.defs.ml import ml_assets_defs
@@ -16,7 +16,13 @@ def build_defs(settings: Settings) -> dg.Definitions:
     settings.export_for_dbt()
     return dg.Definitions(
         assets=[
-            *landing_specs, *ingestion_assets, *audit_specs, dbt_models, dbt_incremental_models, *ml_assets_defs, *bi_assets,
+            *landing_specs,
+            *ingestion_assets,
+            *audit_specs,
+            dbt_models,
+            dbt_incremental_models,
+            *ml_assets_defs,
+            *bi_assets,
             *automation.automation_assets,
         ],
         asset_checks=automation.automation_checks,

@@ -15,7 +15,7 @@ import json
 import math
 import pickle
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -96,9 +96,7 @@ class Requirement:
 
     @property
     def ok(self) -> bool:
-        return self.observed is not None and not _isnan(self.observed) and (
-            self.observed >= self.minimum
-        )
+        return self.observed is not None and not _isnan(self.observed) and (self.observed >= self.minimum)
 
 
 @dataclass(frozen=True)
@@ -123,24 +121,18 @@ class DataCheck:
         return {r.name: r.minimum for r in self.requirements}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "message": self.message, "observed": self.observed,
-                "required": self.required}
+        return {"ok": self.ok, "message": self.message, "observed": self.observed, "required": self.required}
 
 
 def min_data(task: str, requirements: list[Requirement]) -> DataCheck:
     """Check every requirement; the message lists what is missing (or what was found)."""
     missing = [r for r in requirements if not r.ok]
     if missing:
-        parts = [
-            f"need >= {_fmt_num(r.minimum)} {r.label} (have {_fmt_num(r.observed)})"
-            for r in missing
-        ]
+        parts = [f"need >= {_fmt_num(r.minimum)} {r.label} (have {_fmt_num(r.observed)})" for r in missing]
         msg = f"Not enough data for {task}: " + "; ".join(parts) + "."
         return DataCheck(False, msg, tuple(requirements))
-    parts = [f"{_fmt_num(r.observed)} {r.label} (need >= {_fmt_num(r.minimum)})"
-             for r in requirements]
-    return DataCheck(True, f"Enough data for {task}: " + ", ".join(parts) + ".",
-                     tuple(requirements))
+    parts = [f"{_fmt_num(r.observed)} {r.label} (need >= {_fmt_num(r.minimum)})" for r in requirements]
+    return DataCheck(True, f"Enough data for {task}: " + ", ".join(parts) + ".", tuple(requirements))
 
 
 def _fmt_num(x: float) -> str:
@@ -166,7 +158,7 @@ def artifact_hash(obj: Any) -> str:
     return h.hexdigest()
 
 
-def _feed(h: "hashlib._Hash", obj: Any) -> None:
+def _feed(h: hashlib._Hash, obj: Any) -> None:
     if obj is None:
         h.update(b"None")
     elif hasattr(obj, "model_to_string"):  # lightgbm.Booster
@@ -223,14 +215,12 @@ class ModelRun:
     notes: list[str] = field(default_factory=list)
     # further conditions for publishing: (description, passed)
     extra_checks: list[tuple[str, bool]] = field(default_factory=list)
-    run_at: str = field(
-        default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    run_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     publishable: bool = False
     reason: str = ""
 
     # ----------------------------------------------------------------- verdict
-    def decide(self) -> "ModelRun":
+    def decide(self) -> ModelRun:
         """Set ``publishable`` and ``reason``: beats baseline(s) AND enough data."""
         problems: list[str] = []
         wins: list[str] = []
@@ -251,11 +241,8 @@ class ModelRun:
                 elif better(pm, value, bval):
                     wins.append(f"{name} ({_fmt(bval)})")
                 else:
-                    problems.append(
-                        f"{pm} {_fmt(value)} does not beat baseline {name} ({_fmt(bval)})"
-                    )
-        problems.extend(f"failed check: {desc}" for desc, passed in self.extra_checks
-                        if not passed)
+                    problems.append(f"{pm} {_fmt(value)} does not beat baseline {name} ({_fmt(bval)})")
+        problems.extend(f"failed check: {desc}" for desc, passed in self.extra_checks if not passed)
         self.publishable = not problems
         if self.publishable:
             beat = f"beats {' and '.join(wins)}" if wins else "no baseline required"
@@ -303,10 +290,26 @@ class ModelRun:
                         "params": json.dumps(self.params, default=str, sort_keys=True),
                     }
                 )
-        cols = ["run_at", "task", "model", "metric", "value", "baseline_name",
-                "baseline_value", "higher_is_better", "beats_baseline", "is_primary",
-                "publishable", "reason", "data_start", "data_end", "n_train", "n_eval",
-                "artifact_hash", "params"]
+        cols = [
+            "run_at",
+            "task",
+            "model",
+            "metric",
+            "value",
+            "baseline_name",
+            "baseline_value",
+            "higher_is_better",
+            "beats_baseline",
+            "is_primary",
+            "publishable",
+            "reason",
+            "data_start",
+            "data_end",
+            "n_train",
+            "n_eval",
+            "artifact_hash",
+            "params",
+        ]
         return pd.DataFrame(rows, columns=cols)
 
     def markdown_table(self) -> str:
@@ -320,8 +323,7 @@ class ModelRun:
             cells = [_fmt(value)] + [_fmt(self.baselines[b].get(metric)) for b in names]
             lines.append(f"| {metric}{star} | " + " | ".join(cells) + " |")
         lines.append("")
-        lines.append(f"\\* primary metric. **{'Published' if self.publishable else 'Not published'}**"
-                     f" - {self.reason}")
+        lines.append(f"\\* primary metric. **{'Published' if self.publishable else 'Not published'}** - {self.reason}")
         if self.notes:
             lines.append("")
             lines.extend(f"- {n}" for n in self.notes)
@@ -342,18 +344,27 @@ class ModelRun:
         return out
 
 
-def note_sample(run: ModelRun, train_customers: int, total_customers: int, chunks: int,
-                scored: bool = True) -> None:
+def note_sample(run: ModelRun, train_customers: int, total_customers: int, chunks: int, scored: bool = True) -> None:
     """Say on ``run`` (notes, reason and params, so ``ml.model_metrics`` shows it) that the
     model was trained and evaluated on ``train_customers`` of ``total_customers``, and
     whether every customer was then scored (in ``chunks`` chunks)."""
-    text = (f"trained and evaluated on a sample of {train_customers:,} of {total_customers:,} "
-            f"customers (the customer-key order, capped); "
-            + (f"all {total_customers:,} scored in {chunks} chunks" if scored
-               else "the others not scored (not publishable)"))
+    text = (
+        f"trained and evaluated on a sample of {train_customers:,} of {total_customers:,} "
+        f"customers (the customer-key order, capped); "
+        + (
+            f"all {total_customers:,} scored in {chunks} chunks"
+            if scored
+            else "the others not scored (not publishable)"
+        )
+    )
     run.notes.append(text)
-    run.params.update({"train_customers": int(train_customers),
-                       "total_customers": int(total_customers), "customer_chunks": int(chunks)})
+    run.params.update(
+        {
+            "train_customers": int(train_customers),
+            "total_customers": int(total_customers),
+            "customer_chunks": int(chunks),
+        }
+    )
     if text not in run.reason:
         run.reason = f"{run.reason.rstrip('.')}; {text}" if run.reason else text
 

@@ -10,14 +10,23 @@ import numpy as np
 import pandas as pd
 
 LINE_COLUMNS = [
-    "invoice", "stock_code", "description", "customer_id", "invoice_date", "quantity",
-    "unit_price", "net_amount", "is_cancellation", "is_merchandise", "category", "country",
+    "invoice",
+    "stock_code",
+    "description",
+    "customer_id",
+    "invoice_date",
+    "quantity",
+    "unit_price",
+    "net_amount",
+    "is_cancellation",
+    "is_merchandise",
+    "category",
+    "country",
 ]
 
 # Stock codes that are not goods (postage, manual, discount, fees, ...).
 NON_MERCHANDISE_CODES = frozenset(
-    {"POST", "M", "D", "DOT", "C2", "CRUK", "BANK CHARGES", "AMAZONFEE", "PADS", "ADJUST",
-     "B", "S"}
+    {"POST", "M", "D", "DOT", "C2", "CRUK", "BANK CHARGES", "AMAZONFEE", "PADS", "ADJUST", "B", "S"}
 )
 
 
@@ -58,9 +67,14 @@ def lines_from_transactions(raw: pd.DataFrame, drop_duplicates: bool = True) -> 
         }
     )
     # rows the ingestion layer would quarantine: unparseable date/quantity/price, no keys
-    bad = (df["invoice_date"].isna() | df["quantity"].isna() | df["unit_price"].isna()
-           | df["invoice"].isna() | df["stock_code"].isna()
-           | (df["quantity"] != df["quantity"].round()))
+    bad = (
+        df["invoice_date"].isna()
+        | df["quantity"].isna()
+        | df["unit_price"].isna()
+        | df["invoice"].isna()
+        | df["stock_code"].isna()
+        | (df["quantity"] != df["quantity"].round())
+    )
     df = df.loc[~bad].copy()
     df["quantity"] = df["quantity"].astype("int64")
     if drop_duplicates:
@@ -118,8 +132,7 @@ def prepare_lines(lines: pd.DataFrame) -> pd.DataFrame:
 
 def prepare_customers(customers: pd.DataFrame | None) -> pd.DataFrame:
     """Profiles with ``birth_year`` (derived from ``birth_date`` if needed); may be empty."""
-    cols = ["customer_id", "birth_year", "income", "household_size", "signup_date",
-            "channel", "country"]
+    cols = ["customer_id", "birth_year", "income", "household_size", "signup_date", "channel", "country"]
     if customers is None or len(customers) == 0:
         return pd.DataFrame({c: pd.Series(dtype=_CUSTOMER_DTYPES[c]) for c in cols})
     df = customers.copy()
@@ -143,8 +156,12 @@ def prepare_customers(customers: pd.DataFrame | None) -> pd.DataFrame:
 
 
 _CUSTOMER_DTYPES = {
-    "customer_id": "Int64", "birth_year": "Int64", "income": "float64",
-    "household_size": "Int64", "signup_date": "datetime64[ns]", "channel": "string",
+    "customer_id": "Int64",
+    "birth_year": "Int64",
+    "income": "float64",
+    "household_size": "Int64",
+    "signup_date": "datetime64[ns]",
+    "channel": "string",
     "country": "string",
 }
 
@@ -157,8 +174,12 @@ def prepare_events(events: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["user_id", "event_time", "event_type", "user_session"]
     if events is None or len(events) == 0:
         return pd.DataFrame(
-            {"user_id": pd.Series(dtype="Int64"), "event_time": pd.Series(dtype="datetime64[ns]"),
-             "event_type": pd.Series(dtype="category"), "user_session": pd.Series(dtype="string")}
+            {
+                "user_id": pd.Series(dtype="Int64"),
+                "event_time": pd.Series(dtype="datetime64[ns]"),
+                "event_type": pd.Series(dtype="category"),
+                "user_session": pd.Series(dtype="string"),
+            }
         )
     df = events.copy(deep=False)  # copy-on-write: columns left alone are shared, not copied
     if "user_session" not in df.columns:
@@ -189,4 +210,3 @@ def _lower_categorical(s: pd.Series) -> pd.Series:
     codes = s.cat.codes.to_numpy()
     new = np.where(codes >= 0, uniq.get_indexer(low)[codes], -1)
     return pd.Series(pd.Categorical.from_codes(new, categories=uniq), index=s.index, name=s.name)
-

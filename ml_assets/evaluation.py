@@ -121,11 +121,18 @@ def calibration_table(y_true, y_prob, n_bins: int = 10, strategy: str = "uniform
         if not m.any():
             continue
         mp, orate = float(p[m].mean()), float(y[m].mean())
-        rows.append({"bin": b, "p_low": float(edges[b]), "p_high": float(edges[b + 1]),
-                     "n": int(m.sum()), "mean_predicted": mp, "observed_rate": orate,
-                     "gap": mp - orate})
-    return pd.DataFrame(rows, columns=["bin", "p_low", "p_high", "n", "mean_predicted",
-                                       "observed_rate", "gap"])
+        rows.append(
+            {
+                "bin": b,
+                "p_low": float(edges[b]),
+                "p_high": float(edges[b + 1]),
+                "n": int(m.sum()),
+                "mean_predicted": mp,
+                "observed_rate": orate,
+                "gap": mp - orate,
+            }
+        )
+    return pd.DataFrame(rows, columns=["bin", "p_low", "p_high", "n", "mean_predicted", "observed_rate", "gap"])
 
 
 def classification_metrics(y_true, y_prob) -> dict[str, float]:
@@ -228,8 +235,9 @@ def coverage(all_recs: Iterable[Sequence], catalogue_size: int, k: int = 10) -> 
     return len(seen) / catalogue_size
 
 
-def ranking_metrics(all_recs: Sequence[Sequence], all_relevant: Sequence[Iterable], k: int = 10,
-                    catalogue_size: int | None = None) -> dict[str, float]:
+def ranking_metrics(
+    all_recs: Sequence[Sequence], all_relevant: Sequence[Iterable], k: int = 10, catalogue_size: int | None = None
+) -> dict[str, float]:
     """Mean HitRate/Precision/Recall/NDCG@k over users (and catalogue coverage)."""
     if len(all_recs) != len(all_relevant):
         raise ValueError("recs and relevant must have one entry per user")

@@ -27,17 +27,44 @@ EVENT_LOOKBACK_DAYS = 90
 
 # Behavioural feature names (always present).
 BEHAVIOUR_FEATURES = [
-    "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-    "orders_per_30d", "spend_per_30d",
-    "ipi_mean", "ipi_std", "ipi_last", "recency_over_ipi",
-    "orders_30d", "orders_90d", "orders_180d", "spend_90d", "spend_prev_90d", "spend_trend",
-    "orders_trend", "orders_365d", "active_months_365d", "orders_next90d_last_year",
-    "cancellation_share", "n_products", "n_categories",
-    "avg_lines_per_order", "avg_units_per_order", "avg_unit_price",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "tenure_days",
+    "orders_per_30d",
+    "spend_per_30d",
+    "ipi_mean",
+    "ipi_std",
+    "ipi_last",
+    "recency_over_ipi",
+    "orders_30d",
+    "orders_90d",
+    "orders_180d",
+    "spend_90d",
+    "spend_prev_90d",
+    "spend_trend",
+    "orders_trend",
+    "orders_365d",
+    "active_months_365d",
+    "orders_next90d_last_year",
+    "cancellation_share",
+    "n_products",
+    "n_categories",
+    "avg_lines_per_order",
+    "avg_units_per_order",
+    "avg_unit_price",
 ]
 EVENT_FEATURES = [
-    "ev_events_30d", "ev_views_30d", "ev_carts_30d", "ev_removes_30d", "ev_purchases_30d",
-    "ev_sessions_30d", "ev_events_90d", "ev_days_since_last", "ev_cart_rate_90d",
+    "ev_events_30d",
+    "ev_views_30d",
+    "ev_carts_30d",
+    "ev_removes_30d",
+    "ev_purchases_30d",
+    "ev_sessions_30d",
+    "ev_events_90d",
+    "ev_days_since_last",
+    "ev_cart_rate_90d",
 ]
 PROFILE_FEATURES = ["age", "income", "household_size", "days_since_signup"]
 CATEGORICAL_FEATURES = ["country", "channel"]
@@ -81,8 +108,11 @@ def text_as_categories(lines: pd.DataFrame, columns=TEXT_KEY_COLUMNS) -> pd.Data
     and grouping give the same order and groups as the text): :func:`customer_features`
     copies and groups the lines several times, and codes take 1-4 bytes per line where the
     text takes 13-20 (10M lines at scale 10) and are grouped without hashing text."""
-    cols = {c: lines[c].astype("category") for c in columns
-            if c in lines.columns and not isinstance(lines[c].dtype, pd.CategoricalDtype)}
+    cols = {
+        c: lines[c].astype("category")
+        for c in columns
+        if c in lines.columns and not isinstance(lines[c].dtype, pd.CategoricalDtype)
+    }
     return lines.assign(**cols) if cols else lines
 
 
@@ -149,19 +179,14 @@ def customer_features(
 
     age = _days(T - buy["invoice_date"])
     for w in (30, 90, 180):
-        f[f"orders_{w}d"] = (
-            _n_orders(buy.loc[age <= w]).reindex(f.index).fillna(0.0)
-        )
+        f[f"orders_{w}d"] = _n_orders(buy.loc[age <= w]).reindex(f.index).fillna(0.0)
     spend90 = buy.loc[age <= 90].groupby("customer_id")["amount"].sum()
     spend_prev = buy.loc[(age > 90) & (age <= 180)].groupby("customer_id")["amount"].sum()
     f["spend_90d"] = spend90.reindex(f.index).fillna(0.0)
     f["spend_prev_90d"] = spend_prev.reindex(f.index).fillna(0.0)
     den = f["spend_90d"].abs() + f["spend_prev_90d"].abs()
     f["spend_trend"] = ((f["spend_90d"] - f["spend_prev_90d"]) / den.where(den > 0)).fillna(0.0)
-    prev_orders = (
-        _n_orders(buy.loc[(age > 90) & (age <= 180)])
-        .reindex(f.index).fillna(0.0)
-    )
+    prev_orders = _n_orders(buy.loc[(age > 90) & (age <= 180)]).reindex(f.index).fillna(0.0)
     f["orders_trend"] = f["orders_90d"] - prev_orders
     last_year = buy.loc[age <= 365]
     f["orders_365d"] = _n_orders(last_year).reindex(f.index).fillna(0.0)
@@ -171,16 +196,16 @@ def customer_features(
     )
     # seasonality: did they buy in the coming 90-day window one year earlier?
     ly = buy.loc[(age > 365 - 90) & (age <= 365)]
-    f["orders_next90d_last_year"] = (
-        _n_orders(ly).reindex(f.index).fillna(0.0)
-    )
+    f["orders_next90d_last_year"] = _n_orders(ly).reindex(f.index).fillna(0.0)
 
     n_all = _n_orders(orders)
     n_cancel = _n_orders(orders.loc[orders["is_cancellation"]])
     f["cancellation_share"] = (n_cancel.reindex(f.index).fillna(0) / n_all.reindex(f.index)).fillna(0.0)
 
-    merch = ln.loc[known & ~ln["is_cancellation"] & ln["is_merchandise"],
-                   ["customer_id", "stock_code", "category", "quantity", "net_amount"]]
+    merch = ln.loc[
+        known & ~ln["is_cancellation"] & ln["is_merchandise"],
+        ["customer_id", "stock_code", "category", "quantity", "net_amount"],
+    ]
     mg = merch.groupby("customer_id")
     f["n_products"] = mg["stock_code"].nunique().reindex(f.index).fillna(0.0)
     f["n_categories"] = mg["category"].nunique().reindex(f.index).fillna(0.0)
@@ -193,12 +218,11 @@ def customer_features(
     # country: the customer's most frequent country on lines before T
     with_country = known & ln["country"].notna() if "country" in ln.columns else None
     if with_country is not None and with_country.any():
-        cc = ln.loc[with_country, ["customer_id", "country"]] \
-            .groupby(["customer_id", "country"], observed=True).size()
-        cc = cc.reset_index(name="n").sort_values(["customer_id", "n", "country"],
-                                                  ascending=[True, False, True])
-        f["country"] = cc.drop_duplicates("customer_id").set_index("customer_id")["country"] \
-            .reindex(f.index).astype("string")
+        cc = ln.loc[with_country, ["customer_id", "country"]].groupby(["customer_id", "country"], observed=True).size()
+        cc = cc.reset_index(name="n").sort_values(["customer_id", "n", "country"], ascending=[True, False, True])
+        f["country"] = (
+            cc.drop_duplicates("customer_id").set_index("customer_id")["country"].reindex(f.index).astype("string")
+        )
     else:
         f["country"] = pd.Series(pd.NA, index=f.index, dtype="string")
 
@@ -229,15 +253,15 @@ def _n_orders(orders: pd.DataFrame) -> pd.Series:
 
 # what _orders reads (the line count is taken on invoice_date: a numpy column counts as int64
 # whatever the dtype of the text columns)
-_ORDER_COLUMNS = ["customer_id", "invoice", "invoice_date", "is_cancellation", "net_amount",
-                  "quantity"]
+_ORDER_COLUMNS = ["customer_id", "invoice", "invoice_date", "is_cancellation", "net_amount", "quantity"]
 
 
 def _orders(ln: pd.DataFrame) -> pd.DataFrame:
     """Invoice-level aggregates of (already cut) lines with a customer id."""
     if len(ln) == 0:
-        return pd.DataFrame(columns=["invoice", "customer_id", "invoice_date", "is_cancellation",
-                                     "amount", "n_lines", "units"])
+        return pd.DataFrame(
+            columns=["invoice", "customer_id", "invoice_date", "is_cancellation", "amount", "n_lines", "units"]
+        )
     o = ln.groupby(["customer_id", "invoice"], sort=False, observed=True).agg(
         invoice_date=("invoice_date", "min"),
         is_cancellation=("is_cancellation", "max"),
@@ -260,8 +284,12 @@ def _event_features(ev: pd.DataFrame, T: pd.Timestamp) -> pd.DataFrame:
     g30 = e30.groupby("user_id")
     res = pd.DataFrame(index=pd.Index(sorted(ev["user_id"].unique()), name="customer_id"))
     res["ev_events_30d"] = g30.size()
-    for kind, col in (("view", "ev_views_30d"), ("cart", "ev_carts_30d"),
-                      ("remove_from_cart", "ev_removes_30d"), ("purchase", "ev_purchases_30d")):
+    for kind, col in (
+        ("view", "ev_views_30d"),
+        ("cart", "ev_carts_30d"),
+        ("remove_from_cart", "ev_removes_30d"),
+        ("purchase", "ev_purchases_30d"),
+    ):
         res[col] = e30.loc[e30["event_type"] == kind].groupby("user_id").size()
     res["ev_sessions_30d"] = g30["user_session"].nunique()
     res["ev_events_90d"] = e90.groupby("user_id").size()
@@ -310,14 +338,17 @@ def churn_labels(lines: pd.DataFrame, cutoff, horizon_days: int = 90) -> pd.Seri
     """
     T = pd.Timestamp(cutoff)
     end = T + pd.Timedelta(days=horizon_days)
-    w = lines.loc[(lines["invoice_date"] >= T) & (lines["invoice_date"] < end)
-                  & ~lines["is_cancellation"] & lines["customer_id"].notna()]
+    w = lines.loc[
+        (lines["invoice_date"] >= T)
+        & (lines["invoice_date"] < end)
+        & ~lines["is_cancellation"]
+        & lines["customer_id"].notna()
+    ]
     buyers = pd.Index(w["customer_id"].unique()).astype("Int64")
     return pd.Series(0.0, index=buyers, name="churned")
 
 
-def label_population(features: pd.DataFrame, lines: pd.DataFrame, cutoff,
-                     horizon_days: int = 90) -> pd.Series:
+def label_population(features: pd.DataFrame, lines: pd.DataFrame, cutoff, horizon_days: int = 90) -> pd.Series:
     """Churn label (1 = churned) for every customer in ``features``' index."""
     active = churn_labels(lines, cutoff, horizon_days)
     y = pd.Series(1.0, index=features.index, name="churned")
@@ -346,7 +377,7 @@ class FeatureEncoder:
     medians_: dict[str, float] = field(default_factory=dict)
     columns_: list[str] = field(default_factory=list)
 
-    def fit(self, X: pd.DataFrame) -> "FeatureEncoder":
+    def fit(self, X: pd.DataFrame) -> FeatureEncoder:
         self.numeric_ = [c for c in X.columns if c not in CATEGORICAL_FEATURES]
         self.levels_ = {}
         for c in CATEGORICAL_FEATURES:
@@ -357,11 +388,8 @@ class FeatureEncoder:
                 # deterministic: by count desc then name
                 self.levels_[c] = [str(v) for v in vc["level"].head(self.max_levels)]
         num = self._numeric(X)
-        self.medians_ = {c: float(np.nanmedian(num[c])) if num[c].notna().any() else 0.0
-                         for c in self.numeric_}
-        self.columns_ = list(self.numeric_) + [
-            f"{c}={lvl}" for c, lv in self.levels_.items() for lvl in [*lv, "other"]
-        ]
+        self.medians_ = {c: float(np.nanmedian(num[c])) if num[c].notna().any() else 0.0 for c in self.numeric_}
+        self.columns_ = list(self.numeric_) + [f"{c}={lvl}" for c, lv in self.levels_.items() for lvl in [*lv, "other"]]
         return self
 
     def _numeric(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -54,17 +54,37 @@ from ml_assets.data import prepare_lines
 from ml_assets.evaluation import mase_scale
 from ml_assets.features import text_as_categories
 from ml_assets.forecast_models import (  # noqa: F401 - re-exported
-    CANDIDATES, LEVELS, NAIVE, NAIVE_BASELINE, STATISTICAL, choose_champions, level_figures,
-    moving_average_forecast, naive_forecast, seasonal_naive_forecast, series_origin_mase, split_origins,
+    CANDIDATES,
+    LEVELS,
+    NAIVE,
+    NAIVE_BASELINE,
+    STATISTICAL,
+    choose_champions,
+    level_figures,
+    moving_average_forecast,
+    naive_forecast,
+    seasonal_naive_forecast,
+    series_origin_mase,
+    split_origins,
     statistical_forecast,
 )
 
 WEEK = pd.Timedelta(days=7)
-FORECAST_COLUMNS = ["series_id", "series_type", "stock_code", "category", "measure",
-                    "week_start", "horizon", "forecast", "lower_80", "upper_80",
-                    "seasonal_naive", "model"]
-BACKTEST_COLUMNS = ["model", "level", "series_id", "measure", "n_origins", "n_points",
-                    "mase", "wape", "bias"]
+FORECAST_COLUMNS = [
+    "series_id",
+    "series_type",
+    "stock_code",
+    "category",
+    "measure",
+    "week_start",
+    "horizon",
+    "forecast",
+    "lower_80",
+    "upper_80",
+    "seasonal_naive",
+    "model",
+]
+BACKTEST_COLUMNS = ["model", "level", "series_id", "measure", "n_origins", "n_points", "mase", "wape", "bias"]
 
 
 @dataclass
@@ -141,8 +161,8 @@ def weekly_demand(lines: pd.DataFrame) -> WeeklyDemand:
     # 9.6M lines): their text is restored on the per-week totals below
     text_dtypes = {c: lines[c].dtype for c in ("stock_code", "category")}
     ln = text_as_categories(
-        lines[["stock_code", "category", "invoice_date", "quantity", "net_amount"]],
-        ("stock_code", "category"))
+        lines[["stock_code", "category", "invoice_date", "quantity", "net_amount"]], ("stock_code", "category")
+    )
     ln = ln.loc[demand]
     first_day = lines["invoice_date"].min().normalize() if len(lines) else pd.NaT
     last_day = lines["invoice_date"].max().normalize() if len(lines) else pd.NaT
@@ -154,11 +174,20 @@ def weekly_demand(lines: pd.DataFrame) -> WeeklyDemand:
     # Units per product, category and week (at scale 10, 9.6M lines become ~0.5M rows):
     # sums of whole units are exact in any order, so the series built on them are the same
     # as labelling every line. ``n`` = lines, for a product's category.
-    d = pd.DataFrame({"stock_code": ln["stock_code"], "category": ln["category"],
-                      "week_start": wk, "units": ln["quantity"].astype(float)})
+    d = pd.DataFrame(
+        {
+            "stock_code": ln["stock_code"],
+            "category": ln["category"],
+            "week_start": wk,
+            "units": ln["quantity"].astype(float),
+        }
+    )
     del ln, wk
-    d = d.groupby(["stock_code", "category", "week_start"], dropna=False, sort=False,
-                  observed=True).agg(units=("units", "sum"), n=("units", "size")).reset_index()
+    d = (
+        d.groupby(["stock_code", "category", "week_start"], dropna=False, sort=False, observed=True)
+        .agg(units=("units", "sum"), n=("units", "size"))
+        .reset_index()
+    )
     d["stock_code"] = d["stock_code"].astype(text_dtypes["stock_code"])
     d["category"] = d["category"].astype(text_dtypes["category"])
     return WeeklyDemand(d, revenue, first_day, last_day)
@@ -186,8 +215,7 @@ def weekly_series(lines: pd.DataFrame | WeeklyDemand, top_n_products: int = 100)
     revenue = demand.revenue
     revenue = revenue.loc[(revenue.index >= first_week) & (revenue.index <= last_week)]
     d = d.loc[(d["week_start"] >= first_week) & (d["week_start"] <= last_week)]
-    d = d.assign(stock_code=d["stock_code"].astype("string").astype(str),
-                 category=d["category"].astype("string"))
+    d = d.assign(stock_code=d["stock_code"].astype("string").astype(str), category=d["category"].astype("string"))
     recent = d.loc[d["week_start"] > last_week - 52 * WEEK]
     vol = recent.groupby("stock_code")["units"].sum().reset_index()
     vol = vol.sort_values(["units", "stock_code"], ascending=[False, True])
@@ -196,8 +224,7 @@ def weekly_series(lines: pd.DataFrame | WeeklyDemand, top_n_products: int = 100)
     cat = d["category"].astype("string").fillna("uncategorized").astype(str)
     d["series_id"] = np.where(is_top, "product:" + d["stock_code"], "category:" + cat)
     # the category of a product: its most frequent one
-    pc = d.loc[is_top].groupby(["stock_code", "category"], dropna=False)["n"].sum() \
-        .reset_index(name="n")
+    pc = d.loc[is_top].groupby(["stock_code", "category"], dropna=False)["n"].sum().reset_index(name="n")
     pc = pc.sort_values(["stock_code", "n"], ascending=[True, False]).drop_duplicates("stock_code")
     prod_cat = dict(zip(pc["stock_code"], pc["category"]))
 
@@ -208,18 +235,36 @@ def weekly_series(lines: pd.DataFrame | WeeklyDemand, top_n_products: int = 100)
         nz = np.flatnonzero(s.to_numpy() > 0)
         if len(nz) == 0:
             continue
-        s = s.iloc[nz[0]:]
+        s = s.iloc[nz[0] :]
         is_prod = sid.startswith("product:")
         code = sid.split(":", 1)[1] if is_prod else None
-        frames.append(pd.DataFrame({
-            "series_id": sid, "series_type": "product" if is_prod else "category",
-            "stock_code": code,
-            "category": prod_cat.get(code) if is_prod else sid.split(":", 1)[1],
-            "measure": "units", "week_start": s.index, "y": s.to_numpy()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "series_id": sid,
+                    "series_type": "product" if is_prod else "category",
+                    "stock_code": code,
+                    "category": prod_cat.get(code) if is_prod else sid.split(":", 1)[1],
+                    "measure": "units",
+                    "week_start": s.index,
+                    "y": s.to_numpy(),
+                }
+            )
+        )
     r = revenue.reindex(weeks, fill_value=0.0)
-    frames.append(pd.DataFrame({"series_id": "total:revenue", "series_type": "total",
-                                "stock_code": None, "category": None, "measure": "revenue",
-                                "week_start": r.index, "y": r.to_numpy()}))
+    frames.append(
+        pd.DataFrame(
+            {
+                "series_id": "total:revenue",
+                "series_type": "total",
+                "stock_code": None,
+                "category": None,
+                "measure": "revenue",
+                "week_start": r.index,
+                "y": r.to_numpy(),
+            }
+        )
+    )
     out = pd.concat(frames, ignore_index=True)
     for c in ("series_id", "series_type", "stock_code", "category", "measure"):
         out[c] = out[c].astype("string")
@@ -258,7 +303,7 @@ class _Panel:
     stype: np.ndarray  # 0 product, 1 category, 2 total
 
     @classmethod
-    def from_long(cls, series: pd.DataFrame) -> "_Panel":
+    def from_long(cls, series: pd.DataFrame) -> _Panel:
         wide = series.pivot(index="series_id", columns="week_start", values="y")
         wide = wide.sort_index()
         weeks = pd.DatetimeIndex(wide.columns)
@@ -270,9 +315,15 @@ class _Panel:
         return cls(list(wide.index), weeks, Y, start, stype)
 
 
-def _feature_rows(panel: _Panel, origin_t: np.ndarray, series_idx: np.ndarray, hz: np.ndarray,
-                  scale: np.ndarray, m: int, normalize: str = "recent"
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _feature_rows(
+    panel: _Panel,
+    origin_t: np.ndarray,
+    series_idx: np.ndarray,
+    hz: np.ndarray,
+    scale: np.ndarray,
+    m: int,
+    normalize: str = "recent",
+) -> tuple[np.ndarray, np.ndarray]:
     """Features for rows (series i, last observed week t, horizon h): target week t+h.
 
     Returns (X, row_scale): values are divided by ``row_scale``, the series' mean over
@@ -321,8 +372,7 @@ def _feature_rows(panel: _Panel, origin_t: np.ndarray, series_idx: np.ndarray, h
     feats.append(np.sqrt(sq / np.maximum(cnt, 1)) / sc)
     target = t + hz
     s0 = val(i, target - m)
-    feats += [s0 / sc, val(i, target - m - 1) / sc, val(i, target - m + 1) / sc,
-              mean_window(i, target - m + 2, 5) / sc]
+    feats += [s0 / sc, val(i, target - m - 1) / sc, val(i, target - m + 1) / sc, mean_window(i, target - m + 2, 5) / sc]
     ly13 = mean_window(i, t - m, 13)
     growth = rm13 / np.where(ly13 > 0, ly13, np.nan)
     feats += [growth, s0 * growth / sc]
@@ -330,27 +380,42 @@ def _feature_rows(panel: _Panel, origin_t: np.ndarray, series_idx: np.ndarray, h
     cal = _calendar(panel.weeks, extra=60)
     tix = np.clip(target, 0, len(cal) - 1)
     feats += [cal[tix, 0], cal[tix, 1], cal[tix, 2]]
-    feats += [hz.astype(float), panel.stype[i].astype(float),
-              (t - panel.start[i]).astype(float), np.log1p(sc)]
+    feats += [hz.astype(float), panel.stype[i].astype(float), (t - panel.start[i]).astype(float), np.log1p(sc)]
     return np.column_stack(feats), sc
 
 
 def _calendar(weeks: pd.DatetimeIndex, extra: int = 60) -> np.ndarray:
     """(week of year, month, weeks to Christmas) for the panel weeks and ``extra`` more."""
     allw = weeks.append(pd.date_range(weeks[-1] + WEEK, periods=extra, freq="7D"))
-    return np.column_stack([allw.isocalendar().week.to_numpy(dtype=float),
-                            allw.month.to_numpy(dtype=float), _xmas_weeks(allw)])
+    return np.column_stack(
+        [allw.isocalendar().week.to_numpy(dtype=float), allw.month.to_numpy(dtype=float), _xmas_weeks(allw)]
+    )
 
 
-FEATURE_NAMES = ([f"lag_{k}" for k in range(_LAGS)]
-                 + ["rmean_4", "rmean_8", "rmean_13", "rmean_26", "rstd_8",
-                    "ly_same_week", "ly_week_before", "ly_week_after", "ly_5wk_mean",
-                    "yoy_growth", "seasonal_naive_trend_adj", "week_of_year", "month",
-                    "weeks_to_christmas", "horizon", "series_type", "series_age", "log_level"])
+FEATURE_NAMES = [f"lag_{k}" for k in range(_LAGS)] + [
+    "rmean_4",
+    "rmean_8",
+    "rmean_13",
+    "rmean_26",
+    "rstd_8",
+    "ly_same_week",
+    "ly_week_before",
+    "ly_week_after",
+    "ly_5wk_mean",
+    "yoy_growth",
+    "seasonal_naive_trend_adj",
+    "week_of_year",
+    "month",
+    "weeks_to_christmas",
+    "horizon",
+    "series_type",
+    "series_age",
+    "log_level",
+]
 
 
 def _scales(panel: _Panel, origin: int) -> np.ndarray:
-    hist = np.abs(panel.Y[:, max(0, origin - 52):origin])
+    hist = np.abs(panel.Y[:, max(0, origin - 52) : origin])
     cnt = (~np.isnan(hist)).sum(axis=1)
     sc = np.where(cnt > 0, np.nansum(hist, axis=1) / np.maximum(cnt, 1), np.nan)
     sc = np.where(np.isfinite(sc) & (sc > 0), sc, 1.0)
@@ -358,11 +423,22 @@ def _scales(panel: _Panel, origin: int) -> np.ndarray:
 
 
 def _lgb_params(cfg: ForecastConfig) -> dict:
-    return {"objective": cfg.objective, "learning_rate": cfg.learning_rate,
-            "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_child_samples,
-            "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
-            "lambda_l2": 1.0, "max_bin": 63, "num_threads": cfg.num_threads, "seed": cfg.random_state,
-            "deterministic": True, "force_row_wise": True, "verbose": -1}
+    return {
+        "objective": cfg.objective,
+        "learning_rate": cfg.learning_rate,
+        "num_leaves": cfg.num_leaves,
+        "min_data_in_leaf": cfg.min_child_samples,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.9,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "max_bin": 63,
+        "num_threads": cfg.num_threads,
+        "seed": cfg.random_state,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbose": -1,
+    }
 
 
 def _train_lgb(panel: _Panel, origin: int, cfg: ForecastConfig) -> tuple[lgb.Booster, np.ndarray]:
@@ -391,8 +467,9 @@ def _train_lgb(panel: _Panel, origin: int, cfg: ForecastConfig) -> tuple[lgb.Boo
     return booster, scale
 
 
-def _predict_lgb(booster, panel: _Panel, origin: int, scale: np.ndarray, cfg: ForecastConfig,
-                 series: np.ndarray) -> np.ndarray:
+def _predict_lgb(
+    booster, panel: _Panel, origin: int, scale: np.ndarray, cfg: ForecastConfig, series: np.ndarray
+) -> np.ndarray:
     """Forecasts (len(series) x H) from origin (last observed week = origin-1)."""
     H = cfg.horizon
     ii = np.repeat(series, H)
@@ -430,14 +507,16 @@ def backtest_origins(n_weeks: int, cfg: ForecastConfig) -> list[int]:
 
 
 def check_forecast_data(n_weeks: int, n_series: int, cfg: ForecastConfig) -> DataCheck:
-    return min_data("demand forecasting", [
-        Requirement("weeks", "complete weeks of sales history", cfg.min_history_weeks, n_weeks),
-        Requirement("series", "series with sales", cfg.min_series, n_series),
-    ])
+    return min_data(
+        "demand forecasting",
+        [
+            Requirement("weeks", "complete weeks of sales history", cfg.min_history_weeks, n_weeks),
+            Requirement("series", "series with sales", cfg.min_series, n_series),
+        ],
+    )
 
 
-def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig | None = None
-                    ) -> ForecastResult:
+def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig | None = None) -> ForecastResult:
     """Build series, backtest all models, forecast the next ``horizon`` weeks. ``lines``:
     order lines, or their :class:`WeeklyDemand` (the same result, from a frame that does
     not grow with the lines)."""
@@ -451,9 +530,14 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     n_weeks = series["week_start"].nunique() if len(series) else 0
     n_series = series["series_id"].nunique() if len(series) else 0
     check = check_forecast_data(n_weeks, n_series, cfg)
-    run = ModelRun(model="forecast", task="forecasting", params=asdict(cfg),
-                   primary_metric="mase", required_baselines=[NAIVE_BASELINE],
-                   data_check=check)
+    run = ModelRun(
+        model="forecast",
+        task="forecasting",
+        params=asdict(cfg),
+        primary_metric="mase",
+        required_baselines=[NAIVE_BASELINE],
+        data_check=check,
+    )
     run.params.update(candidates=list(CANDIDATES), naive_baseline=NAIVE_BASELINE)
     if len(series):
         run.data_start, run.data_end = series["week_start"].min(), series["week_start"].max() + pd.Timedelta(days=6)
@@ -461,13 +545,16 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     origins = backtest_origins(n_weeks, cfg)
     sel_origins, eval_origins, chosen_on = split_origins(origins, cfg.season_length, cfg.min_train_weeks)
     if not origins:
-        run.notes.append(f"no backtest origin with >= {cfg.min_train_weeks} weeks of history "
-                         f"and {cfg.horizon} weeks to test (have {n_weeks} weeks)")
+        run.notes.append(
+            f"no backtest origin with >= {cfg.min_train_weeks} weeks of history "
+            f"and {cfg.horizon} weeks to test (have {n_weeks} weeks)"
+        )
         run.decide()
         run.reason += "; " + run.notes[-1]
         empty = pd.DataFrame(columns=FORECAST_COLUMNS)
-        return ForecastResult(empty, pd.DataFrame(columns=BACKTEST_COLUMNS), pd.DataFrame(),
-                              pd.DataFrame(), series, run, check, timings)
+        return ForecastResult(
+            empty, pd.DataFrame(columns=BACKTEST_COLUMNS), pd.DataFrame(), pd.DataFrame(), series, run, check, timings
+        )
 
     panel = _Panel.from_long(series)
     meta = series.drop_duplicates("series_id").set_index("series_id")
@@ -486,8 +573,8 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
         lgb_pred = _predict_lgb(booster, panel, o, scale, cfg, active)
         t_lgb += time.perf_counter() - tl
         for row, i in enumerate(active):
-            y_hist = panel.Y[i, panel.start[i]:o]
-            actual = panel.Y[i, o:o + H]
+            y_hist = panel.Y[i, panel.start[i] : o]
+            actual = panel.Y[i, o : o + H]
             fc, fell, n_fb = _single_series_forecasts(y_hist, cfg, single)
             if o in eval_origins:  # what the notes say is about the figures reported
                 n_fallback += fell
@@ -530,38 +617,52 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
 
     names = sorted(set(champions.values()))
     run.model = f"forecast_{names[0]}" if len(names) == 1 else "forecast_per_level"
-    run.params.update(champion={lv: champions[lv] for lv in LEVELS if lv in champions},
-                      champion_chosen_on=chosen_on)
+    run.params.update(champion={lv: champions[lv] for lv in LEVELS if lv in champions}, champion_chosen_on=chosen_on)
     run.metrics = overall("champion")
-    run.baselines = {NAIVE_BASELINE: overall(NAIVE_BASELINE), "naive": overall("naive"),
-                     **{c: overall(c) for c in CANDIDATES}}
+    run.baselines = {
+        NAIVE_BASELINE: overall(NAIVE_BASELINE),
+        "naive": overall("naive"),
+        **{c: overall(c) for c in CANDIDATES},
+    }
     run.n_eval = int((detail_df["model"].isin(["champion"]) & detail_df["origin"].isin(eval_weeks)).sum())
     run.notes.append(
         f"{len(eval_origins)} evaluation origins ({', '.join(str(panel.weeks[o].date()) for o in eval_origins)}), "
-        f"horizon {H} weeks, {len(panel.ids)} series over {n_weeks} weeks")
+        f"horizon {H} weeks, {len(panel.ids)} series over {n_weeks} weeks"
+    )
     chosen = ", ".join(f"{lv}: {champions[lv]}" for lv in LEVELS if lv in champions)
     if eval_origins != sel_origins:
         run.notes.append(
             f"champion per level chosen on {chosen_on}, origins {', '.join(str(w.date()) for w in sel_weeks)} "
             f"({chosen}); its figures and every candidate's are those of the later origins "
-            f"{', '.join(str(w.date()) for w in eval_weeks)}; it must beat {NAIVE_BASELINE}, not the other candidates")
+            f"{', '.join(str(w.date()) for w in eval_weeks)}; it must beat {NAIVE_BASELINE}, not the other candidates"
+        )
     else:
-        run.notes.append(f"one backtest origin: the champion ({chosen}) is chosen and measured on it, "
-                         "so its figures are optimistic")
+        run.notes.append(
+            f"one backtest origin: the champion ({chosen}) is chosen and measured on it, so its figures are optimistic"
+        )
     if n_fallback:
-        run.notes.append(f"seasonal naive fell back to naive for {n_fallback / max(1, n_pairs):.0%} of series x "
-                         f"origins (less than {cfg.season_length} weeks of history)")
+        run.notes.append(
+            f"seasonal naive fell back to naive for {n_fallback / max(1, n_pairs):.0%} of series x "
+            f"origins (less than {cfg.season_length} weeks of history)"
+        )
     if n_stat_fallback:
-        run.notes.append(f"{n_stat_fallback} statistical fits (of {n_pairs * len(STATISTICAL)}) could not fit a "
-                         "too short or constant history and used the moving average")
+        run.notes.append(
+            f"{n_stat_fallback} statistical fits (of {n_pairs * len(STATISTICAL)}) could not fit a "
+            "too short or constant history and used the moving average"
+        )
     sn_fig = run.baselines[NAIVE_BASELINE]
-    behind = [f"{lv} ({champions[lv]} {run.metrics[f'mase_{lv}']:.4f} against {sn_fig[f'mase_{lv}']:.4f})"
-              for lv in LEVELS if np.isfinite(run.metrics.get(f"mase_{lv}", np.nan))
-              and np.isfinite(sn_fig.get(f"mase_{lv}", np.nan))
-              and not better("mase", run.metrics[f"mase_{lv}"], sn_fig[f"mase_{lv}"])]
+    behind = [
+        f"{lv} ({champions[lv]} {run.metrics[f'mase_{lv}']:.4f} against {sn_fig[f'mase_{lv}']:.4f})"
+        for lv in LEVELS
+        if np.isfinite(run.metrics.get(f"mase_{lv}", np.nan))
+        and np.isfinite(sn_fig.get(f"mase_{lv}", np.nan))
+        and not better("mase", run.metrics[f"mase_{lv}"], sn_fig[f"mase_{lv}"])
+    ]
     if behind:
-        run.notes.append(f"on the evaluation origins a level's champion does not beat {NAIVE_BASELINE} at "
-                         f"that level (MASE): {', '.join(behind)}; the verdict is on all series together")
+        run.notes.append(
+            f"on the evaluation origins a level's champion does not beat {NAIVE_BASELINE} at "
+            f"that level (MASE): {', '.join(behind)}; the verdict is on all series together"
+        )
     sn = run.baselines[NAIVE_BASELINE]["mase"]
     if np.isfinite(sn) and sn > 0:
         run.metrics["mase_vs_seasonal_naive"] = run.metrics["mase"] / sn - 1.0
@@ -580,7 +681,7 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     fweeks = pd.date_range(panel.weeks[-1] + WEEK, periods=H, freq="7D")
     rows, finals = [], []
     for i, sid in enumerate(panel.ids):
-        y_hist = panel.Y[i, panel.start[i]:]
+        y_hist = panel.Y[i, panel.start[i] :]
         model = champions.get(str(series_type[sid]), "moving_average")
         if model == "lightgbm":
             pred = lgb_final[i]
@@ -589,14 +690,24 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
         finals.append(pred)
         sn_f, _ = seasonal_naive_forecast(y_hist, H, cfg.season_length)
         q_lo, q_hi = q_lo_s.get(sid, q_lo_s["__pooled__"]), q_hi_s.get(sid, q_hi_s["__pooled__"])
-        rows.append(pd.DataFrame({
-            "series_id": sid, "series_type": meta.loc[sid, "series_type"],
-            "stock_code": meta.loc[sid, "stock_code"], "category": meta.loc[sid, "category"],
-            "measure": meta.loc[sid, "measure"], "week_start": fweeks,
-            "horizon": np.arange(1, H + 1), "forecast": pred,
-            "lower_80": np.clip(pred + q_lo * scale[i], 0, None),
-            "upper_80": np.clip(pred + q_hi * scale[i], 0, None),
-            "seasonal_naive": sn_f, "model": model}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "series_id": sid,
+                    "series_type": meta.loc[sid, "series_type"],
+                    "stock_code": meta.loc[sid, "stock_code"],
+                    "category": meta.loc[sid, "category"],
+                    "measure": meta.loc[sid, "measure"],
+                    "week_start": fweeks,
+                    "horizon": np.arange(1, H + 1),
+                    "forecast": pred,
+                    "lower_80": np.clip(pred + q_lo * scale[i], 0, None),
+                    "upper_80": np.clip(pred + q_hi * scale[i], 0, None),
+                    "seasonal_naive": sn_f,
+                    "model": model,
+                }
+            )
+        )
     forecast = pd.concat(rows, ignore_index=True)
     forecast["upper_80"] = np.maximum(forecast["upper_80"], forecast["forecast"])
     forecast["lower_80"] = np.minimum(forecast["lower_80"], forecast["forecast"])
@@ -606,17 +717,16 @@ def run_forecasting(lines: pd.DataFrame | WeeklyDemand, config: ForecastConfig |
     timings["final"] = time.perf_counter() - t2
 
     reorder = reorder_points(forecast, detail_df, cfg.lead_time_weeks, cfg.service_level, model="champion")
-    run.artifact_hash = artifact_hash({"champion": run.params["champion"], "booster": booster,
-                                       "forecast": np.concatenate(finals)})
+    run.artifact_hash = artifact_hash(
+        {"champion": run.params["champion"], "booster": booster, "forecast": np.concatenate(finals)}
+    )
     run.n_train = int(n_w * len(panel.ids))
     run.decide()
     timings["total"] = time.perf_counter() - t0
-    return ForecastResult(forecast[FORECAST_COLUMNS], backtest, detail_df, reorder, series, run,
-                          check, timings)
+    return ForecastResult(forecast[FORECAST_COLUMNS], backtest, detail_df, reorder, series, run, check, timings)
 
 
-def interval_quantiles(detail: pd.DataFrame, H: int, interval: float = 0.8,
-                       min_points: int = 12) -> tuple[dict, dict]:
+def interval_quantiles(detail: pd.DataFrame, H: int, interval: float = 0.8, min_points: int = 12) -> tuple[dict, dict]:
     """Lower/upper error quantiles per series and horizon, in units of the series level.
 
     Errors ``(actual - forecast) / level`` from the backtest. A series with at least
@@ -627,8 +737,15 @@ def interval_quantiles(detail: pd.DataFrame, H: int, interval: float = 0.8,
     alpha = (1 - interval) / 2
     r = (detail["actual"] - detail["forecast"]) / detail["level_scale"]
     hz = detail["horizon"].to_numpy()
-    pooled = pd.DataFrame({"r": r.to_numpy(), "h": hz}).groupby("h")["r"].quantile(
-        [alpha, 1 - alpha]).unstack().reindex(range(1, H + 1)).ffill().fillna(0.0)
+    pooled = (
+        pd.DataFrame({"r": r.to_numpy(), "h": hz})
+        .groupby("h")["r"]
+        .quantile([alpha, 1 - alpha])
+        .unstack()
+        .reindex(range(1, H + 1))
+        .ffill()
+        .fillna(0.0)
+    )
     p_lo, p_hi = pooled.iloc[:, 0].to_numpy(), pooled.iloc[:, 1].to_numpy()
     width = p_hi - p_lo
     stretch = width / width.mean() if width.mean() > 0 else np.ones(H)
@@ -648,18 +765,20 @@ def _detail_frame(detail: list, panel: _Panel, H: int) -> pd.DataFrame:
     n = len(detail)
     hz = np.tile(np.arange(1, H + 1), n)
     origin_idx = np.repeat([d[2] for d in detail], H)
-    return pd.DataFrame({
-        "model": pd.array(np.repeat([d[0] for d in detail], H), dtype="string"),
-        "series_id": pd.array(np.repeat([panel.ids[d[1]] for d in detail], H), dtype="string"),
-        "origin": panel.weeks[origin_idx],
-        "week_start": panel.weeks[origin_idx + hz - 1],
-        "horizon": hz,
-        "actual": np.concatenate([d[3] for d in detail]),
-        "forecast": np.concatenate([d[4] for d in detail]),
-        "mase_scale": np.repeat([d[5] for d in detail], H),
-        "level_scale": np.repeat([d[6] for d in detail], H),
-        "seasonal_fallback": np.repeat([d[7] for d in detail], H),
-    })
+    return pd.DataFrame(
+        {
+            "model": pd.array(np.repeat([d[0] for d in detail], H), dtype="string"),
+            "series_id": pd.array(np.repeat([panel.ids[d[1]] for d in detail], H), dtype="string"),
+            "origin": panel.weeks[origin_idx],
+            "week_start": panel.weeks[origin_idx + hz - 1],
+            "horizon": hz,
+            "actual": np.concatenate([d[3] for d in detail]),
+            "forecast": np.concatenate([d[4] for d in detail]),
+            "mase_scale": np.repeat([d[5] for d in detail], H),
+            "level_scale": np.repeat([d[6] for d in detail], H),
+            "seasonal_fallback": np.repeat([d[7] for d in detail], H),
+        }
+    )
 
 
 def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
@@ -669,23 +788,26 @@ def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
     the series-origin MASEs; WAPE and bias are pooled sums (per measure; ``all`` mixes
     units and revenue so only its MASE is meaningful).
     """
-    d = pd.DataFrame({
-        "model": detail["model"].astype(str).to_numpy(),
-        "series_id": detail["series_id"].astype(str).to_numpy(),
-        "measure": detail["measure"].astype(str).to_numpy(),
-        "origin": detail["origin"].to_numpy(),
-        "actual": detail["actual"].to_numpy(dtype=float),
-        "forecast": detail["forecast"].to_numpy(dtype=float),
-        "mase_scale": detail["mase_scale"].to_numpy(dtype=float),
-    })
+    d = pd.DataFrame(
+        {
+            "model": detail["model"].astype(str).to_numpy(),
+            "series_id": detail["series_id"].astype(str).to_numpy(),
+            "measure": detail["measure"].astype(str).to_numpy(),
+            "origin": detail["origin"].to_numpy(),
+            "actual": detail["actual"].to_numpy(dtype=float),
+            "forecast": detail["forecast"].to_numpy(dtype=float),
+            "mase_scale": detail["mase_scale"].to_numpy(dtype=float),
+        }
+    )
     d["abs_err"] = (d["actual"] - d["forecast"]).abs()
     d["err"] = d["forecast"] - d["actual"]
     d["abs_act"] = d["actual"].abs()
     so = series_origin_mase(d, ["model", "measure"]).reset_index()
 
     def pooled(keys: list[str]) -> pd.DataFrame:
-        g = d.groupby(keys, sort=True).agg(sum_abs=("abs_err", "sum"), sum_err=("err", "sum"),
-                                            sum_act=("abs_act", "sum"), n_points=("err", "size"))
+        g = d.groupby(keys, sort=True).agg(
+            sum_abs=("abs_err", "sum"), sum_err=("err", "sum"), sum_act=("abs_act", "sum"), n_points=("err", "size")
+        )
         den = g["sum_act"].where(g["sum_act"] > 0)
         g["wape"] = g["sum_abs"] / den
         g["bias"] = g["sum_err"] / den
@@ -693,13 +815,13 @@ def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
 
     ps = pooled(["model", "measure", "series_id"])
     ms = so.groupby(["model", "measure", "series_id"], sort=True).agg(
-        mase=("mase", "mean"), n_origins=("origin", "nunique"))
+        mase=("mase", "mean"), n_origins=("origin", "nunique")
+    )
     per_series = ms.join(ps[["n_points", "wape", "bias"]]).reset_index()
     per_series["level"] = "series"
 
     pm = pooled(["model", "measure"])
-    mm = so.groupby(["model", "measure"], sort=True).agg(mase=("mase", "mean"),
-                                                        n_origins=("origin", "nunique"))
+    mm = so.groupby(["model", "measure"], sort=True).agg(mase=("mase", "mean"), n_origins=("origin", "nunique"))
     over = mm.join(pm[["n_points", "wape", "bias"]]).reset_index()
     alls = so.groupby("model", sort=True).agg(mase=("mase", "mean"), n_origins=("origin", "nunique"))
     alls["n_points"] = d.groupby("model").size()
@@ -720,9 +842,13 @@ def summarize_backtest(detail: pd.DataFrame) -> pd.DataFrame:
     return out[BACKTEST_COLUMNS]
 
 
-def reorder_points(forecast: pd.DataFrame, backtest_detail: pd.DataFrame,
-                   lead_time_weeks: int = 2, service_level: float = 0.95,
-                   model: str = "champion") -> pd.DataFrame:
+def reorder_points(
+    forecast: pd.DataFrame,
+    backtest_detail: pd.DataFrame,
+    lead_time_weeks: int = 2,
+    service_level: float = 0.95,
+    model: str = "champion",
+) -> pd.DataFrame:
     """Safety stock and reorder point per product series.
 
     lead-time demand = sum of the first ``lead_time_weeks`` weekly forecasts;
@@ -741,7 +867,7 @@ def reorder_points(forecast: pd.DataFrame, backtest_detail: pd.DataFrame,
     demand = f.groupby("series_id")["forecast"].sum()
     bt = backtest_detail.loc[(backtest_detail["model"] == model) & (backtest_detail["horizon"] <= L)]
     err = bt["forecast"] - bt["actual"]
-    rmse = (err ** 2).groupby(bt["series_id"]).mean().pow(0.5)
+    rmse = (err**2).groupby(bt["series_id"]).mean().pow(0.5)
     rel = ((err / bt["level_scale"]) ** 2).mean() ** 0.5 if len(bt) else np.nan
     level = f.groupby("series_id")["forecast"].mean()
     sigma = rmse.reindex(demand.index)

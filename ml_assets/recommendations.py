@@ -49,8 +49,7 @@ from ml_assets.features import text_as_categories
 CANDIDATES = ("ease", "cosine", "popularity_recent")
 NAIVE_BASELINE = "popularity"
 REC_COLUMNS = ["customer_id", "rank", "stock_code", "score", "reason", "source"]
-FBT_COLUMNS = ["stock_code", "rank", "other_stock_code", "co_baskets", "support", "confidence",
-               "lift", "score"]
+FBT_COLUMNS = ["stock_code", "rank", "other_stock_code", "co_baskets", "support", "confidence", "lift", "score"]
 
 
 @dataclass
@@ -81,7 +80,7 @@ class RecResult:
     run: ModelRun
     check: DataCheck
     timings: dict[str, float] = field(default_factory=dict)
-    model: "RecModel | None" = None
+    model: RecModel | None = None
 
 
 @dataclass
@@ -112,16 +111,18 @@ def item_universe(buys: pd.DataFrame, max_items: int) -> tuple[list[str], dict[s
     cnt = cnt.sort_values(["n", "stock_code"], ascending=[False, True])
     items = [str(s) for s in cnt["stock_code"].head(max_items)]
     covered = cnt["n"].head(max_items).sum() / max(1, cnt["n"].sum())
-    return items, {"n_items_total": float(len(cnt)), "n_items_used": float(len(items)),
-                   "basket_item_coverage": float(covered)}
+    return items, {
+        "n_items_total": float(len(cnt)),
+        "n_items_used": float(len(items)),
+        "basket_item_coverage": float(covered),
+    }
 
 
 def _matrix(df: pd.DataFrame, row_col: str, rows: pd.Index, item_index: pd.Index) -> sp.csr_matrix:
     r = rows.get_indexer(df[row_col])
     c = item_index.get_indexer(df["stock_code"].astype(str))
     ok = (r >= 0) & (c >= 0)
-    m = sp.csr_matrix((np.ones(ok.sum(), dtype=np.float32), (r[ok], c[ok])),
-                      shape=(len(rows), len(item_index)))
+    m = sp.csr_matrix((np.ones(ok.sum(), dtype=np.float32), (r[ok], c[ok])), shape=(len(rows), len(item_index)))
     m.data[:] = 1.0  # binary (duplicates summed by the constructor)
     m.sum_duplicates()
     m.data[:] = 1.0
@@ -159,9 +160,9 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def recommend(X: sp.csr_matrix, B: np.ndarray, pop_order: np.ndarray, k: int,
-              exclude_purchased: bool = True, chunk: int = 2000
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def recommend(
+    X: sp.csr_matrix, B: np.ndarray, pop_order: np.ndarray, k: int, exclude_purchased: bool = True, chunk: int = 2000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-k per row of ``X``: (items, scores, reason_item) arrays of shape (n, k).
 
     reason_item = the bought item with the largest weight towards the recommendation,
@@ -173,7 +174,7 @@ def recommend(X: sp.csr_matrix, B: np.ndarray, pop_order: np.ndarray, k: int,
     scores = np.full((n, k), np.nan)
     reasons = np.full((n, k), -1, dtype=np.int64)
     for s in range(0, n, chunk):
-        Xc = X[s:s + chunk]
+        Xc = X[s : s + chunk]
         S = np.asarray((Xc @ B), dtype=np.float32)
         if exclude_purchased:
             r, c = Xc.nonzero()
@@ -182,7 +183,7 @@ def recommend(X: sp.csr_matrix, B: np.ndarray, pop_order: np.ndarray, k: int,
         top_s = np.take_along_axis(S, top, axis=1)
         for u in range(top.shape[0]):
             ui = s + u
-            bought = Xc.indices[Xc.indptr[u]:Xc.indptr[u + 1]]
+            bought = Xc.indices[Xc.indptr[u] : Xc.indptr[u + 1]]
             good = top_s[u] > 0
             chosen = list(top[u][good])
             sc = list(top_s[u][good].astype(float))
@@ -210,11 +211,10 @@ def recommend(X: sp.csr_matrix, B: np.ndarray, pop_order: np.ndarray, k: int,
     return items, scores, reasons
 
 
-def popularity_recs(X: sp.csr_matrix, pop_order: np.ndarray, k: int,
-                    exclude_purchased: bool = True) -> list[list[int]]:
+def popularity_recs(X: sp.csr_matrix, pop_order: np.ndarray, k: int, exclude_purchased: bool = True) -> list[list[int]]:
     out = []
     for u in range(X.shape[0]):
-        bought = set(X.indices[X.indptr[u]:X.indptr[u + 1]].tolist()) if exclude_purchased else set()
+        bought = set(X.indices[X.indptr[u] : X.indptr[u + 1]].tolist()) if exclude_purchased else set()
         recs = []
         for it in pop_order:
             if it not in bought:
@@ -229,8 +229,10 @@ def _popularity(buys: pd.DataFrame, item_index: pd.Index, days: int | None) -> n
     """Item indices by distinct buyers (customers, else baskets), most popular first."""
     b = buys
     if days is not None and len(b):
-        b = b.loc[b["invoice_date"] > b["invoice_date"].max() - pd.Timedelta(days=days),
-                  ["customer_id", "invoice", "stock_code"]]
+        b = b.loc[
+            b["invoice_date"] > b["invoice_date"].max() - pd.Timedelta(days=days),
+            ["customer_id", "invoice", "stock_code"],
+        ]
     # distinct buyers per item = distinct customers + distinct guest baskets (a customer id
     # and a basket are never the same buyer), counted without a text key per line
     known = b["customer_id"].notna()
@@ -248,8 +250,9 @@ def _popularity(buys: pd.DataFrame, item_index: pd.Index, days: int | None) -> n
 # --------------------------------------------------------------------------- FBT
 
 
-def frequently_bought_together(buys: pd.DataFrame, items: list[str], top: int = 10,
-                               min_baskets: int = 3) -> pd.DataFrame:
+def frequently_bought_together(
+    buys: pd.DataFrame, items: list[str], top: int = 10, min_baskets: int = 3
+) -> pd.DataFrame:
     """Co-purchase pairs within baskets (invoices), top ``top`` per item by cosine.
 
     co_baskets = baskets with both; support = co / baskets; confidence = co / baskets
@@ -278,16 +281,18 @@ def frequently_bought_together(buys: pd.DataFrame, items: list[str], top: int = 
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FBT_COLUMNS})
     rank = np.tile(np.arange(1, k + 1), S.shape[0])[ok]
     co = C[ii, jj]
-    out = pd.DataFrame({
-        "stock_code": pd.array(item_index[ii], dtype="string"),
-        "rank": rank.astype("int64"),
-        "other_stock_code": pd.array(item_index[jj], dtype="string"),
-        "co_baskets": co.astype("int64"),
-        "support": co / N,
-        "confidence": co / cnt[ii],
-        "lift": co * N / (cnt[ii] * cnt[jj]),
-        "score": S[ii, jj],
-    })
+    out = pd.DataFrame(
+        {
+            "stock_code": pd.array(item_index[ii], dtype="string"),
+            "rank": rank.astype("int64"),
+            "other_stock_code": pd.array(item_index[jj], dtype="string"),
+            "co_baskets": co.astype("int64"),
+            "support": co / N,
+            "confidence": co / cnt[ii],
+            "lift": co * N / (cnt[ii] * cnt[jj]),
+            "score": S[ii, jj],
+        }
+    )
     return out[FBT_COLUMNS].reset_index(drop=True)
 
 
@@ -339,8 +344,7 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
     train, test = holdout_last_basket(buys)
     tr_known = train.loc[train["customer_id"].notna()]
     users = pd.Index(sorted(tr_known["customer_id"].astype("int64").unique()))
-    X = _matrix(tr_known.assign(customer_id=tr_known["customer_id"].astype("int64")),
-                "customer_id", users, item_index)
+    X = _matrix(tr_known.assign(customer_id=tr_known["customer_id"].astype("int64")), "customer_id", users, item_index)
     del tr_known
     t = test.assign(customer_id=test["customer_id"].astype("int64"))
     t = t.loc[t["customer_id"].isin(users)]
@@ -352,7 +356,7 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
         rel.setdefault(int(r), set()).add(int(c))
     if cfg.exclude_purchased:
         for r in list(rel):
-            bought = set(X.indices[X.indptr[r]:X.indptr[r + 1]].tolist())
+            bought = set(X.indices[X.indptr[r] : X.indptr[r + 1]].tolist())
             rel[r] -= bought
             if not rel[r]:
                 del rel[r]
@@ -371,12 +375,13 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
         c2 = RecConfig(**{**asdict(cfg), "method": method})
         B = _fit(X, c2)
         rec_items, _, _ = recommend(Xe, B, pop_recent, cfg.k, cfg.exclude_purchased, cfg.chunk_users)
-        results[method] = ranking_metrics([list(r[r >= 0]) for r in rec_items], relevant, cfg.k,
-                                          len(items))
+        results[method] = ranking_metrics([list(r[r >= 0]) for r in rec_items], relevant, cfg.k, len(items))
     results["popularity"] = ranking_metrics(
-        popularity_recs(Xe, pop_all, cfg.k, cfg.exclude_purchased), relevant, cfg.k, len(items))
+        popularity_recs(Xe, pop_all, cfg.k, cfg.exclude_purchased), relevant, cfg.k, len(items)
+    )
     results["popularity_recent"] = ranking_metrics(
-        popularity_recs(Xe, pop_recent, cfg.k, cfg.exclude_purchased), relevant, cfg.k, len(items))
+        popularity_recs(Xe, pop_recent, cfg.k, cfg.exclude_purchased), relevant, cfg.k, len(items)
+    )
     ev = pd.DataFrame([{"model": m, **v} for m, v in results.items()])
     ev["n_eval_users"] = len(eval_rows)
     return results, ev
@@ -388,16 +393,18 @@ def evaluate(buys: pd.DataFrame, items: list[str], cfg: RecConfig) -> tuple[dict
 def check_rec_data(buys: pd.DataFrame, cfg: RecConfig) -> DataCheck:
     known = buys.loc[buys["customer_id"].notna(), ["customer_id", "invoice"]]
     n_inv = known.groupby("customer_id")["invoice"].nunique()
-    return min_data("product recommendations", [
-        Requirement("repeat_customers", "customers with >= 2 baskets", cfg.min_customers,
-                    int((n_inv >= 2).sum())),
-        Requirement("items", "distinct products bought", cfg.min_items,
-                    int(buys["stock_code"].nunique())),
-    ])
+    return min_data(
+        "product recommendations",
+        [
+            Requirement("repeat_customers", "customers with >= 2 baskets", cfg.min_customers, int((n_inv >= 2).sum())),
+            Requirement("items", "distinct products bought", cfg.min_items, int(buys["stock_code"].nunique())),
+        ],
+    )
 
 
-def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = None,
-                        config: RecConfig | None = None) -> RecResult:
+def run_recommendations(
+    lines: pd.DataFrame, customers: pd.DataFrame | None = None, config: RecConfig | None = None
+) -> RecResult:
     """Evaluate, fit on all data, recommend top-k per customer, and build FBT pairs.
 
     Customers in ``customers`` without purchases get popularity recommendations.
@@ -411,18 +418,22 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     buys = purchases(lines)
     del lines  # the purchases are all that is used (the caller's frame can be freed)
     check = check_rec_data(buys, cfg)
-    run = ModelRun(model=f"recs_{cfg.method}", task="recommendations",
-                   params={**asdict(cfg), "candidates": list(CANDIDATES),
-                           "naive_baseline": NAIVE_BASELINE},
-                   primary_metric=f"ndcg@{cfg.k}", required_baselines=[NAIVE_BASELINE],
-                   data_check=check)
+    run = ModelRun(
+        model=f"recs_{cfg.method}",
+        task="recommendations",
+        params={**asdict(cfg), "candidates": list(CANDIDATES), "naive_baseline": NAIVE_BASELINE},
+        primary_metric=f"ndcg@{cfg.k}",
+        required_baselines=[NAIVE_BASELINE],
+        data_check=check,
+    )
     if len(buys):
         run.data_start, run.data_end = buys["invoice_date"].min(), buys["invoice_date"].max()
     if len(buys) == 0 or buys["stock_code"].nunique() < 2:
         run.decide()
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in REC_COLUMNS})
-        return RecResult(empty, pd.DataFrame({c: pd.Series(dtype=object) for c in FBT_COLUMNS}),
-                         pd.DataFrame(), run, check, timings)
+        return RecResult(
+            empty, pd.DataFrame({c: pd.Series(dtype=object) for c in FBT_COLUMNS}), pd.DataFrame(), run, check, timings
+        )
 
     items, cov = item_universe(buys, cfg.max_items)
     buys = buys.assign(stock_code=buys["stock_code"].astype(str))
@@ -433,7 +444,8 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
     run.notes.append(
         f"item universe capped to the top {int(cov['n_items_used']):,} of "
         f"{int(cov['n_items_total']):,} items by baskets ({cov['basket_item_coverage']:.1%} of "
-        f"basket-item pairs); items outside it are never recommended")
+        f"basket-item pairs); items outside it are never recommended"
+    )
 
     t1 = time.perf_counter()
     results, evaluation = evaluate(buys, items, cfg)
@@ -445,15 +457,18 @@ def run_recommendations(lines: pd.DataFrame, customers: pd.DataFrame | None = No
         pop = results[NAIVE_BASELINE][f"ndcg@{k}"]
         run.metrics["ndcg_lift_vs_popularity"] = (run.metrics[f"ndcg@{k}"] / pop) if pop > 0 else float("nan")
         # the naive baseline, then the other candidates (recorded, not required to be beaten)
-        run.baselines = {NAIVE_BASELINE: results[NAIVE_BASELINE],
-                         **{c: results[c] for c in CANDIDATES if c != champion and c in results}}
+        run.baselines = {
+            NAIVE_BASELINE: results[NAIVE_BASELINE],
+            **{c: results[c] for c in CANDIDATES if c != champion and c in results},
+        }
         run.n_eval = int(evaluation["n_eval_users"].iloc[0])
         scores = ", ".join(f"{c} {results[c][f'ndcg@{k}']:.4f}" for c in CANDIDATES if c in results)
         run.notes.append(
             f"leave-last-basket-out on {run.n_eval:,} customers; relevant = items of the last "
             f"basket{' not bought before' if cfg.exclude_purchased else ''}; champion {champion} "
             f"({'forced' if cfg.method != 'auto' else 'best'} NDCG@{k} of {scores}; "
-            f"naive popularity {pop:.4f})")
+            f"naive popularity {pop:.4f})"
+        )
     else:
         run.notes.append("no customer with a held-out basket to evaluate on")
     run.model = f"recs_{champion}"
@@ -484,45 +499,60 @@ def _customer_matrix(buys: pd.DataFrame, item_index: pd.Index) -> tuple[pd.Index
     """(sorted known customers of ``buys``, their binary customer x item matrix)."""
     known = buys.loc[buys["customer_id"].notna(), ["customer_id", "stock_code"]]
     users = pd.Index(sorted(known["customer_id"].astype("int64").unique()))
-    X = _matrix(known.assign(customer_id=known["customer_id"].astype("int64")), "customer_id",
-                users, item_index)
+    X = _matrix(known.assign(customer_id=known["customer_id"].astype("int64")), "customer_id", users, item_index)
     return users, X
 
 
-def _recommend_users(model: RecModel, users: pd.Index, X: sp.csr_matrix,
-                     customers: pd.DataFrame | None) -> pd.DataFrame:
+def _recommend_users(
+    model: RecModel, users: pd.Index, X: sp.csr_matrix, customers: pd.DataFrame | None
+) -> pd.DataFrame:
     """Top-k rows (ml.product_recommendations) for ``users`` (rows of ``X``) and
     popularity for the profiles in ``customers`` without a purchase."""
     cfg, items, desc, pop = model.config, model.items, model.descriptions, model.popularity
-    rec_items, rec_scores, rec_reasons = recommend(X, model.B, pop, cfg.k, cfg.exclude_purchased,
-                                                   cfg.chunk_users)
+    rec_items, rec_scores, rec_reasons = recommend(X, model.B, pop, cfg.k, cfg.exclude_purchased, cfg.chunk_users)
     n_u, k = rec_items.shape
     flat_items = rec_items.ravel()
     flat_reason = rec_reasons.ravel()
     valid = flat_items >= 0
     codes = np.where(valid, np.asarray(items, dtype=object)[np.clip(flat_items, 0, None)], None)
-    reason_codes = np.where(flat_reason >= 0,
-                            np.asarray(items, dtype=object)[np.clip(flat_reason, 0, None)], None)
-    reasons = [f"bought with {rc} ({desc.get(rc, '')})".replace(" ()", "") if rc is not None
-               else "popular" for rc in reason_codes]
-    recs = pd.DataFrame({
-        "customer_id": np.repeat(users.to_numpy(), k),
-        "rank": np.tile(np.arange(1, k + 1), n_u),
-        "stock_code": codes, "score": rec_scores.ravel(), "reason": reasons,
-        "source": np.where(flat_reason >= 0, "model", "popularity"),
-    }).loc[valid]
+    reason_codes = np.where(flat_reason >= 0, np.asarray(items, dtype=object)[np.clip(flat_reason, 0, None)], None)
+    reasons = [
+        f"bought with {rc} ({desc.get(rc, '')})".replace(" ()", "") if rc is not None else "popular"
+        for rc in reason_codes
+    ]
+    recs = pd.DataFrame(
+        {
+            "customer_id": np.repeat(users.to_numpy(), k),
+            "rank": np.tile(np.arange(1, k + 1), n_u),
+            "stock_code": codes,
+            "score": rec_scores.ravel(),
+            "reason": reasons,
+            "source": np.where(flat_reason >= 0, "model", "popularity"),
+        }
+    ).loc[valid]
     # profiles without purchases: popularity
     if customers is not None and len(customers):
-        new = pd.Index(pd.to_numeric(customers["customer_id"], errors="coerce").dropna()
-                       .astype("int64").unique()).difference(users)
+        new = pd.Index(
+            pd.to_numeric(customers["customer_id"], errors="coerce").dropna().astype("int64").unique()
+        ).difference(users)
         if len(new):
-            top = [items[i] for i in pop[:cfg.k]]
-            recs = pd.concat([recs, pd.DataFrame({
-                "customer_id": np.repeat(new.to_numpy(), len(top)),
-                "rank": np.tile(np.arange(1, len(top) + 1), len(new)),
-                "stock_code": np.tile(np.asarray(top, dtype=object), len(new)),
-                "score": np.nan, "reason": "popular", "source": "popularity"})],
-                ignore_index=True)
+            top = [items[i] for i in pop[: cfg.k]]
+            recs = pd.concat(
+                [
+                    recs,
+                    pd.DataFrame(
+                        {
+                            "customer_id": np.repeat(new.to_numpy(), len(top)),
+                            "rank": np.tile(np.arange(1, len(top) + 1), len(new)),
+                            "stock_code": np.tile(np.asarray(top, dtype=object), len(new)),
+                            "score": np.nan,
+                            "reason": "popular",
+                            "source": "popularity",
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
     recs["customer_id"] = recs["customer_id"].astype("Int64")
     recs["rank"] = recs["rank"].astype("int64")
     for c in ("stock_code", "reason", "source"):
@@ -534,8 +564,7 @@ def _recommend_users(model: RecModel, users: pd.Index, X: sp.csr_matrix,
 SCORE_LINE_COLUMNS = ("stock_code", "customer_id", "quantity", "is_cancellation", "is_merchandise")
 
 
-def recommend_customers(model: RecModel, lines: pd.DataFrame,
-                        customers: pd.DataFrame | None = None) -> pd.DataFrame:
+def recommend_customers(model: RecModel, lines: pd.DataFrame, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Top-k recommendations (ml.product_recommendations rows) for every customer with a
     purchase in ``lines`` (which needs only :data:`SCORE_LINE_COLUMNS`) and popularity for
     the profiles in ``customers`` without one. A customer's rows depend only on their own

@@ -37,12 +37,10 @@ from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, mi
 from ml_assets.data import prepare_customers, prepare_lines
 from ml_assets.features import customer_features, text_as_categories
 
-BEHAVIOUR = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-             "avg_unit_price", "n_products"]
+BEHAVIOUR = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "avg_unit_price", "n_products"]
 PROFILE = ["age", "income", "household_size"]
 
-ARCHETYPES = ["High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket",
-              "Premium"]
+ARCHETYPES = ["High-value loyal", "Lapsed", "New", "Price-sensitive", "Big-basket", "Premium"]
 
 # Qualifiers that tell apart segments of the same name: (lower, higher) standing on a feature
 # relative to the other segments of that name. The order breaks ties (recency, frequency and
@@ -92,7 +90,7 @@ class SegmentationResult:
     check: DataCheck
     features_used: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    model: "SegmentationModel | None" = None
+    model: SegmentationModel | None = None
 
 
 @dataclass
@@ -113,9 +111,13 @@ class SegmentationModel:
     as_of: pd.Timestamp
 
 
-def segmentation_features(lines: pd.DataFrame | None, customers: pd.DataFrame | None,
-                          rfm: pd.DataFrame | None, as_of=None,
-                          min_profile_coverage: float = 0.5) -> pd.DataFrame:
+def segmentation_features(
+    lines: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    rfm: pd.DataFrame | None,
+    as_of=None,
+    min_profile_coverage: float = 0.5,
+) -> pd.DataFrame:
     """Raw (uncapped, unimputed) feature frame indexed by customer_id, sorted."""
     return _features_as_of(lines, customers, rfm, as_of, min_profile_coverage)[0]
 
@@ -125,8 +127,7 @@ def _features_as_of(lines, customers, rfm, as_of, min_profile_coverage):
     frames = []
     if lines is not None and len(lines):
         ln = prepare_lines(lines)
-        T = pd.Timestamp(as_of) if as_of is not None else (
-            ln["invoice_date"].max().normalize() + pd.Timedelta(days=1))
+        T = pd.Timestamp(as_of) if as_of is not None else (ln["invoice_date"].max().normalize() + pd.Timedelta(days=1))
         ln = text_as_categories(ln)
         f = customer_features(ln, T)
         del ln
@@ -182,13 +183,16 @@ def _silhouette(Z: np.ndarray, labels: np.ndarray, cfg: SegmentationConfig) -> f
     if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
         return float("nan")
     n = min(len(labels), cfg.silhouette_sample)
-    return float(silhouette_score(Z, labels, sample_size=n if n < len(labels) else None,
-                                  random_state=cfg.random_state))
+    return float(silhouette_score(Z, labels, sample_size=n if n < len(labels) else None, random_state=cfg.random_state))
 
 
-def name_clusters(z_centroids: pd.DataFrame, threshold: float = 0.5,
-                  medians: pd.DataFrame | None = None, new_max_tenure_days: float = 180.0,
-                  lapsed_min_recency_days: float = 90.0) -> list[str]:
+def name_clusters(
+    z_centroids: pd.DataFrame,
+    threshold: float = 0.5,
+    medians: pd.DataFrame | None = None,
+    new_max_tenure_days: float = 180.0,
+    lapsed_min_recency_days: float = 90.0,
+) -> list[str]:
     """Distinct names from centroid z-scores (rows = clusters, columns = features).
 
     Each archetype has a score; the best (cluster, archetype) pairs above
@@ -264,8 +268,9 @@ def _qualify(zg: np.ndarray, feats: list[str], min_gap: float = 1e-6) -> list[st
     n = len(zg)
     others = (zg.sum(axis=0, keepdims=True) - zg) / max(n - 1, 1)
     dev = zg - others
-    cand = sorted(((-abs(dev[i, j]), j, i) for i in range(n) for j in range(len(feats))),
-                  key=lambda t: (t[0], t[1], t[2]))
+    cand = sorted(
+        ((-abs(dev[i, j]), j, i) for i in range(n) for j in range(len(feats))), key=lambda t: (t[0], t[1], t[2])
+    )
     out: list[str | None] = [None] * n
     used: set[str] = set()
     for neg, j, i in cand:
@@ -292,8 +297,9 @@ def _baseline_labels(X: pd.DataFrame, rfm: pd.DataFrame | None, k: int) -> tuple
 
 
 def check_segmentation_data(n_customers: int, cfg: SegmentationConfig) -> DataCheck:
-    return min_data("customer segmentation", [
-        Requirement("customers", "customers with a purchase", cfg.min_customers, n_customers)])
+    return min_data(
+        "customer segmentation", [Requirement("customers", "customers with a purchase", cfg.min_customers, n_customers)]
+    )
 
 
 def run_segmentation(
@@ -315,8 +321,13 @@ def run_segmentation(
         as_of = pd.Timestamp(span[1]).normalize() + pd.Timedelta(days=1)
     X, T = _features_as_of(lines, customers, rfm, as_of, cfg.min_profile_coverage)
     check = check_segmentation_data(len(X), cfg)
-    run = ModelRun(model="segmentation_kmeans", task="segmentation", params=asdict(cfg),
-                   primary_metric="silhouette", data_check=check)
+    run = ModelRun(
+        model="segmentation_kmeans",
+        task="segmentation",
+        params=asdict(cfg),
+        primary_metric="silhouette",
+        data_check=check,
+    )
     if span is not None:
         run.data_start, run.data_end = pd.Timestamp(span[0]), pd.Timestamp(span[1])
     elif lines is not None and len(lines):
@@ -326,10 +337,20 @@ def run_segmentation(
     if len(X) < max(10, cfg.k_min + 1) or not k_values:
         run.decide()
         return SegmentationResult(
-            pd.DataFrame({"customer_id": pd.Series(dtype="Int64"), "cluster": pd.Series(dtype="int64"),
-                          "segment_name": pd.Series(dtype="string")}),
-            pd.DataFrame(), pd.DataFrame(columns=["k", "inertia", "silhouette", "chosen"]),
-            run, check, list(X.columns), {"total": time.perf_counter() - t0})
+            pd.DataFrame(
+                {
+                    "customer_id": pd.Series(dtype="Int64"),
+                    "cluster": pd.Series(dtype="int64"),
+                    "segment_name": pd.Series(dtype="string"),
+                }
+            ),
+            pd.DataFrame(),
+            pd.DataFrame(columns=["k", "inertia", "silhouette", "chosen"]),
+            run,
+            check,
+            list(X.columns),
+            {"total": time.perf_counter() - t0},
+        )
 
     imp, capped, (med_fit, lo_fit, hi_fit) = _prepare_with_params(X, cfg)
     scaler = StandardScaler().fit(capped.to_numpy())
@@ -341,8 +362,7 @@ def run_segmentation(
     for k in k_values:
         km = _kmeans(Z, k, cfg.random_state, cfg.n_init)
         fits[k] = km
-        rows.append({"k": k, "inertia": float(km.inertia_),
-                     "silhouette": _silhouette(Z, km.labels_, cfg)})
+        rows.append({"k": k, "inertia": float(km.inertia_), "silhouette": _silhouette(Z, km.labels_, cfg)})
     k_scores = pd.DataFrame(rows)
     best_k = int(k_scores.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
     k_scores["chosen"] = k_scores["k"] == best_k
@@ -355,23 +375,28 @@ def run_segmentation(
     labels = np.array([remap[v] for v in km.labels_])
     zc = zc.rename(index=remap).sort_index()
     medians = imp.groupby(labels).median()
-    names = name_clusters(zc, cfg.name_threshold, medians, cfg.new_max_tenure_days,
-                          cfg.lapsed_min_recency_days)
+    names = name_clusters(zc, cfg.name_threshold, medians, cfg.new_max_tenure_days, cfg.lapsed_min_recency_days)
 
-    segments = pd.DataFrame({
-        "customer_id": X.index.astype("Int64"),
-        "cluster": labels.astype("int64"),
-        "segment_name": pd.array([names[c] for c in labels], dtype="string"),
-    })
+    segments = pd.DataFrame(
+        {
+            "customer_id": X.index.astype("Int64"),
+            "cluster": labels.astype("int64"),
+            "segment_name": pd.array([names[c] for c in labels], dtype="string"),
+        }
+    )
 
     # profiles: size, share, raw means (imputed, uncapped), z-scores of the centroid
     prof = imp.groupby(labels).mean().add_prefix("mean_")
     med = imp.groupby(labels).median()[["recency_days", "frequency", "monetary"]].add_prefix("median_")
     sizes = pd.Series(labels).value_counts().sort_index()
-    profiles = pd.DataFrame({"cluster": sizes.index.astype("int64"),
-                             "segment_name": pd.array([names[c] for c in sizes.index], dtype="string"),
-                             "n_customers": sizes.to_numpy().astype("int64"),
-                             "share": (sizes / sizes.sum()).to_numpy()})
+    profiles = pd.DataFrame(
+        {
+            "cluster": sizes.index.astype("int64"),
+            "segment_name": pd.array([names[c] for c in sizes.index], dtype="string"),
+            "n_customers": sizes.to_numpy().astype("int64"),
+            "share": (sizes / sizes.sum()).to_numpy(),
+        }
+    )
     profiles = profiles.join(prof, on="cluster").join(med, on="cluster")
     profiles["description"] = [_describe(zc.loc[c]) for c in profiles["cluster"]]
     profiles["k"] = best_k
@@ -382,47 +407,79 @@ def run_segmentation(
     alt = _kmeans(Z, best_k, cfg.random_state + 1, cfg.n_init)
     ari = float(adjusted_rand_score(km.labels_, alt.labels_))
     bname, blabels = _baseline_labels(X, rfm, best_k)
-    run.metrics = {"silhouette": sil, "stability_ari": ari, "n_clusters": float(best_k),
-                   "pca_components": float(pca.n_components_)}
+    run.metrics = {
+        "silhouette": sil,
+        "stability_ari": ari,
+        "n_clusters": float(best_k),
+        "pca_components": float(pca.n_components_),
+    }
     run.baselines = {bname: {"silhouette": _silhouette(Z, blabels, cfg)}}
     run.extra_checks = [(f"stability_ari {ari:.3f} >= {cfg.min_stability_ari}", ari >= cfg.min_stability_ari)]
     run.n_train = len(X)
     # canonical form: clusters in their deterministic order, values rounded so that
     # floating-point summation order (row order of the input) does not change the hash
     centers = km.cluster_centers_[np.asarray(order)]
-    run.artifact_hash = artifact_hash({k: np.round(v, 8) for k, v in {
-        "scaler_mean": scaler.mean_, "scaler_scale": scaler.scale_,
-        "pca": np.abs(pca.components_), "centers": np.abs(centers)}.items()})
-    run.notes.append(f"features: {', '.join(X.columns)}; k={best_k} chosen by silhouette over "
-                     f"{cfg.k_min}..{cfg.k_max}; {pca.n_components_} PCA components")
+    run.artifact_hash = artifact_hash(
+        {
+            k: np.round(v, 8)
+            for k, v in {
+                "scaler_mean": scaler.mean_,
+                "scaler_scale": scaler.scale_,
+                "pca": np.abs(pca.components_),
+                "centers": np.abs(centers),
+            }.items()
+        }
+    )
+    run.notes.append(
+        f"features: {', '.join(X.columns)}; k={best_k} chosen by silhouette over "
+        f"{cfg.k_min}..{cfg.k_max}; {pca.n_components_} PCA components"
+    )
     run.decide()
-    model = SegmentationModel(list(X.columns), med_fit, lo_fit, hi_fit, scaler, pca, km,
-                              {int(k): int(v) for k, v in remap.items()}, list(names), T)
-    return SegmentationResult(segments, profiles, k_scores, run, check, list(X.columns),
-                              {"total": time.perf_counter() - t0}, model)
+    model = SegmentationModel(
+        list(X.columns),
+        med_fit,
+        lo_fit,
+        hi_fit,
+        scaler,
+        pca,
+        km,
+        {int(k): int(v) for k, v in remap.items()},
+        list(names),
+        T,
+    )
+    return SegmentationResult(
+        segments, profiles, k_scores, run, check, list(X.columns), {"total": time.perf_counter() - t0}, model
+    )
 
 
-def assign_segments(model: SegmentationModel, lines: pd.DataFrame | None,
-                    customers: pd.DataFrame | None = None) -> pd.DataFrame:
+def assign_segments(
+    model: SegmentationModel, lines: pd.DataFrame | None, customers: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The fitted segment of every customer with a purchase in ``lines`` (the
     ``ml.customer_segments`` rows): features as of the model's date, imputed and capped with
     the training medians and caps, scaled, projected and put in the nearest centroid. A
     customer's row depends only on their own lines and profile (chunks give the same rows)."""
     X, _ = _features_as_of(lines, customers, None, model.as_of, 0.0)
     if len(X) == 0:
-        return pd.DataFrame({"customer_id": pd.Series(dtype="Int64"),
-                             "cluster": pd.Series(dtype="int64"),
-                             "segment_name": pd.Series(dtype="string")})
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="Int64"),
+                "cluster": pd.Series(dtype="int64"),
+                "segment_name": pd.Series(dtype="string"),
+            }
+        )
     X = X.reindex(columns=model.columns)
     imp = X.fillna(model.medians)
     capped = imp.clip(lower=model.cap_low, upper=model.cap_high, axis=1)
     Z = model.pca.transform(model.scaler.transform(capped.to_numpy()))
     labels = np.array([model.remap[int(v)] for v in model.kmeans.predict(Z)], dtype="int64")
-    return pd.DataFrame({
-        "customer_id": X.index.astype("Int64"),
-        "cluster": labels,
-        "segment_name": pd.array([model.names[c] for c in labels], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": X.index.astype("Int64"),
+            "cluster": labels,
+            "segment_name": pd.array([model.names[c] for c in labels], dtype="string"),
+        }
+    )
 
 
 def recount_profiles(profiles: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:

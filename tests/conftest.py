@@ -16,7 +16,9 @@ SHARED_DATASETS = config.REPO_ROOT.parent / "shared" / "datasets"
 def _isolated_dagster_home(tmp_path_factory):
     """Never let tests write into the developer's data/ folder or Dagster instance."""
     root = tmp_path_factory.mktemp("ecom_session")
-    old = {k: os.environ.get(k) for k in ("ECOM_DATA_DIR", "DAGSTER_HOME", "ECOM_WAREHOUSE", "ECOM_LANDING", "ECOM_ENV")}
+    old = {
+        k: os.environ.get(k) for k in ("ECOM_DATA_DIR", "DAGSTER_HOME", "ECOM_WAREHOUSE", "ECOM_LANDING", "ECOM_ENV")
+    }
     os.environ["ECOM_DATA_DIR"] = str(root / "data")
     os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
     (root / "dagster_home").mkdir()
@@ -80,9 +82,7 @@ def materialize_everything(settings: config.Settings, selection: str | None = No
     defs = build_defs(settings)
     job = defs.resolve_implicit_global_asset_job_def()
     if selection:
-        job = dg.define_asset_job("test_selection", selection=selection).resolve(
-            asset_graph=defs.resolve_asset_graph()
-        )
+        job = dg.define_asset_job("test_selection", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -116,7 +116,5 @@ def planned_checks(instance, result) -> set[str]:
 
 def step_failures(result) -> list[str]:
     return [
-        f"{e.step_key}: {e.event_specific_data.error.message[:2000]}"
-        for e in result.all_events
-        if e.is_step_failure
+        f"{e.step_key}: {e.event_specific_data.error.message[:2000]}" for e in result.all_events if e.is_step_failure
     ]

@@ -35,7 +35,8 @@ def write(root: Path, rel: str, header: str, lines: list[str], mtime_ns: int | N
 
 def write_dimensions(root: Path) -> None:
     write(
-        root, "customers/customers.csv",
+        root,
+        "customers/customers.csv",
         "customer_id,full_name,email,birth_date,income,household_size,signup_date,channel,country",
         [
             "12001,Ann Example,ann@example.com,1980-01-01,50000,2,2023-06-01,web,United Kingdom",
@@ -43,6 +44,8 @@ def write_dimensions(root: Path) -> None:
         ],
     )
     write(
-        root, "products/products.csv", "stock_code,product_id,description,category,brand,list_price",
+        root,
+        "products/products.csv",
+        "stock_code,product_id,description,category,brand,list_price",
         [f"SKU{i:03d},{1000 + i},Item {i},electronics,acme,2.50" for i in range(10)],
     )

@@ -33,12 +33,22 @@ class SimShop:
     bundles: list[tuple[str, str]]
 
 
-def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: int = 10,
-                  start: str = "2023-01-02", n_weeks: int = 104, seed: int = 0,
-                  mean_orders_per_week: float = 0.12, mean_lifetime_weeks: float = 40.0,
-                  basket_mean: float = 6.0, n_bundles: int = 5, guest_share: float = 0.15,
-                  cancel_share: float = 0.02, favourite_share: float = 0.6,
-                  with_events: bool = False) -> SimShop:
+def simulate_shop(
+    n_customers: int = 1000,
+    n_products: int = 300,
+    n_categories: int = 10,
+    start: str = "2023-01-02",
+    n_weeks: int = 104,
+    seed: int = 0,
+    mean_orders_per_week: float = 0.12,
+    mean_lifetime_weeks: float = 40.0,
+    basket_mean: float = 6.0,
+    n_bundles: int = 5,
+    guest_share: float = 0.15,
+    cancel_share: float = 0.02,
+    favourite_share: float = 0.6,
+    with_events: bool = False,
+) -> SimShop:
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp(start)
     weeks = np.arange(n_weeks)
@@ -60,8 +70,7 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
     promo = rng.random((n_products, n_weeks)) < 0.03
 
     # ---------------------------------------------------------------- customers
-    signup_week = np.where(rng.random(n_customers) < 0.4, 0,
-                           rng.integers(0, n_weeks, n_customers))
+    signup_week = np.where(rng.random(n_customers) < 0.4, 0, rng.integers(0, n_weeks, n_customers))
     life = rng.exponential(mean_lifetime_weeks, n_customers)
     end_week = np.minimum(signup_week + life, n_weeks + 1000)
     rate = np.exp(rng.normal(np.log(mean_orders_per_week), 0.8, n_customers))
@@ -82,8 +91,11 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
     o_cust = np.r_[o_cust, np.full(n_guest, -1)]
     o_week = np.r_[o_week, g_week]
     n_ord = len(o_cust)
-    o_time = (t0 + pd.to_timedelta(o_week * 7 + rng.integers(0, 7, n_ord), unit="D")
-              + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, n_ord), unit="min"))
+    o_time = (
+        t0
+        + pd.to_timedelta(o_week * 7 + rng.integers(0, 7, n_ord), unit="D")
+        + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, n_ord), unit="min")
+    )
 
     # ---------------------------------------------------------------- lines
     sizes = 1 + rng.poisson(basket_mean - 1, n_ord)
@@ -111,8 +123,7 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
         if len(members) == 0 or not m.any():
             continue
         cw = np.cumsum(prod_w[members])
-        l_prod[m] = members[np.minimum(np.searchsorted(cw / cw[-1], rng.random(m.sum())),
-                                       len(members) - 1)]
+        l_prod[m] = members[np.minimum(np.searchsorted(cw / cw[-1], rng.random(m.sum())), len(members) - 1)]
     # planted bundles among popular products
     pop = np.argsort(-prod_w)
     pairs = [(int(pop[2 * i]), int(pop[2 * i + 1])) for i in range(n_bundles)]
@@ -134,14 +145,19 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
     cust_country = rng.choice(COUNTRIES, n_customers, p=[0.75, 0.07, 0.07, 0.04, 0.04, 0.03])
     inv = np.array([f"{500000 + i}" for i in range(n_ord)])
     cid = o_cust[l_ord]
-    lines = pd.DataFrame({
-        "invoice": inv[l_ord], "stock_code": codes[l_prod], "description": descs[l_prod],
-        "customer_id": pd.array(np.where(cid >= 0, 10000 + cid, 0), dtype="Int64"),
-        "invoice_date": o_time[l_ord], "quantity": qty.astype("int64"),
-        "unit_price": unit_price.astype(float),
-        "category": cat_names[cat_of[l_prod]],
-        "country": np.where(cid >= 0, cust_country[np.maximum(cid, 0)], "United Kingdom"),
-    })
+    lines = pd.DataFrame(
+        {
+            "invoice": inv[l_ord],
+            "stock_code": codes[l_prod],
+            "description": descs[l_prod],
+            "customer_id": pd.array(np.where(cid >= 0, 10000 + cid, 0), dtype="Int64"),
+            "invoice_date": o_time[l_ord],
+            "quantity": qty.astype("int64"),
+            "unit_price": unit_price.astype(float),
+            "category": cat_names[cat_of[l_prod]],
+            "country": np.where(cid >= 0, cust_country[np.maximum(cid, 0)], "United Kingdom"),
+        }
+    )
     lines.loc[cid < 0, "customer_id"] = pd.NA
     # cancellations: copy some known-customer lines as 'C' invoices a few days later
     known = np.flatnonzero(cid >= 0)
@@ -165,15 +181,17 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
     income[rng.random(n_customers) < 0.01] *= 20  # outliers
     birth = rng.integers(1945, 2005, n_customers).astype(float)
     birth[rng.random(n_customers) < 0.1] = np.nan
-    customers = pd.DataFrame({
-        "customer_id": pd.array(10000 + np.arange(n_customers), dtype="Int64"),
-        "birth_year": pd.array(birth, dtype="Float64").astype("Int64"),
-        "income": np.where(rng.random(n_customers) < 0.1, np.nan, np.round(income, 0)),
-        "household_size": pd.array(rng.integers(1, 6, n_customers), dtype="Int64"),
-        "signup_date": t0 + pd.to_timedelta(signup_week * 7, unit="D"),
-        "channel": pd.array(rng.choice(CHANNELS, n_customers), dtype="string"),
-        "country": pd.array(cust_country, dtype="string"),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.array(10000 + np.arange(n_customers), dtype="Int64"),
+            "birth_year": pd.array(birth, dtype="Float64").astype("Int64"),
+            "income": np.where(rng.random(n_customers) < 0.1, np.nan, np.round(income, 0)),
+            "household_size": pd.array(rng.integers(1, 6, n_customers), dtype="Int64"),
+            "signup_date": t0 + pd.to_timedelta(signup_week * 7, unit="D"),
+            "channel": pd.array(rng.choice(CHANNELS, n_customers), dtype="string"),
+            "country": pd.array(cust_country, dtype="string"),
+        }
+    )
 
     events = pd.DataFrame()
     if with_events:
@@ -183,11 +201,14 @@ def simulate_shop(n_customers: int = 1000, n_products: int = 300, n_categories: 
         e_ord = np.repeat(o_known, n_views)
         e_time = o_time[e_ord] - pd.to_timedelta(rng.integers(1, 72 * 60, len(e_ord)), unit="min")
         kind = rng.choice(["view", "view", "view", "cart", "remove_from_cart"], len(e_ord))
-        events = pd.DataFrame({
-            "user_id": pd.array(10000 + o_cust[e_ord], dtype="Int64"),
-            "event_time": e_time, "event_type": pd.array(kind, dtype="string"),
-            "product_id": rng.integers(0, n_products, len(e_ord)),
-            "user_session": pd.array([f"s{o}" for o in e_ord], dtype="string"),
-        })
+        events = pd.DataFrame(
+            {
+                "user_id": pd.array(10000 + o_cust[e_ord], dtype="Int64"),
+                "event_time": e_time,
+                "event_type": pd.array(kind, dtype="string"),
+                "product_id": rng.integers(0, n_products, len(e_ord)),
+                "user_session": pd.array([f"s{o}" for o in e_ord], dtype="string"),
+            }
+        )
     bundles = [(str(codes[a]), str(codes[b])) for a, b in pairs]
     return SimShop(lines, customers, events, bundles)

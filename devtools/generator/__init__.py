@@ -20,9 +20,9 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -68,16 +68,52 @@ from ._world import (
     build_products,
 )
 
-__all__ = ["generate", "sizes_for_scale", "GENERATOR_VERSION", "TRANSACTIONS_HEADER", "EVENTS_HEADER",
-           "CUSTOMERS_HEADER", "PRODUCTS_HEADER", "PRODUCT_SHEETS", "NON_MERCH_CODES", "ANON_USER_BASE"]
+__all__ = [
+    "generate",
+    "sizes_for_scale",
+    "GENERATOR_VERSION",
+    "TRANSACTIONS_HEADER",
+    "EVENTS_HEADER",
+    "CUSTOMERS_HEADER",
+    "PRODUCTS_HEADER",
+    "PRODUCT_SHEETS",
+    "NON_MERCH_CODES",
+    "ANON_USER_BASE",
+]
 
 GENERATOR_VERSION = "1.0"
-TRANSACTIONS_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-                       "Customer ID", "Country"]
-EVENTS_HEADER = ["event_time", "event_type", "product_id", "category_id", "category_code", "brand", "price",
-                 "user_id", "user_session"]
-CUSTOMERS_HEADER = ["customer_id", "full_name", "email", "birth_date", "income", "household_size",
-                    "signup_date", "channel", "country"]
+TRANSACTIONS_HEADER = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
+EVENTS_HEADER = [
+    "event_time",
+    "event_type",
+    "product_id",
+    "category_id",
+    "category_code",
+    "brand",
+    "price",
+    "user_id",
+    "user_session",
+]
+CUSTOMERS_HEADER = [
+    "customer_id",
+    "full_name",
+    "email",
+    "birth_date",
+    "income",
+    "household_size",
+    "signup_date",
+    "channel",
+    "country",
+]
 PRODUCTS_HEADER = ["stock_code", "product_id", "description", "category", "brand", "list_price"]
 PRODUCT_SHEETS = ("Catalogue", "Discontinued")
 NON_MERCH_CODES = [c for c, _ in V.NON_MERCH]
@@ -88,7 +124,7 @@ MAX_SCALE = 1000.0
 
 def sizes_for_scale(scale: float) -> dict:
     """Customers, products, target order lines and malformed rows for a scale."""
-    n_products = round(4000 * scale ** 0.5) if scale <= 1 else round(4000 * scale ** 0.25)
+    n_products = round(4000 * scale**0.5) if scale <= 1 else round(4000 * scale**0.25)
     return {
         "n_customers": max(30, round(5000 * scale)),
         "n_products": max(150, n_products),
@@ -116,23 +152,34 @@ def _ts_array(seconds: np.ndarray) -> pa.Array:
     return pa.array((EPOCH0 + np.asarray(seconds, np.int64)).astype("datetime64[s]"))
 
 
-def _tx_table(lines: MonthLines, H: Headers, cust: Customers, prods: Products, lo: int, hi: int,
-              code_dict: pa.Array, desc_dict: pa.Array, country_dict: pa.Array) -> pa.Table:
+def _tx_table(
+    lines: MonthLines,
+    H: Headers,
+    cust: Customers,
+    prods: Products,
+    lo: int,
+    hi: int,
+    code_dict: pa.Array,
+    desc_dict: pa.Array,
+    country_dict: pa.Array,
+) -> pa.Table:
     inv = np.char.add(np.where(H.kind[lo:hi] >= KIND_CANCEL, "C", ""), H.number[lo:hi].astype(str))
     uniq, pinv = np.unique(lines.millis, return_inverse=True)
     cid = H.cust[lines.h]
     n = len(lines.h)
-    return pa.table({
-        "Invoice": dict_array(lines.h - lo, pa.array(inv.tolist(), pa.string())),
-        "StockCode": dict_array(lines.code, code_dict),
-        "Description": dict_array(np.maximum(lines.desc, 0), desc_dict, null_mask=lines.desc < 0),
-        "Quantity": pa.array(lines.qty, pa.int64()),
-        "InvoiceDate": _ts_array(H.t[lines.h]),
-        "Price": dict_array(pinv, fmt_price_millis(uniq)),
-        "Customer ID": pa.array(np.where(cid >= 0, cust.ids[np.maximum(cid, 0)], 0), pa.int64(), mask=cid < 0),
-        "Country": dict_array(H.country[lines.h], country_dict),
-        "k": pa.array(np.arange(n, dtype=np.int64) * 2),
-    })
+    return pa.table(
+        {
+            "Invoice": dict_array(lines.h - lo, pa.array(inv.tolist(), pa.string())),
+            "StockCode": dict_array(lines.code, code_dict),
+            "Description": dict_array(np.maximum(lines.desc, 0), desc_dict, null_mask=lines.desc < 0),
+            "Quantity": pa.array(lines.qty, pa.int64()),
+            "InvoiceDate": _ts_array(H.t[lines.h]),
+            "Price": dict_array(pinv, fmt_price_millis(uniq)),
+            "Customer ID": pa.array(np.where(cid >= 0, cust.ids[np.maximum(cid, 0)], 0), pa.int64(), mask=cid < 0),
+            "Country": dict_array(H.country[lines.h], country_dict),
+            "k": pa.array(np.arange(n, dtype=np.int64) * 2),
+        }
+    )
 
 
 TX_SELECT = """
@@ -158,18 +205,20 @@ def _ev_table(ev: MonthEvents, prods: Products, cat_dict: pa.Array, brand_dict: 
     cat = prods.cat[ev.prod]
     brand = prods.brand[ev.prod]
     n = len(ev.t)
-    return pa.table({
-        "event_time": _ts_array(ev.t),
-        "event_type": dict_array(ev.etype, pa.array(list(EVENT_NAMES), pa.string())),
-        "product_id": pa.array(prods.product_id[ev.prod], pa.int64()),
-        "category_id": pa.array(prods.category_id[cat], pa.int64()),
-        "category_code": dict_array(cat, cat_dict),
-        "brand": dict_array(np.maximum(brand, 0), brand_dict, null_mask=brand < 0),
-        "price": dict_array(pinv, fmt_pence(uniq)),
-        "user_id": pa.array(ev.user, pa.int64()),
-        "user_session": dict_array(ev.session, fixed_width_strings(ev.uuids)),
-        "k": pa.array(np.arange(n, dtype=np.int64) * 2),
-    })
+    return pa.table(
+        {
+            "event_time": _ts_array(ev.t),
+            "event_type": dict_array(ev.etype, pa.array(list(EVENT_NAMES), pa.string())),
+            "product_id": pa.array(prods.product_id[ev.prod], pa.int64()),
+            "category_id": pa.array(prods.category_id[cat], pa.int64()),
+            "category_code": dict_array(cat, cat_dict),
+            "brand": dict_array(np.maximum(brand, 0), brand_dict, null_mask=brand < 0),
+            "price": dict_array(pinv, fmt_pence(uniq)),
+            "user_id": pa.array(ev.user, pa.int64()),
+            "user_session": dict_array(ev.session, fixed_width_strings(ev.uuids)),
+            "k": pa.array(np.arange(n, dtype=np.int64) * 2),
+        }
+    )
 
 
 def _bad_table(header: list[str], rows: list[tuple[int, list]]) -> pa.Table:
@@ -178,8 +227,9 @@ def _bad_table(header: list[str], rows: list[tuple[int, list]]) -> pa.Table:
     return pa.table(cols)
 
 
-def _bad_tx_rows(rng, n_bad: int, counter: int, lines: MonthLines, H: Headers, cust: Customers,
-                 prods: Products, m: int) -> list[tuple[int, list]]:
+def _bad_tx_rows(
+    rng, n_bad: int, counter: int, lines: MonthLines, H: Headers, cust: Customers, prods: Products, m: int
+) -> list[tuple[int, list]]:
     """Malformed copies of real lines, each inserted right after its source line."""
     rows = []
     n = len(lines.h)
@@ -189,10 +239,16 @@ def _bad_tx_rows(rng, n_bad: int, counter: int, lines: MonthLines, H: Headers, c
         c = int(H.cust[h])
         d = int(lines.desc[j])
         ts = str((START + 0).astype("datetime64[s]") + int(H.t[h])).replace("T", " ")
-        row = [("C" if H.kind[h] >= KIND_CANCEL else "") + str(int(H.number[h])), prods.code_table[lines.code[j]],
-               prods.desc_table[d] if d >= 0 else None, str(int(lines.qty[j])), ts,
-               fmt_price_millis(lines.millis[j:j + 1])[0], str(int(cust.ids[c])) if c >= 0 else None,
-               COUNTRIES[int(H.country[h])]]
+        row = [
+            ("C" if H.kind[h] >= KIND_CANCEL else "") + str(int(H.number[h])),
+            prods.code_table[lines.code[j]],
+            prods.desc_table[d] if d >= 0 else None,
+            str(int(lines.qty[j])),
+            ts,
+            fmt_price_millis(lines.millis[j : j + 1])[0],
+            str(int(cust.ids[c])) if c >= 0 else None,
+            COUNTRIES[int(H.country[h])],
+        ]
         kind = (counter + i) % 6
         if kind == 0:
             row[3] = "N/A"
@@ -218,9 +274,17 @@ def _bad_ev_rows(rng, n_bad: int, counter: int, ev: MonthEvents, prods: Products
         p = int(ev.prod[j])
         b = int(prods.brand[p])
         ts = str(START.astype("datetime64[s]") + int(ev.t[j])).replace("T", " ") + " UTC"
-        row = [ts, "view", str(int(prods.product_id[p])), str(int(prods.category_id[prods.cat[p]])),
-               V.CATEGORIES[prods.cat[p]].code, V.BRANDS[b] if b >= 0 else None, fmt_pence(ev.pence[j:j + 1])[0],
-               str(int(ev.user[j])), bytes(ev.uuids[ev.session[j]]).decode()]
+        row = [
+            ts,
+            "view",
+            str(int(prods.product_id[p])),
+            str(int(prods.category_id[prods.cat[p]])),
+            V.CATEGORIES[prods.cat[p]].code,
+            V.BRANDS[b] if b >= 0 else None,
+            fmt_pence(ev.pence[j : j + 1])[0],
+            str(int(ev.user[j])),
+            bytes(ev.uuids[ev.session[j]]).decode(),
+        ]
         kind = (counter + i) % 5
         if kind == 0:
             row[1] = "hover"
@@ -257,8 +321,12 @@ def _write_customers(con, cust: Customers, out: Path, tmpdir: Path, n_bad: int, 
         row = [tbl[c][j] for c in CUSTOMERS_HEADER]
         row[0] = "N/A" if i % 2 == 0 else f"CUST-{row[0]}"
         rows.append((j, row))
-    good = pa.table({**{c: pa.array(tbl[c], pa.string()) for c in CUSTOMERS_HEADER},
-                     "k": pa.array(np.arange(n, dtype=np.int64) * 2)})
+    good = pa.table(
+        {
+            **{c: pa.array(tbl[c], pa.string()) for c in CUSTOMERS_HEADER},
+            "k": pa.array(np.arange(n, dtype=np.int64) * 2),
+        }
+    )
     bad = _bad_table(CUSTOMERS_HEADER, rows)
     plain = tmpdir / "customers.csv"
     select = "SELECT " + ", ".join(f'"{c}"' for c in CUSTOMERS_HEADER) + ", k FROM good"
@@ -268,8 +336,14 @@ def _write_customers(con, cust: Customers, out: Path, tmpdir: Path, n_bad: int, 
     tmp.write_bytes(plain.read_text(encoding="utf-8").encode("latin-1"))
     plain.unlink()
     sha, size = publish(tmp, final)
-    return {"path": "customers/customers.csv", "source": "customers", "rows_written": n + len(rows),
-            "bad_rows": len(rows), "sha256": sha, "bytes": size}
+    return {
+        "path": "customers/customers.csv",
+        "source": "customers",
+        "rows_written": n + len(rows),
+        "bad_rows": len(rows),
+        "sha256": sha,
+        "bytes": size,
+    }
 
 
 def _write_products(prods: Products, cal, out: Path) -> dict:
@@ -281,16 +355,30 @@ def _write_products(prods: Products, cal, out: Path) -> dict:
     catalogue, retired = [], []
     for i in order.tolist():
         b = int(prods.brand[i])
-        row = [str(prods.code[i]), int(prods.product_id[i]), prods.desc[i].strip(), V.CATEGORIES[prods.cat[i]].code,
-               V.BRANDS[b] if b >= 0 else None, round(int(list_pence[i]) / 100, 2)]
+        row = [
+            str(prods.code[i]),
+            int(prods.product_id[i]),
+            prods.desc[i].strip(),
+            V.CATEGORIES[prods.cat[i]].code,
+            V.BRANDS[b] if b >= 0 else None,
+            round(int(list_pence[i]) / 100, 2),
+        ]
         (retired if prods.disc_m[i] < N_MONTHS else catalogue).append(row)
     # One malformed row (no stock code) so that quarantine has work.
     catalogue.append([None, None, "SAMPLE ITEM - DO NOT USE", "home.decor", None, 0.0])
-    sha, size = write_xlsx(folder / "products.xlsx", [(PRODUCT_SHEETS[0], PRODUCTS_HEADER, catalogue),
-                                                      (PRODUCT_SHEETS[1], PRODUCTS_HEADER, retired)])
-    return {"path": "products/products.xlsx", "source": "products", "rows_written": len(catalogue) + len(retired),
-            "bad_rows": 1, "sha256": sha, "bytes": size,
-            "sheets": {PRODUCT_SHEETS[0]: len(catalogue), PRODUCT_SHEETS[1]: len(retired)}}
+    sha, size = write_xlsx(
+        folder / "products.xlsx",
+        [(PRODUCT_SHEETS[0], PRODUCTS_HEADER, catalogue), (PRODUCT_SHEETS[1], PRODUCTS_HEADER, retired)],
+    )
+    return {
+        "path": "products/products.xlsx",
+        "source": "products",
+        "rows_written": len(catalogue) + len(retired),
+        "bad_rows": 1,
+        "sha256": sha,
+        "bytes": size,
+        "sheets": {PRODUCT_SHEETS[0]: len(catalogue), PRODUCT_SHEETS[1]: len(retired)},
+    }
 
 
 def _month_start(m: np.ndarray) -> np.ndarray:
@@ -302,20 +390,24 @@ def _write_truth(cust: Customers, H: Headers, out: Path, tmpdir: Path, con) -> d
     known = H.kind == KIND_KNOWN
     orders = np.bincount(H.cust[known], minlength=n)
     churn_in = cust.churn_day < N_DAYS
-    churn_date = np.where(churn_in, (START + np.floor(np.minimum(cust.churn_day, N_DAYS)).astype(np.int64)).astype(str), "")
-    tbl = pa.table({
-        "customer_id": pa.array(cust.ids),
-        "signup_date": pa.array(cust.table["signup_date"].tolist(), pa.string()),
-        "churned_in_window": pa.array(churn_in),
-        "churn_date": pa.array([s or None for s in churn_date.tolist()], pa.string()),
-        "never_buyer": pa.array(cust.never_buyer),
-        "orders_in_window": pa.array(orders.astype(np.int64)),
-        "orders_per_year_when_active": pa.array(np.round(cust.rate * 365.25, 4)),
-        "churn_hazard_per_year": pa.array(np.round(cust.hazard, 4)),
-        "spend_level": pa.array(np.round(cust.spend, 4)),
-        "basket_size_factor": pa.array(np.round(cust.basket, 4)),
-        "k": pa.array(np.arange(n, dtype=np.int64)),
-    })
+    churn_date = np.where(
+        churn_in, (START + np.floor(np.minimum(cust.churn_day, N_DAYS)).astype(np.int64)).astype(str), ""
+    )
+    tbl = pa.table(
+        {
+            "customer_id": pa.array(cust.ids),
+            "signup_date": pa.array(cust.table["signup_date"].tolist(), pa.string()),
+            "churned_in_window": pa.array(churn_in),
+            "churn_date": pa.array([s or None for s in churn_date.tolist()], pa.string()),
+            "never_buyer": pa.array(cust.never_buyer),
+            "orders_in_window": pa.array(orders.astype(np.int64)),
+            "orders_per_year_when_active": pa.array(np.round(cust.rate * 365.25, 4)),
+            "churn_hazard_per_year": pa.array(np.round(cust.hazard, 4)),
+            "spend_level": pa.array(np.round(cust.spend, 4)),
+            "basket_size_factor": pa.array(np.round(cust.basket, 4)),
+            "k": pa.array(np.arange(n, dtype=np.int64)),
+        }
+    )
     plain = tmpdir / "truth.csv"
     cols = [c for c in tbl.column_names if c != "k"]
     copy_csv(con, tbl, "SELECT " + ", ".join(cols) + ", k FROM good", None, plain)
@@ -327,8 +419,13 @@ def _write_truth(cust: Customers, H: Headers, out: Path, tmpdir: Path, con) -> d
 # --------------------------------------------------------------------------- main
 
 
-def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
-             progress: Callable[[str], None] | None = print, blocks_per_month: int | None = None) -> dict:
+def generate(
+    out_dir: Path,
+    scale: float = 1.0,
+    seed: int = 42,
+    progress: Callable[[str], None] | None = print,
+    blocks_per_month: int | None = None,
+) -> dict:
     """Generate the shop into ``out_dir`` and return the manifest (also written as JSON).
 
     Same ``seed`` and ``scale`` give byte-identical files (on the same zlib). Sizes scale
@@ -357,8 +454,10 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
     rng_bad = np.random.default_rng([seed, 5])
     bad_tx = _spread(rng_bad, sizes["bad_transactions"], N_MONTHS)
     bad_ev = _spread(rng_bad, sizes["bad_events"], N_MONTHS)
-    log(f"world: {cust.n:,} customers, {prods.n:,} products, {len(prods.bundles)} bundles, "
-        f"{len(H.t):,} invoices planned ({time.perf_counter() - t_start:.1f}s)")
+    log(
+        f"world: {cust.n:,} customers, {prods.n:,} products, {len(prods.bundles)} bundles, "
+        f"{len(H.t):,} invoices planned ({time.perf_counter() - t_start:.1f}s)"
+    )
 
     tmpdir = out / "_generator_tmp"
     shutil.rmtree(tmpdir, ignore_errors=True)
@@ -369,8 +468,18 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
     con.execute("SET threads TO 2")
     files: list[dict] = []
     pending: list[tuple[dict, Future]] = []
-    quirks = {k: 0 for k in ("cancellation_lines", "anonymous_lines", "non_merch_lines", "zero_price_lines",
-                             "duplicate_lines", "missing_description_lines", "alternative_description_lines")}
+    quirks = {
+        k: 0
+        for k in (
+            "cancellation_lines",
+            "anonymous_lines",
+            "non_merch_lines",
+            "zero_price_lines",
+            "duplicate_lines",
+            "missing_description_lines",
+            "alternative_description_lines",
+        )
+    }
     tx_tot = {"lines": 0, "invoices": 0, "bundle_lines_added": 0}
     ev_tot: dict[str, int] = {}
     monthly: list[dict] = []
@@ -393,8 +502,9 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
                 sampler = CategorySampler(prods, m)
                 browse = month_browse_sessions(m, cal, cust, P, n_known_orders, np.random.default_rng([seed, 11, m]))
                 # Blocks of whole days keep memory bounded at large scales (one block up to scale 4).
-                cuts = np.unique(np.linspace(MONTH_START_DAY[m], MONTH_START_DAY[m + 1], n_blocks + 1).round()
-                                 .astype(np.int64))
+                cuts = np.unique(
+                    np.linspace(MONTH_START_DAY[m], MONTH_START_DAY[m + 1], n_blocks + 1).round().astype(np.int64)
+                )
                 rng_m = np.random.default_rng([seed, 12, m])
                 bad_block_tx = np.bincount(rng_m.integers(0, len(cuts) - 1, int(bad_tx[m])), minlength=len(cuts) - 1)
                 bad_block_ev = np.bincount(rng_m.integers(0, len(cuts) - 1, int(bad_ev[m])), minlength=len(cuts) - 1)
@@ -405,28 +515,63 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
                 for b in range(len(cuts) - 1):
                     d0, d1 = int(cuts[b]), int(cuts[b + 1])
                     lo, hi = (int(x) for x in np.searchsorted(H.t, [d0 * DAY_SECONDS, d1 * DAY_SECONDS]))
-                    lines, st = block_lines(m, lo, hi, H, cal, cust, prods, P, np.random.default_rng([seed, 10, m, b]),
-                                            store, sampler, force_zero_price=(m == 0 and b == 0))
+                    lines, st = block_lines(
+                        m,
+                        lo,
+                        hi,
+                        H,
+                        cal,
+                        cust,
+                        prods,
+                        P,
+                        np.random.default_rng([seed, 10, m, b]),
+                        store,
+                        sampler,
+                        force_zero_price=(m == 0 and b == 0),
+                    )
                     bsel = slice(*np.searchsorted(browse[0], [d0 * DAY_SECONDS, d1 * DAY_SECONDS]))
-                    ev, est = block_events(m, d0, d1, lines, H, cal, cust, prods, P,
-                                           np.random.default_rng([seed, 13, m, b]), sampler,
-                                           (browse[0][bsel], browse[1][bsel], browse[2][bsel]))
+                    ev, est = block_events(
+                        m,
+                        d0,
+                        d1,
+                        lines,
+                        H,
+                        cal,
+                        cust,
+                        prods,
+                        P,
+                        np.random.default_rng([seed, 13, m, b]),
+                        sampler,
+                        (browse[0][bsel], browse[1][bsel], browse[2][bsel]),
+                    )
                     # Malformed rows copy a real row of the block; an empty block passes them on.
                     carry_tx += int(bad_block_tx[b])
                     carry_ev += int(bad_block_ev[b])
-                    btx = _bad_tx_rows(rng_m, carry_tx, bad_counter[0], lines, H, cust, prods, m) if len(lines.h) else []
+                    btx = (
+                        _bad_tx_rows(rng_m, carry_tx, bad_counter[0], lines, H, cust, prods, m) if len(lines.h) else []
+                    )
                     bev = _bad_ev_rows(rng_m, carry_ev, bad_counter[1], ev, prods, m) if len(ev.t) else []
                     carry_tx -= len(btx)
                     carry_ev -= len(bev)
                     bad_counter[0] += len(btx)
                     bad_counter[1] += len(bev)
                     plain = tmpdir / f"transactions_{label}_{b:03d}.csv"
-                    copy_csv(con, _tx_table(lines, H, cust, prods, lo, hi, code_dict, desc_dict, country_dict),
-                             TX_SELECT, _bad_table(TRANSACTIONS_HEADER, btx), plain)
+                    copy_csv(
+                        con,
+                        _tx_table(lines, H, cust, prods, lo, hi, code_dict, desc_dict, country_dict),
+                        TX_SELECT,
+                        _bad_table(TRANSACTIONS_HEADER, btx),
+                        plain,
+                    )
                     tx_parts.append(plain)
                     plain = tmpdir / f"events_{label}_{b:03d}.csv"
-                    copy_csv(con, _ev_table(ev, prods, cat_dict, brand_dict), EV_SELECT,
-                             _bad_table(EVENTS_HEADER, bev), plain)
+                    copy_csv(
+                        con,
+                        _ev_table(ev, prods, cat_dict, brand_dict),
+                        EV_SELECT,
+                        _bad_table(EVENTS_HEADER, bev),
+                        plain,
+                    )
                     ev_parts.append(plain)
                     for k in quirks:
                         quirks[k] += st[k]
@@ -451,10 +596,19 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
                     entry, fut = pending.pop(0)
                     entry["sha256"], entry["bytes"] = fut.result()
                     files.append(entry)
-                monthly.append({"month": label, "lines": m_lines, "invoices": m_inv, "revenue": round(m_rev, 2),
-                                "events": m_events})
-                log(f"{label}: {m_lines:,} lines, {m_inv:,} invoices, {m_events:,} events "
-                    f"({time.perf_counter() - t_m:.1f}s, total {time.perf_counter() - t_start:.1f}s)")
+                monthly.append(
+                    {
+                        "month": label,
+                        "lines": m_lines,
+                        "invoices": m_inv,
+                        "revenue": round(m_rev, 2),
+                        "events": m_events,
+                    }
+                )
+                log(
+                    f"{label}: {m_lines:,} lines, {m_inv:,} invoices, {m_events:,} events "
+                    f"({time.perf_counter() - t_m:.1f}s, total {time.perf_counter() - t_start:.1f}s)"
+                )
             for entry, fut in pending:
                 entry["sha256"], entry["bytes"] = fut.result()
                 files.append(entry)
@@ -467,8 +621,12 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
     totals = {}
     for src in ("transactions", "events", "customers", "products"):
         fs = [f for f in files if f["source"] == src]
-        totals[src] = {"files": len(fs), "rows_written": sum(f["rows_written"] for f in fs),
-                       "bad_rows": sum(f["bad_rows"] for f in fs), "bytes": sum(f["bytes"] for f in fs)}
+        totals[src] = {
+            "files": len(fs),
+            "rows_written": sum(f["rows_written"] for f in fs),
+            "bad_rows": sum(f["bad_rows"] for f in fs),
+            "bytes": sum(f["bytes"] for f in fs),
+        }
     n_lines = tx_tot["lines"]
     churned = cust.churn_day < N_DAYS
     manifest = {
@@ -487,9 +645,12 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
         "blocks_per_month": n_blocks,
         "files": files,
         "totals": totals,
-        "transactions": {"lines": n_lines, "invoices": tx_tot["invoices"],
-                         "invoice_numbers": [int(H.number[0]), int(H.number[-1])] if len(H.number) else [],
-                         "bundle_trigger_lines": tx_tot["bundle_lines_added"]},
+        "transactions": {
+            "lines": n_lines,
+            "invoices": tx_tot["invoices"],
+            "invoice_numbers": [int(H.number[0]), int(H.number[-1])] if len(H.number) else [],
+            "bundle_trigger_lines": tx_tot["bundle_lines_added"],
+        },
         "events": ev_tot,
         "quirks": quirks,
         "quirk_rates": {k: round(v / max(n_lines, 1), 5) for k, v in quirks.items()},
@@ -507,6 +668,8 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42,
     tmp = tmp_name(path)
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-    log(f"done: {n_lines:,} order lines, {ev_tot.get('events', 0):,} events, {len(files)} files in {out} "
-        f"({time.perf_counter() - t_start:.1f}s)")
+    log(
+        f"done: {n_lines:,} order lines, {ev_tot.get('events', 0):,} events, {len(files)} files in {out} "
+        f"({time.perf_counter() - t_start:.1f}s)"
+    )
     return manifest

@@ -36,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         "transactions/*.csv.gz, events/*.csv.gz, customers/customers.csv, products/products.xlsx.",
     )
     parser.add_argument("--out", required=True, type=Path, help="output (landing) folder; created if missing")
-    parser.add_argument("--scale", type=_scale, default=1.0,
-                        help="size factor: 1 = ~5,000 customers, ~1M order lines, ~2.5M events (default 1)")
+    parser.add_argument(
+        "--scale",
+        type=_scale,
+        default=1.0,
+        help="size factor: 1 = ~5,000 customers, ~1M order lines, ~2.5M events (default 1)",
+    )
     parser.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
@@ -49,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return 1
     t = manifest["totals"]
-    print(f"wrote {t['transactions']['rows_written']:,} transaction rows, {t['events']['rows_written']:,} event rows, "
-          f"{manifest['n_customers']:,} customers, {manifest['n_products']:,} products to {args.out}")
+    print(
+        f"wrote {t['transactions']['rows_written']:,} transaction rows, {t['events']['rows_written']:,} event rows, "
+        f"{manifest['n_customers']:,} customers, {manifest['n_products']:,} products to {args.out}"
+    )
     return 0
 
 

@@ -42,12 +42,13 @@ def make_uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     hx = np.ascontiguousarray(_HEX[b]).view(np.uint8).reshape(n, 32)
     out = np.full((n, 36), ord("-"), np.uint8)
     for src, dst, w in ((0, 0, 8), (8, 9, 4), (12, 14, 4), (16, 19, 4), (20, 24, 12)):
-        out[:, dst:dst + w] = hx[:, src:src + w]
+        out[:, dst : dst + w] = hx[:, src : src + w]
     return out
 
 
-def month_browse_sessions(m, cal: Calendar, cust: Customers, P: Params, n_known_orders_total: int,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def month_browse_sessions(
+    m, cal: Calendar, cust: Customers, P: Params, n_known_orders_total: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Browsing-only sessions of month m: (start second, customer index or -1, user id), by start."""
     ms, me = MONTH_START_DAY[m], MONTH_START_DAY[m + 1]
     # Known customers (never after they churned), in proportion to their order rate.
@@ -78,9 +79,20 @@ def month_browse_sessions(m, cal: Calendar, cust: Customers, P: Params, n_known_
     return start[o], c[o], user[o]
 
 
-def block_events(m: int, d0: int, d1: int, lines: MonthLines, H: Headers, cal: Calendar, cust: Customers,
-                 prods: Products, P: Params, rng: np.random.Generator, sampler: CategorySampler,
-                 browse: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[MonthEvents, dict]:
+def block_events(
+    m: int,
+    d0: int,
+    d1: int,
+    lines: MonthLines,
+    H: Headers,
+    cal: Calendar,
+    cust: Customers,
+    prods: Products,
+    P: Params,
+    rng: np.random.Generator,
+    sampler: CategorySampler,
+    browse: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[MonthEvents, dict]:
     """Events of days [d0, d1) of month m: the purchase sessions of ``lines`` and the browsing
     sessions ``browse`` (start second, customer index or -1, user id) starting on those days."""
     parts_t, parts_e, parts_p, parts_c, parts_s = [], [], [], [], []
@@ -158,8 +170,9 @@ def block_events(m: int, d0: int, d1: int, lines: MonthLines, H: Headers, cal: C
     s = np.concatenate(parts_s).astype(np.int64)
     users = np.concatenate([cust.ids[H.cust[sess_h]], b_user]).astype(np.int64)
     o = np.lexsort((e, s, t))
-    ev = MonthEvents(t=t[o], etype=e[o], prod=p[o], pence=pc[o], user=users[s[o]], session=s[o],
-                     uuids=make_uuids(rng, ns_p + nb))
+    ev = MonthEvents(
+        t=t[o], etype=e[o], prod=p[o], pence=pc[o], user=users[s[o]], session=s[o], uuids=make_uuids(rng, ns_p + nb)
+    )
     assert (ev.t >= d0 * DAY_SECONDS).all() and (ev.t < d1 * DAY_SECONDS).all()
     stats = {
         "events": int(len(t)),

@@ -145,8 +145,9 @@ def write_xlsx(path: Path, sheets: list[tuple[str, list[str], list[list]]]) -> t
             data = zin.read(info.filename)
             if info.filename == "docProps/core.xml":
                 text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              rf"\g<1>{FIXED_DOC_TIME}\g<3>", text)
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)", rf"\g<1>{FIXED_DOC_TIME}\g<3>", text
+                )
                 data = text.encode("utf-8")
             zi = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             zi.compress_type = zipfile.ZIP_DEFLATED

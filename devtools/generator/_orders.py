@@ -26,8 +26,40 @@ from ._world import (
 )
 
 KIND_KNOWN, KIND_ANON, KIND_CANCEL, KIND_NM = 0, 1, 2, 3
-QTY_STEPS = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 25, 32, 36, 48, 50, 60, 72, 96, 100,
-                      120, 144, 192, 200, 240, 288, 480, 600, 960])
+QTY_STEPS = np.array(
+    [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        10,
+        12,
+        16,
+        20,
+        24,
+        25,
+        32,
+        36,
+        48,
+        50,
+        60,
+        72,
+        96,
+        100,
+        120,
+        144,
+        192,
+        200,
+        240,
+        288,
+        480,
+        600,
+        960,
+    ]
+)
 _QTY_EDGES = np.exp((np.log(QTY_STEPS[1:]) + np.log(QTY_STEPS[:-1])) / 2)
 FIRST_INVOICE = 600000
 UK = COUNTRIES.index(V.HOME_COUNTRY)
@@ -127,8 +159,9 @@ def _later(rng, t0: np.ndarray, max_days: int = 26) -> np.ndarray:
     return np.where(same, t_same, t_later)
 
 
-def build_headers(rng, cal: Calendar, cust: Customers, prods: Products, target_lines: float,
-                  P: Params) -> tuple[Headers, dict]:
+def build_headers(
+    rng, cal: Calendar, cust: Customers, prods: Products, target_lines: float, P: Params
+) -> tuple[Headers, dict]:
     n = cust.n
     shape = P.renewal_shape
     buyer = ~cust.never_buyer
@@ -154,7 +187,7 @@ def build_headers(rng, cal: Calendar, cust: Customers, prods: Products, target_l
 
     # Anonymous orders (about a fifth of the lines), growing with the trend.
     n_anon = int(rng.poisson(target_lines * P.anon_line_share / P.anon_lines_per_drawn / P.basket_mean_anon))
-    aday = pick(rng, cal.i_tx * cal.trend ** 0.5, n_anon)
+    aday = pick(rng, cal.i_tx * cal.trend**0.5, n_anon)
     at = aday * DAY_SECONDS + _time_of_day(rng, n_anon, HOUR_TX)
     a_lines = _nb_lines(rng, np.full(n_anon, P.basket_mean_anon - 1), P.basket_r)
     a_country = pick(rng, country_probs(0.93), n_anon)
@@ -188,7 +221,7 @@ def build_headers(rng, cal: Calendar, cust: Customers, prods: Products, target_l
                 nm_c.append(np.full(m, c)), nm_t.append(_later(rng, kt[pi])), nm_code.append(np.full(m, V.NM_CRUK))
                 nm_pence.append(np.round(rng.uniform(1, 40, m), 2) * 100)
     n_amz = int(rng.poisson(20 * target_lines / 1e6))
-    amz_day = pick(rng, cal.i_tx * cal.trend ** 0.5, n_amz)
+    amz_day = pick(rng, cal.i_tx * cal.trend**0.5, n_amz)
     nm_c.append(np.full(n_amz, -1)), nm_t.append(amz_day * DAY_SECONDS + _time_of_day(rng, n_amz, HOUR_TX))
     nm_code.append(np.full(n_amz, V.NM_AMAZON)), nm_pence.append(np.round(rng.uniform(1000, 17000, n_amz), 2) * 100)
     nm_c = np.concatenate(nm_c).astype(np.int64)
@@ -202,14 +235,16 @@ def build_headers(rng, cal: Calendar, cust: Customers, prods: Products, target_l
     nk, na, nc, nn = len(kc), n_anon, len(ci), len(nm_c)
     t = np.concatenate([kt, at, ct, nm_t]).astype(np.int64)
     cu = np.concatenate([kc, np.full(na, -1), kc[ci], nm_c]).astype(np.int64)
-    kind = np.concatenate([np.full(nk, KIND_KNOWN), np.full(na, KIND_ANON), np.full(nc, KIND_CANCEL),
-                           np.full(nn, KIND_NM)]).astype(np.int8)
+    kind = np.concatenate(
+        [np.full(nk, KIND_KNOWN), np.full(na, KIND_ANON), np.full(nc, KIND_CANCEL), np.full(nn, KIND_NM)]
+    ).astype(np.int8)
     ref = np.concatenate([np.full(nk + na, -1), ci, np.full(nn, -1)]).astype(np.int64)
     nm = np.concatenate([np.full(nk + na + nc, -1), nm_code]).astype(np.int64)
     nmp = np.concatenate([np.zeros(nk + na + nc, np.int64), nm_pence])
     n_lines = np.concatenate([k_lines, a_lines, np.zeros(nc + nn, np.int64)]).astype(np.int64)
-    country = np.concatenate([cust.country[kc], a_country, cust.country[kc[ci]],
-                              np.where(nm_c >= 0, cust.country[np.maximum(nm_c, 0)], UK)]).astype(np.int64)
+    country = np.concatenate(
+        [cust.country[kc], a_country, cust.country[kc[ci]], np.where(nm_c >= 0, cust.country[np.maximum(nm_c, 0)], UK)]
+    ).astype(np.int64)
     spend = np.concatenate([cust.spend[kc], a_spend, np.zeros(nc + nn)])
 
     order = np.lexsort((rng.random(len(t)), t))
@@ -218,10 +253,19 @@ def build_headers(rng, cal: Calendar, cust: Customers, prods: Products, target_l
     ref = ref[order]
     ref = np.where(ref >= 0, inv[np.maximum(ref, 0)], -1)
     t = t[order]
-    H = Headers(t=t, cust=cu[order], kind=kind[order], ref=ref, nm=nm[order], nm_pence=nmp[order],
-                n_lines=n_lines[order], country=country[order], spend=spend[order],
-                number=FIRST_INVOICE + np.arange(len(t), dtype=np.int64),
-                month_bounds=np.searchsorted(t, MONTH_START_DAY * DAY_SECONDS))
+    H = Headers(
+        t=t,
+        cust=cu[order],
+        kind=kind[order],
+        ref=ref,
+        nm=nm[order],
+        nm_pence=nmp[order],
+        n_lines=n_lines[order],
+        country=country[order],
+        spend=spend[order],
+        number=FIRST_INVOICE + np.arange(len(t), dtype=np.int64),
+        month_bounds=np.searchsorted(t, MONTH_START_DAY * DAY_SECONDS),
+    )
     stats = {"rate_scale": float(k)}
     return H, stats
 
@@ -301,7 +345,7 @@ def draw_categories(rng, cust: Customers, c: np.ndarray, month: int, chunk: int 
     out = np.empty(len(c), np.int64)
     u = rng.random(len(c))
     for lo in range(0, len(c), chunk):
-        cc = c[lo:lo + chunk]
+        cc = c[lo : lo + chunk]
         known = cc >= 0
         res = np.empty(len(cc), np.int64)
         if known.any():
@@ -309,10 +353,10 @@ def draw_categories(rng, cust: Customers, c: np.ndarray, month: int, chunk: int 
             taste = np.diff(tc, axis=1, prepend=0.0) * cf
             cum = np.cumsum(taste, axis=1)
             cum /= cum[:, -1:]
-            res[known] = rowwise_pick(cum, u[lo:lo + chunk][known])
+            res[known] = rowwise_pick(cum, u[lo : lo + chunk][known])
         if (~known).any():
-            res[~known] = np.minimum(np.searchsorted(anon_cum, u[lo:lo + chunk][~known], side="right"), len(cf) - 1)
-        out[lo:lo + chunk] = res
+            res[~known] = np.minimum(np.searchsorted(anon_cum, u[lo : lo + chunk][~known], side="right"), len(cf) - 1)
+        out[lo : lo + chunk] = res
     return out
 
 
@@ -320,9 +364,20 @@ def snap_qty(log_q: np.ndarray) -> np.ndarray:
     return QTY_STEPS[np.searchsorted(_QTY_EDGES, np.exp(log_q))]
 
 
-def block_lines(m: int, lo: int, hi: int, H: Headers, cal: Calendar, cust: Customers, prods: Products, P: Params,
-                rng: np.random.Generator, store: Store, sampler: CategorySampler,
-                force_zero_price: bool = False) -> tuple[MonthLines, dict]:
+def block_lines(
+    m: int,
+    lo: int,
+    hi: int,
+    H: Headers,
+    cal: Calendar,
+    cust: Customers,
+    prods: Products,
+    P: Params,
+    rng: np.random.Generator,
+    store: Store,
+    sampler: CategorySampler,
+    force_zero_price: bool = False,
+) -> tuple[MonthLines, dict]:
     """Lines of the invoices with header index in [lo, hi) (a block of days of month m)."""
     sel = np.arange(lo, hi)
     kind = H.kind[sel]
@@ -370,8 +425,7 @@ def block_lines(m: int, lo: int, hi: int, H: Headers, cal: Calendar, cust: Custo
     # 4. Quantity, price, description.
     day = H.t[h] // DAY_SECONDS
     disc = cal.discount[day]
-    log_q = np.log(6) + H.spend[h] + prods.pack[prod] + np.where(disc > 0, np.log(1.15), 0) \
-        + rng.normal(0, 0.55, n)
+    log_q = np.log(6) + H.spend[h] + prods.pack[prod] + np.where(disc > 0, np.log(1.15), 0) + rng.normal(0, 0.55, n)
     qty = snap_qty(log_q)
     pence = prods.price_cents(prod, day)
     pence = np.round(pence * (1 - disc)).astype(np.int64)
@@ -390,8 +444,17 @@ def block_lines(m: int, lo: int, hi: int, H: Headers, cal: Calendar, cust: Custo
     millis = pence * 10
 
     known_line = H.kind[h] == KIND_KNOWN
-    ml = MonthLines(h=h, code=prod, desc=desc, qty=qty, millis=millis, dup=np.zeros(n, bool),
-                    ev_h=h[known_line], ev_prod=prod[known_line], ev_pence=pence[known_line])
+    ml = MonthLines(
+        h=h,
+        code=prod,
+        desc=desc,
+        qty=qty,
+        millis=millis,
+        dup=np.zeros(n, bool),
+        ev_h=h[known_line],
+        ev_prod=prod[known_line],
+        ev_pence=pence[known_line],
+    )
 
     # 5. Non-merchandise lines at the end of normal invoices.
     inv_val = np.bincount(np.searchsorted(normal, h), weights=qty * pence, minlength=len(normal))
@@ -469,9 +532,12 @@ def block_lines(m: int, lo: int, hi: int, H: Headers, cal: Calendar, cust: Custo
         desc=np.concatenate([desc, nm_desc0 + nm_code, desc[di], c_desc, nm_desc0 + H.nm[ns]])[o],
         qty=np.concatenate([qty, nm_qty, qty[di], cq, -np.ones(len(ns), np.int64)])[o],
         millis=np.concatenate([millis, nm_millis, millis[di], c_millis, H.nm_pence[ns] * 10])[o],
-        dup=np.concatenate([np.zeros(n + len(nm_h), bool), np.ones(len(di), bool),
-                            np.zeros(len(c_h) + len(ns), bool)])[o],
-        ev_h=ml.ev_h, ev_prod=ml.ev_prod, ev_pence=ml.ev_pence,
+        dup=np.concatenate([np.zeros(n + len(nm_h), bool), np.ones(len(di), bool), np.zeros(len(c_h) + len(ns), bool)])[
+            o
+        ],
+        ev_h=ml.ev_h,
+        ev_prod=ml.ev_prod,
+        ev_pence=ml.ev_pence,
     )
     hk = H.kind[out.h]
     stats = {
@@ -488,4 +554,3 @@ def block_lines(m: int, lo: int, hi: int, H: Headers, cal: Calendar, cust: Custo
         "revenue": float((out.qty * out.millis).sum() / 1000),
     }
     return out, stats
-

@@ -31,8 +31,10 @@ WEEKDAY_TX = np.array([1.0, 1.12, 1.08, 1.25, 0.85, 0.02, 0.62])
 WEEKDAY_BR = np.array([1.0, 1.0, 1.0, 1.0, 0.95, 0.85, 0.95])
 # Order hour (local = UTC) and browsing hour weights.
 HOUR_TX = np.array([0, 0, 0, 0, 0, 0, 0, 1, 2.5, 6, 11, 13, 15, 13, 12, 10, 6, 3, 1.2, 0.8, 0.4, 0, 0, 0], float)
-HOUR_BR = np.array([1.2, 0.8, 0.5, 0.3, 0.3, 0.4, 0.8, 1.6, 2.6, 3.2, 3.6, 3.8, 4, 3.9, 3.8, 3.7,
-                    3.6, 3.8, 4.2, 4.8, 5.2, 5, 4, 2.6], float)
+HOUR_BR = np.array(
+    [1.2, 0.8, 0.5, 0.3, 0.3, 0.4, 0.8, 1.6, 2.6, 3.2, 3.6, 3.8, 4, 3.9, 3.8, 3.7, 3.6, 3.8, 4.2, 4.8, 5.2, 5, 4, 2.6],
+    float,
+)
 TREND_PER_YEAR = 1.30  # growth of anonymous demand and of sign-ups per year
 CLOSED_TX = 0.04  # order intensity on the Christmas shutdown days (Dec 23 - Jan 3)
 
@@ -116,29 +118,39 @@ def build_calendar(rng: np.random.Generator) -> Calendar:
             hi_d = int((np.datetime64(hi) - START).astype(np.int64))
             mondays = [d for d in range(lo_d, hi_d + 1) if weekday[d] == 0]
             start = int(mondays[int(rng.integers(len(mondays)))])
-            promotions.append({"name": name, "start_day": start,
-                               "discount": float(rng.choice([0.15, 0.2, 0.25, 0.3])),
-                               "lift": float(rng.choice([1.5, 1.6, 1.7, 1.8]))})
+            promotions.append(
+                {
+                    "name": name,
+                    "start_day": start,
+                    "discount": float(rng.choice([0.15, 0.2, 0.25, 0.3])),
+                    "lift": float(rng.choice([1.5, 1.6, 1.7, 1.8])),
+                }
+            )
         # Black Friday week: Monday..Sunday around the Friday after the 4th Thursday of November.
         nov1 = int((np.datetime64(f"{year}-11-01") - START).astype(np.int64))
         first_thu = nov1 + (3 - weekday[nov1]) % 7
         bf = first_thu + 21 + 1
-        promotions.append({"name": "black friday", "start_day": int(bf - 4),
-                           "discount": float(rng.choice([0.2, 0.25, 0.3])),
-                           "lift": float(rng.choice([1.8, 1.9, 2.0]))})
+        promotions.append(
+            {
+                "name": "black friday",
+                "start_day": int(bf - 4),
+                "discount": float(rng.choice([0.2, 0.25, 0.3])),
+                "lift": float(rng.choice([1.8, 1.9, 2.0])),
+            }
+        )
     promotions.sort(key=lambda p: p["start_day"])
     for p in promotions:
         s = p["start_day"]
-        discount[s:s + 7] = p["discount"]
-        lift[s:s + 7] = p["lift"]
+        discount[s : s + 7] = p["discount"]
+        lift[s : s + 7] = p["lift"]
         p["start"] = str(START + s)
         p["end"] = str(START + s + 6)
     promotions = [{k: p[k] for k in ("name", "start", "end", "discount", "lift")} for p in promotions]
 
     # Order intensity carries half the growth (a growing shop sells more to each customer);
     # the other half comes from cohorts (sign-ups grow with the trend) and anonymous demand.
-    i_tx = season * WEEKDAY_TX[weekday] * lift * np.where(closed, CLOSED_TX, 1.0) * trend ** 0.5
-    i_br = season ** 0.6 * WEEKDAY_BR[weekday] * (1 + 0.6 * (lift - 1)) * np.where(closed, 0.6, 1.0)
+    i_tx = season * WEEKDAY_TX[weekday] * lift * np.where(closed, CLOSED_TX, 1.0) * trend**0.5
+    i_br = season**0.6 * WEEKDAY_BR[weekday] * (1 + 0.6 * (lift - 1)) * np.where(closed, 0.6, 1.0)
     i_tx = i_tx / i_tx.mean()
     i_br = i_br / i_br.mean()
     c_tx = np.concatenate([[0.0], np.cumsum(i_tx)])
@@ -193,8 +205,16 @@ def _snap_pence(gbp: np.ndarray) -> np.ndarray:
 
 
 def _stock_bases(rng: np.random.Generator, n: int) -> np.ndarray:
-    ranges = [(10000, 18000, 0.12), (20000, 24000, 0.45), (35000, 38000, 0.04), (40000, 49000, 0.08),
-              (70000, 73000, 0.07), (79000, 80000, 0.06), (82000, 86000, 0.14), (90000, 91000, 0.04)]
+    ranges = [
+        (10000, 18000, 0.12),
+        (20000, 24000, 0.45),
+        (35000, 38000, 0.04),
+        (40000, 49000, 0.08),
+        (70000, 73000, 0.07),
+        (79000, 80000, 0.06),
+        (82000, 86000, 0.14),
+        (90000, 91000, 0.04),
+    ]
     cand = np.concatenate([np.arange(lo, hi) for lo, hi, _ in ranges])
     w = np.concatenate([np.full(hi - lo, wt / (hi - lo)) for lo, hi, wt in ranges])
     if n > len(cand):
@@ -235,7 +255,6 @@ def build_products(rng: np.random.Generator, n: int, cal: Calendar) -> Products:
 
     # Expand designs to products.
     design = np.repeat(np.arange(nd), fam)
-    member = np.arange(n) - np.repeat(np.cumsum(fam) - fam, fam)
     cat = d_cat[design]
     colour = np.full(n, -1)
     is_fam = fam[design] > 1
@@ -244,15 +263,19 @@ def build_products(rng: np.random.Generator, n: int, cal: Calendar) -> Products:
     # Family members get distinct colours.
     for d in np.flatnonzero(fam > 1):
         lo = int(np.sum(fam[:d]))
-        colour[lo:lo + fam[d]] = rng.choice(n_col, fam[d], replace=False)
+        colour[lo : lo + fam[d]] = rng.choice(n_col, fam[d], replace=False)
 
     codes = np.empty(n, dtype=object)
     descs: list[str] = []
     for i in range(n):
         d = design[i]
         size_word = V.SIZES[d_size[d]][0]
-        parts = [size_word, V.COLOURS[colour[i]] if colour[i] >= 0 else "",
-                 V.ADJECTIVES[d_adj[d]], cats[cat[i]].nouns[d_noun[d]]]
+        parts = [
+            size_word,
+            V.COLOURS[colour[i]] if colour[i] >= 0 else "",
+            V.ADJECTIVES[d_adj[d]],
+            cats[cat[i]].nouns[d_noun[d]],
+        ]
         descs.append(" ".join(p for p in parts if p))
         codes[i] = str(bases[d])
     # Letter suffixes for families (colour initial, or the next free letter).
@@ -361,8 +384,27 @@ def build_products(rng: np.random.Generator, n: int, cal: Calendar) -> Products:
 
     desc_table = descs + alt_descs + [d for _, d in V.NON_MERCH]
     code_table = list(codes) + [c for c, _ in V.NON_MERCH]
-    return Products(n, codes, product_id, cat, brand, descs, alt, price_pts, ch, launch_m, disc_m,
-                    pop, pack, category_id, desc_table, code_table, bundles, bundle_of, bundle_members)
+    return Products(
+        n,
+        codes,
+        product_id,
+        cat,
+        brand,
+        descs,
+        alt,
+        price_pts,
+        ch,
+        launch_m,
+        disc_m,
+        pop,
+        pack,
+        category_id,
+        desc_table,
+        code_table,
+        bundles,
+        bundle_of,
+        bundle_members,
+    )
 
 
 # --------------------------------------------------------------------------- customers
@@ -417,7 +459,7 @@ def build_customers(rng: np.random.Generator, n: int, cal: Calendar, prods: Prod
     ch_mult = np.array([c[2] for c in V.CHANNELS])
     channel = pick(rng, ch_share, n)
     # Churn: a hazard per year, higher for paid channels and for light buyers.
-    hazard = rng.gamma(2.0, 0.55 / 2.0, n) * ch_mult[channel] * rate_rel ** -0.35
+    hazard = rng.gamma(2.0, 0.55 / 2.0, n) * ch_mult[channel] * rate_rel**-0.35
     churn_day = start + rng.exponential(1.0, n) * 365.25 / hazard
     end = np.minimum(np.floor(churn_day), N_DAYS)  # active on days [start, end)
     never_buyer = rng.random(n) < 0.04
@@ -448,10 +490,18 @@ def build_customers(rng: np.random.Generator, n: int, cal: Calendar, prods: Prod
     # Demographics.
     first = np.array(V.FIRST_NAMES + V.ACCENTED_FIRST_NAMES, dtype=object)
     last = np.array(V.LAST_NAMES + V.ACCENTED_LAST_NAMES, dtype=object)
-    fw = np.concatenate([np.full(len(V.FIRST_NAMES), 0.9 / len(V.FIRST_NAMES)),
-                         np.full(len(V.ACCENTED_FIRST_NAMES), 0.1 / len(V.ACCENTED_FIRST_NAMES))])
-    lw = np.concatenate([np.full(len(V.LAST_NAMES), 0.9 / len(V.LAST_NAMES)),
-                         np.full(len(V.ACCENTED_LAST_NAMES), 0.1 / len(V.ACCENTED_LAST_NAMES))])
+    fw = np.concatenate(
+        [
+            np.full(len(V.FIRST_NAMES), 0.9 / len(V.FIRST_NAMES)),
+            np.full(len(V.ACCENTED_FIRST_NAMES), 0.1 / len(V.ACCENTED_FIRST_NAMES)),
+        ]
+    )
+    lw = np.concatenate(
+        [
+            np.full(len(V.LAST_NAMES), 0.9 / len(V.LAST_NAMES)),
+            np.full(len(V.ACCENTED_LAST_NAMES), 0.1 / len(V.ACCENTED_LAST_NAMES)),
+        ]
+    )
     fi = pick(rng, fw, n)
     li = pick(rng, lw, n)
     if not ((fi >= len(V.FIRST_NAMES)).any() or (li >= len(V.LAST_NAMES)).any()):
@@ -462,8 +512,9 @@ def build_customers(rng: np.random.Generator, n: int, cal: Calendar, prods: Prod
     last_a = np.array([_ascii(s) for s in last], dtype=object)
     dom = np.array(V.EMAIL_DOMAINS, dtype=object)[pick(rng, np.ones(len(V.EMAIL_DOMAINS)), n)]
     num = rng.integers(1, 99, n)
-    email = np.where(rng.random(n) < 0.5, first_a[fi] + "." + last_a[li],
-                     first_a[fi] + last_a[li] + num.astype(str).astype(object))
+    email = np.where(
+        rng.random(n) < 0.5, first_a[fi] + "." + last_a[li], first_a[fi] + last_a[li] + num.astype(str).astype(object)
+    )
     email = email + "@" + dom
     # Unique e-mails: append the id where a name repeats.
     _, first_pos, inv = np.unique(email.astype(str), return_index=True, return_inverse=True)
@@ -494,5 +545,23 @@ def build_customers(rng: np.random.Generator, n: int, cal: Calendar, prods: Prod
         "channel": ch_names[channel],
         "country": np.array(COUNTRIES, dtype=object)[country],
     }
-    return Customers(n, ids, signup, start, churn_day, end, never_buyer, np.zeros(n), rate_rel, spend,
-                     basket, hazard, cancel_w, channel, country, taste_cum, favs, table)
+    return Customers(
+        n,
+        ids,
+        signup,
+        start,
+        churn_day,
+        end,
+        never_buyer,
+        np.zeros(n),
+        rate_rel,
+        spend,
+        basket,
+        hazard,
+        cancel_w,
+        channel,
+        country,
+        taste_cum,
+        favs,
+        table,
+    )

@@ -11,9 +11,10 @@ dashboard) still publishes. A model whose training raises is recorded the same w
 """
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager
 
 import dagster as dg
 import duckdb
@@ -62,17 +63,41 @@ class ModelAsset:
 # What each model reads of the order lines (9.8M rows at scale 10): the description (text,
 # ~0.3 GB there) only for the recommendation reasons, the unit price never (net_amount and
 # quantity carry it).
-CUSTOMER_LINE_COLUMNS = ("invoice", "stock_code", "customer_id", "invoice_date", "quantity",
-                         "net_amount", "is_cancellation", "is_merchandise", "category", "country")
+CUSTOMER_LINE_COLUMNS = (
+    "invoice",
+    "stock_code",
+    "customer_id",
+    "invoice_date",
+    "quantity",
+    "net_amount",
+    "is_cancellation",
+    "is_merchandise",
+    "category",
+    "country",
+)
 # the lines' columns forecasting.weekly_demand uses; the asset reads them aggregated in SQL
 # (ml_io.read_weekly_demand: the same series, from a frame that does not grow with the lines)
-FORECAST_LINE_COLUMNS = ("stock_code", "invoice_date", "quantity", "net_amount", "is_cancellation",
-                         "is_merchandise", "category")
-RECS_LINE_COLUMNS = ("invoice", "stock_code", "description", "customer_id", "invoice_date",
-                     "quantity", "is_cancellation", "is_merchandise")
+FORECAST_LINE_COLUMNS = (
+    "stock_code",
+    "invoice_date",
+    "quantity",
+    "net_amount",
+    "is_cancellation",
+    "is_merchandise",
+    "category",
+)
+RECS_LINE_COLUMNS = (
+    "invoice",
+    "stock_code",
+    "description",
+    "customer_id",
+    "invoice_date",
+    "quantity",
+    "is_cancellation",
+    "is_merchandise",
+)
 # what recommending further customers reads (ml_assets.recommendations.SCORE_LINE_COLUMNS)
-RECS_SCORE_LINE_COLUMNS = ("stock_code", "customer_id", "quantity", "is_cancellation",
-                           "is_merchandise")
+RECS_SCORE_LINE_COLUMNS = ("stock_code", "customer_id", "quantity", "is_cancellation", "is_merchandise")
 
 
 # The train functions take the frames out of ``inputs`` (pop): then the model holds the only
@@ -98,8 +123,7 @@ class _Scored:
 def _train_churn(inputs, span):
     from ml_assets.churn import fit_churn, score_churn
 
-    fit = fit_churn(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("events", None),
-                    span=span)
+    fit = fit_churn(inputs.pop("lines"), inputs.pop("customers"), inputs.pop("events", None), span=span)
     state = _Scored(fit)
     if fit.model is not None:  # the training customers, on the frames already prepared
         state.parts.append(score_churn(fit.model, *fit.inputs, prepared=True))
@@ -111,8 +135,9 @@ def _score_churn(state, inputs):
     from ml_assets.churn import score_churn
 
     if state.result.model is not None:
-        state.parts.append(score_churn(state.result.model, inputs.pop("lines"),
-                                       inputs.pop("customers"), inputs.pop("events", None)))
+        state.parts.append(
+            score_churn(state.result.model, inputs.pop("lines"), inputs.pop("customers"), inputs.pop("events", None))
+        )
 
 
 def _churn_events_from(state):
@@ -143,8 +168,7 @@ def _score_segments(state, inputs):
     from ml_assets.segmentation import assign_segments
 
     if state.result.model is not None:
-        state.parts.append(assign_segments(state.result.model, inputs.pop("lines"),
-                                           inputs.pop("customers")))
+        state.parts.append(assign_segments(state.result.model, inputs.pop("lines"), inputs.pop("customers")))
 
 
 def _segment_tables(state):
@@ -174,16 +198,14 @@ def _score_recs(state, inputs):
     from ml_assets.recommendations import recommend_customers
 
     if state.result.model is not None:
-        state.parts.append(recommend_customers(state.result.model, inputs.pop("lines"),
-                                               inputs.pop("customers")))
+        state.parts.append(recommend_customers(state.result.model, inputs.pop("lines"), inputs.pop("customers")))
 
 
 def _rec_tables(state):
     r = state.result
     recs = r.recommendations
     if len(state.parts) > 1:
-        recs = pd.concat(state.parts, ignore_index=True).sort_values(
-            ["customer_id", "rank"], ignore_index=True)
+        recs = pd.concat(state.parts, ignore_index=True).sort_values(["customer_id", "rank"], ignore_index=True)
     return {"product_recommendations": recs, "frequently_bought_together": r.fbt}
 
 
@@ -268,7 +290,7 @@ class ModelOutcome:
 
 def train_model(
     model: ModelAsset,
-    connect: Callable[[], ContextManager[duckdb.DuckDBPyConnection]],
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
     max_customers: int,
     memory_limit: str | None = None,
     log: Callable[[str], None] = lambda msg: None,
@@ -290,15 +312,17 @@ def train_model(
             first = chunks[0] if chunks and not chunks[0].everyone else None
             if first is not None:
                 span = ml_io.line_span(con)
-            guests = (first.n_customers / first.total_customers
-                      if first is not None and model.sample_guests else None)
+            guests = first.n_customers / first.total_customers if first is not None and model.sample_guests else None
             inputs = ml_io.read_inputs(
-                con, with_events=model.needs_events, line_columns=model.line_columns,
-                restore_memory_limit=memory_limit, chunk=first, guest_fraction=guests,
+                con,
+                with_events=model.needs_events,
+                line_columns=model.line_columns,
+                restore_memory_limit=memory_limit,
+                chunk=first,
+                guest_fraction=guests,
             )
     t_read = time.perf_counter() - t0
-    sizes = ", ".join(f"{len(frame):,} {name}" for name, frame in inputs.items()
-                      if hasattr(frame, "__len__"))
+    sizes = ", ".join(f"{len(frame):,} {name}" for name, frame in inputs.items() if hasattr(frame, "__len__"))
     log(f"{model.name}: read {sizes or 'weekly demand'} in {t_read:.1f}s; training")
     state = model.train(inputs, span)
     del inputs
@@ -315,8 +339,12 @@ def train_model(
             def read(chunk: ml_io.CustomerChunk) -> dict[str, pd.DataFrame]:
                 with connect() as con:
                     return ml_io.read_inputs(
-                        con, with_events=model.needs_events, line_columns=model.score_line_columns,
-                        restore_memory_limit=memory_limit, chunk=chunk, with_rfm=False,
+                        con,
+                        with_events=model.needs_events,
+                        line_columns=model.score_line_columns,
+                        restore_memory_limit=memory_limit,
+                        chunk=chunk,
+                        with_rfm=False,
                         events_from=events_from,
                     )
 
@@ -333,21 +361,25 @@ def train_model(
                         pending = pool.submit(read, chunks[i + 1])
                     model.score(state, part)
                     del part
-                    log(f"{model.name}: scored chunk {chunk.index + 1}/{chunk.count} "
+                    log(
+                        f"{model.name}: scored chunk {chunk.index + 1}/{chunk.count} "
                         f"({chunk.n_customers:,} customers) in {time.perf_counter() - tc:.1f}s "
-                        f"(of which {t_wait:.1f}s waiting for its read)")
+                        f"(of which {t_wait:.1f}s waiting for its read)"
+                    )
         if sampled:
             from ml_assets.common import note_sample
 
             note_sample(run, chunks[0].n_customers, chunks[0].total_customers, len(chunks), scored)
-        metadata.update({
-            "sampled": sampled,
-            "train_customers": chunks[0].n_customers,
-            "total_customers": chunks[0].total_customers,
-            "max_customers": int(max_customers),
-            "customer_chunks": len(chunks),
-            "seconds_score_chunks": round(time.perf_counter() - t1, 2),
-        })
+        metadata.update(
+            {
+                "sampled": sampled,
+                "train_customers": chunks[0].n_customers,
+                "total_customers": chunks[0].total_customers,
+                "max_customers": int(max_customers),
+                "customer_chunks": len(chunks),
+                "seconds_score_chunks": round(time.perf_counter() - t1, 2),
+            }
+        )
     tables = model.tables(state)
     metadata.update({"seconds_read": round(t_read, 2), "seconds_train_and_score": round(t_train, 2)})
     return ModelOutcome(state, tables, metadata)
@@ -374,9 +406,11 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
     run_spec = dg.AssetSpec(
         key=model_key(model),
         group_name=GROUP,
-        description=(f"{model.description} The model run: every candidate against the naive baseline "
-                     "on a time-based split, the champion and the verdict (one row in ml.model_status, "
-                     "metrics in ml.model_metrics). Materialized whether or not the tables are published."),
+        description=(
+            f"{model.description} The model run: every candidate against the naive baseline "
+            "on a time-based split, the champion and the verdict (one row in ml.model_status, "
+            "metrics in ml.model_metrics). Materialized whether or not the tables are published."
+        ),
         deps=deps,
         kinds=kinds,
     )
@@ -385,7 +419,7 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
             key=["ml", table],
             group_name=GROUP,
             description=f"{desc} Written only when the model is published; otherwise the last "
-                        "published version stays (see ml.model_status).",
+            "published version stays (see ml.model_status).",
             deps=deps,
             kinds=kinds,
             skippable=True,
@@ -404,25 +438,33 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
                 asset=model_key(model),
                 blocking=False,
                 description="The champion beats the naive baseline on the time-based evaluation, with "
-                            "enough data. When not, the model's tables are not written (the reason is in "
-                            "ml.model_status) and everything else still publishes.",
+                "enough data. When not, the model's tables are not written (the reason is in "
+                "ml.model_status) and everything else still publishes.",
             )
         ],
     )
     def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ml: MLSettings):
         tables = tuple(model.outputs)
         try:
-            outcome = train_model(model, warehouse.connect, ml.max_customers, warehouse.memory_limit,
-                                  log=context.log.info)
+            outcome = train_model(
+                model, warehouse.connect, ml.max_customers, warehouse.memory_limit, log=context.log.info
+            )
         except Exception as e:  # noqa: BLE001 - a model's failure must not hold the others back
             context.log.exception(f"{model.name}: training failed; its tables are not published")
             status = model_status.from_error(model.name, e, tables)
             with warehouse.connect() as con:
                 model_status.write(con, status, context.run.run_id)
-            yield dg.MaterializeResult(asset_key=model_key(model), metadata={
-                "published": False, "status": status.status, "reason": status.reason})
-            yield dg.AssetCheckResult(asset_key=model_key(model), check_name="publishable", passed=False,
-                                      severity=dg.AssetCheckSeverity.ERROR, description=status.reason)
+            yield dg.MaterializeResult(
+                asset_key=model_key(model),
+                metadata={"published": False, "status": status.status, "reason": status.reason},
+            )
+            yield dg.AssetCheckResult(
+                asset_key=model_key(model),
+                check_name="publishable",
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=status.reason,
+            )
             return
         result = outcome.state
         run = outcome.run
@@ -434,8 +476,7 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
                 for table, frame in outcome.tables.items():
                     written[table] = ml_io.write_table(con, table, frame)
             model_status.write(con, status, context.run.run_id)
-        context.log.info(f"{status.one_line()} "
-                         f"({outcome.metadata['seconds_train_and_score']:.1f}s training)")
+        context.log.info(f"{status.one_line()} ({outcome.metadata['seconds_train_and_score']:.1f}s training)")
         common = {
             "publishable": run.publishable,
             "verdict": run.reason,
@@ -450,14 +491,19 @@ def build_model_asset(model: ModelAsset) -> dg.AssetsDefinition:
         for key, value in run.metrics.items():
             if isinstance(value, (int, float)) and value == value:
                 common[f"metric/{key}"] = float(value)
-        yield dg.MaterializeResult(asset_key=model_key(model), metadata={
-            **common, "published": run.publishable, "status": status.status, "reason": status.reason,
-            "what_would_change_it": status.what_would_change_it or "-", "champion": status.champion or "-",
-        })
+        yield dg.MaterializeResult(
+            asset_key=model_key(model),
+            metadata={
+                **common,
+                "published": run.publishable,
+                "status": status.status,
+                "reason": status.reason,
+                "what_would_change_it": status.what_would_change_it or "-",
+                "champion": status.champion or "-",
+            },
+        )
         for table, rows in written.items():
-            yield dg.MaterializeResult(
-                asset_key=["ml", table], metadata={**common, "dagster/row_count": rows}
-            )
+            yield dg.MaterializeResult(asset_key=["ml", table], metadata={**common, "dagster/row_count": rows})
         yield dg.AssetCheckResult(
             asset_key=model_key(model),
             check_name="publishable",
@@ -486,31 +532,40 @@ ML_TABLES = [t for m in MODELS for t in m.outputs]
     kinds={"duckdb"},
     deps=MODEL_RUN_KEYS,
     description="Every model run and metric beside its baseline's value (history kept), and "
-                "ml.model_status (one row per model: published or not, why, what would change it); "
-                "this asset summarises the latest run per model.",
+    "ml.model_status (one row per model: published or not, why, what would change it); "
+    "this asset summarises the latest run per model.",
 )
 def model_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(read_only=False) as con:
         has_metrics = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' AND table_name = 'model_metrics'"
         ).fetchone()[0]
-        latest = con.execute(
-            """
+        latest = (
+            con.execute(
+                """
             SELECT task, model, metric, value, baseline_name, baseline_value, beats_baseline, publishable
             FROM ml.model_metrics
             QUALIFY recorded_at = max(recorded_at) OVER (PARTITION BY task)
             ORDER BY task, is_primary DESC, metric, baseline_name
             """
-        ).df() if has_metrics else pd.DataFrame()
+            ).df()
+            if has_metrics
+            else pd.DataFrame()
+        )
         total = con.execute("SELECT count(*) FROM ml.model_metrics").fetchone()[0] if has_metrics else 0
         statuses = model_status.read(con)
     md = latest.to_string(index=False)
-    status_md = "\n".join(["| model | published | reason |", "|---|---|---|"] + [
-        f"| {s['model']} | {'yes' if s['published'] else 'no'} | {s['reason']} |" for s in statuses])
+    status_md = "\n".join(
+        ["| model | published | reason |", "|---|---|---|"]
+        + [f"| {s['model']} | {'yes' if s['published'] else 'no'} | {s['reason']} |" for s in statuses]
+    )
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": int(total), "latest_runs": dg.MetadataValue.md(f"```\n{md}\n```"),
-                  "model_status": dg.MetadataValue.md(status_md),
-                  "published_models": ", ".join(s["model"] for s in statuses if s["published"]) or "none"}
+        metadata={
+            "dagster/row_count": int(total),
+            "latest_runs": dg.MetadataValue.md(f"```\n{md}\n```"),
+            "model_status": dg.MetadataValue.md(status_md),
+            "published_models": ", ".join(s["model"] for s in statuses if s["published"]) or "none",
+        }
     )
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Sequence
 
 import duckdb
 
@@ -196,10 +196,12 @@ def line_chart(
     out.append(_date_axis(min(all_x), max(all_x), sx, height - mb))
     if band:
         pts_top = [(sx(d.toordinal()), sy(_f(h))) for d, h in zip(band["xs"], band["hi"]) if _f(h) is not None]
-        pts_bot = [(sx(d.toordinal()), sy(_f(l))) for d, l in zip(band["xs"], band["lo"]) if _f(l) is not None]
+        pts_bot = [(sx(d.toordinal()), sy(_f(lo))) for d, lo in zip(band["xs"], band["lo"]) if _f(lo) is not None]
         if pts_top and pts_bot:
             poly = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts_top + pts_bot[::-1])
-            out.append(f'<polygon class="band" points="{poly}" fill="{band.get("color", PALETTE["amber"])}" fill-opacity="0.18"/>')
+            out.append(
+                f'<polygon class="band" points="{poly}" fill="{band.get("color", PALETTE["amber"])}" fill-opacity="0.18"/>'
+            )
     for s in series:
         sxs = s.get("xs") or xs
         color = s.get("color", PALETTE["blue"])
@@ -237,7 +239,9 @@ def line_chart(
 
 
 def _date_axis(d0: date, d1: date, sx: _Lin, y: float) -> str:
-    out = [f'<line class="axis" x1="{sx(d0.toordinal()):.1f}" x2="{sx(d1.toordinal()):.1f}" y1="{y:.1f}" y2="{y:.1f}"/>']
+    out = [
+        f'<line class="axis" x1="{sx(d0.toordinal()):.1f}" x2="{sx(d1.toordinal()):.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
+    ]
     span = (d1 - d0).days
     months = 1 if span <= 550 else 3 if span <= 1500 else 12
     m = date(d0.year, d0.month, 1)
@@ -445,7 +449,9 @@ def scatter_chart(
         out.append(f'<line class="grid" x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{mt}" y2="{height - mb}"/>')
         out.append(_text(sx(t), height - mb + 14, fmt(t), "tick", "middle"))
     if diagonal:
-        out.append(f'<line class="ref" x1="{sx(tx[0]):.1f}" y1="{sy(tx[0]):.1f}" x2="{sx(tx[-1]):.1f}" y2="{sy(tx[-1]):.1f}"/>')
+        out.append(
+            f'<line class="ref" x1="{sx(tx[0]):.1f}" y1="{sy(tx[0]):.1f}" x2="{sx(tx[-1]):.1f}" y2="{sy(tx[-1]):.1f}"/>'
+        )
     out.append(_text((ml + width - mr) / 2, height - 6, x_title, "axis-title", "middle"))
     out.append(_text(ml + 4, mt + 10, y_title, "axis-title"))
     order = sorted(pts, key=lambda p: -(sz[p[2]] if sz else 0))
@@ -539,20 +545,21 @@ class _Ctx:
     sources: dict[str, dict] = field(default_factory=dict)
 
     def load_status(self) -> None:
-        for table, attr, key in (("ml.model_status", "statuses", "model"),
-                                 ("bi.data_sources", "sources", "source")):
+        for table, attr, key in (("ml.model_status", "statuses", "model"), ("bi.data_sources", "sources", "source")):
             if self.has(table):
                 cur = self.con.execute(f"SELECT * FROM {table}")
                 names = [d[0] for d in cur.description]
                 getattr(self, attr).update({r[names.index(key)]: dict(zip(names, r)) for r in cur.fetchall()})
 
     def input_gap(self, source: str) -> str | None:
-        """"No events file has landed ..." when that optional input has no file loaded."""
+        """ "No events file has landed ..." when that optional input has no file loaded."""
         src = self.sources.get(source)
         if src is None or src.get("files_loaded"):
             return None
-        return (f"No {source} file has landed: drop {source} exports into {src['landing_folder']} "
-                f"to fill this panel (it fills: {src['fills']}).")
+        return (
+            f"No {source} file has landed: drop {source} exports into {src['landing_folder']} "
+            f"to fill this panel (it fills: {src['fills']})."
+        )
 
     def model_gap(self, table: str) -> str | None:
         """The reason the model that writes ``ml.<table>`` has not published it."""
@@ -560,8 +567,9 @@ class _Ctx:
         for model, st in self.statuses.items():
             if name in [t.strip() for t in (st.get("tables") or "").split(",")] and not st.get("published"):
                 change = st.get("what_would_change_it")
-                return (f"Model {model} not published: {st['reason']}."
-                        + (f" What would change it: {change}." if change else ""))
+                return f"Model {model} not published: {st['reason']}." + (
+                    f" What would change it: {change}." if change else ""
+                )
         return None
 
     def has(self, table: str) -> bool:
@@ -632,12 +640,25 @@ def _weekly_sales(ctx: _Ctx) -> list[tuple]:
 
 
 def panels_sales(ctx: _Ctx) -> list[Panel]:
-    rev = Panel("revenue_over_time", "Revenue over time", "bi.sales_daily",
-                "Net merchandise revenue per day and its 7-day average (net of cancellations).", wide=True)
-    orders = Panel("orders_over_time", "Orders per week", "bi.sales_daily",
-                   "Non-cancelled invoices with merchandise, complete Monday weeks.")
-    aov = Panel("aov_over_time", "Average order value per week", "bi.sales_daily",
-                "Gross revenue / orders, complete Monday weeks.")
+    rev = Panel(
+        "revenue_over_time",
+        "Revenue over time",
+        "bi.sales_daily",
+        "Net merchandise revenue per day and its 7-day average (net of cancellations).",
+        wide=True,
+    )
+    orders = Panel(
+        "orders_over_time",
+        "Orders per week",
+        "bi.sales_daily",
+        "Non-cancelled invoices with merchandise, complete Monday weeks.",
+    )
+    aov = Panel(
+        "aov_over_time",
+        "Average order value per week",
+        "bi.sales_daily",
+        "Gross revenue / orders, complete Monday weeks.",
+    )
     if not _need(ctx, rev, "bi.sales_daily"):
         orders.missing = aov.missing = rev.missing
         return [rev, orders, aov]
@@ -649,21 +670,30 @@ def panels_sales(ctx: _Ctx) -> list[Panel]:
         win = [v for v in ys[max(0, i - 6) : i + 1] if v is not None]
         ma.append(sum(win) / len(win) if len(win) == 7 else None)
     rev.svg, rev.points = line_chart(
-        "revenue_over_time", xs,
-        [{"label": "net revenue", "ys": ys, "color": PALETTE["blue"]},
-         {"label": "7-day average", "ys": ma, "color": PALETTE["amber"]}],
-        label="Daily net revenue", width=WIDE, height=250,
+        "revenue_over_time",
+        xs,
+        [
+            {"label": "net revenue", "ys": ys, "color": PALETTE["blue"]},
+            {"label": "7-day average", "ys": ma, "color": PALETTE["amber"]},
+        ],
+        label="Daily net revenue",
+        width=WIDE,
+        height=250,
     )
     weekly = _weekly_sales(ctx)
     wx = [_as_date(r[0]) for r in weekly]
     orders.svg, orders.points = line_chart(
-        "orders_over_time", wx, [{"label": "orders", "ys": [r[3] for r in weekly], "color": PALETTE["teal"]}],
+        "orders_over_time",
+        wx,
+        [{"label": "orders", "ys": [r[3] for r in weekly], "color": PALETTE["teal"]}],
         label="Weekly orders",
     )
     aov.svg, aov.points = line_chart(
-        "aov_over_time", wx,
+        "aov_over_time",
+        wx,
         [{"label": "AOV", "ys": [(_f(r[2]) / r[3]) if r[3] else None for r in weekly], "color": PALETTE["violet"]}],
-        label="Weekly average order value", y_zero=True,
+        label="Weekly average order value",
+        y_zero=True,
     )
     for p in (orders, aov):
         if not p.points:
@@ -673,17 +703,26 @@ def panels_sales(ctx: _Ctx) -> list[Panel]:
 
 def panels_products(ctx: _Ctx) -> list[Panel]:
     best = Panel("bestsellers", "Bestsellers", "bi.product_bestsellers", "Top 10 products by all-time net revenue.")
-    trend = Panel("trending_products", "Trending products", "bi.product_trending",
-                  "Top 10 by unit growth against the prior period (minimum volume in both periods).")
+    trend = Panel(
+        "trending_products",
+        "Trending products",
+        "bi.product_trending",
+        "Top 10 by unit growth against the prior period (minimum volume in both periods).",
+    )
     if _need(ctx, best, "bi.product_bestsellers"):
         rows = ctx.q(
             """SELECT stock_code, product_description, net_revenue, net_units, orders, customers
                FROM bi.product_bestsellers ORDER BY revenue_rank LIMIT 10"""
         )
         best.svg, best.points = hbar_chart(
-            "bestsellers", [r[1] or r[0] for r in rows], [r[2] for r in rows],
-            tooltips=[f"{r[0]} {r[1]}: revenue {fmt_num(r[2])}, {fmt_num(r[3])} units, {fmt_num(r[4])} orders, "
-                      f"{fmt_num(r[5])} customers" for r in rows],
+            "bestsellers",
+            [r[1] or r[0] for r in rows],
+            [r[2] for r in rows],
+            tooltips=[
+                f"{r[0]} {r[1]}: revenue {fmt_num(r[2])}, {fmt_num(r[3])} units, {fmt_num(r[4])} orders, "
+                f"{fmt_num(r[5])} customers"
+                for r in rows
+            ],
             label="Bestsellers by net revenue",
         )
     if _need(ctx, trend, "bi.product_trending"):
@@ -693,7 +732,10 @@ def panels_products(ctx: _Ctx) -> list[Panel]:
                FROM bi.product_trending ORDER BY trend_rank LIMIT 10"""
         )
         trend.svg, trend.points = hbar_chart(
-            "trending_products", [r[1] or r[0] for r in rows], [r[2] for r in rows], fmt=lambda v: fmt_pct(v, 0),
+            "trending_products",
+            [r[1] or r[0] for r in rows],
+            [r[2] for r in rows],
+            fmt=lambda v: fmt_pct(v, 0),
             color=PALETTE["green"],
             tooltips=[f"{r[0]} {r[1]}: {fmt_num(r[4])} → {fmt_num(r[3])} units ({fmt_pct(r[2], 0)})" for r in rows],
             label="Trending products by unit growth",
@@ -704,20 +746,32 @@ def panels_products(ctx: _Ctx) -> list[Panel]:
 
 
 SEGMENT_COLORS = {
-    "Champions": "#15803d", "Loyal": "#16a34a", "Potential Loyalist": "#65a30d",
-    "New Customers": "#0d9488", "Promising": "#0891b2", "Need Attention": "#ca8a04",
-    "About To Sleep": "#d97706", "At Risk": "#ea580c", "Can't Lose Them": "#dc2626",
-    "Hibernating": "#9f1239", "Lost": "#64748b",
+    "Champions": "#15803d",
+    "Loyal": "#16a34a",
+    "Potential Loyalist": "#65a30d",
+    "New Customers": "#0d9488",
+    "Promising": "#0891b2",
+    "Need Attention": "#ca8a04",
+    "About To Sleep": "#d97706",
+    "At Risk": "#ea580c",
+    "Can't Lose Them": "#dc2626",
+    "Hibernating": "#9f1239",
+    "Lost": "#64748b",
 }
 
 
 def panels_customers(ctx: _Ctx) -> list[Panel]:
-    size = Panel("rfm_segment_customers", "RFM segments: customers", "bi.rfm_segments",
-                 "Scored customers per RFM segment.")
-    value = Panel("rfm_segment_value", "RFM segments: value", "bi.rfm_segments",
-                  "Total net revenue per RFM segment.")
-    cohort = Panel("cohort_retention", "Cohort retention", "bi.cohort_retention",
-                   "Share of each monthly acquisition cohort ordering again N months later.", wide=True)
+    size = Panel(
+        "rfm_segment_customers", "RFM segments: customers", "bi.rfm_segments", "Scored customers per RFM segment."
+    )
+    value = Panel("rfm_segment_value", "RFM segments: value", "bi.rfm_segments", "Total net revenue per RFM segment.")
+    cohort = Panel(
+        "cohort_retention",
+        "Cohort retention",
+        "bi.cohort_retention",
+        "Share of each monthly acquisition cohort ordering again N months later.",
+        wide=True,
+    )
     if _need(ctx, size, "bi.rfm_segments"):
         rows = ctx.q(
             """SELECT segment, customers, customer_share, total_net_revenue, avg_net_revenue,
@@ -725,16 +779,29 @@ def panels_customers(ctx: _Ctx) -> list[Panel]:
                FROM bi.rfm_segments ORDER BY customers DESC, segment"""
         )
         colors = [SEGMENT_COLORS.get(r[0], PALETTE["blue"]) for r in rows]
-        tips = [f"{r[0]}: {fmt_num(r[1])} customers ({fmt_pct(r[2])}), revenue {fmt_num(r[3])}, "
-                f"avg {fmt_num(r[4])}, recency {fmt_num(r[5])} d, {fmt_num(r[6])} orders" for r in rows]
-        size.svg, size.points = hbar_chart("rfm_segment_customers", [r[0] for r in rows], [r[1] for r in rows],
-                                           colors=colors, tooltips=tips, label="Customers per RFM segment",
-                                           label_width=150)
+        tips = [
+            f"{r[0]}: {fmt_num(r[1])} customers ({fmt_pct(r[2])}), revenue {fmt_num(r[3])}, "
+            f"avg {fmt_num(r[4])}, recency {fmt_num(r[5])} d, {fmt_num(r[6])} orders"
+            for r in rows
+        ]
+        size.svg, size.points = hbar_chart(
+            "rfm_segment_customers",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            colors=colors,
+            tooltips=tips,
+            label="Customers per RFM segment",
+            label_width=150,
+        )
         by_value = sorted(range(len(rows)), key=lambda i: -(_f(rows[i][3]) or 0))
         value.svg, value.points = hbar_chart(
-            "rfm_segment_value", [rows[i][0] for i in by_value], [rows[i][3] for i in by_value],
-            colors=[colors[i] for i in by_value], tooltips=[tips[i] for i in by_value],
-            label="Net revenue per RFM segment", label_width=150,
+            "rfm_segment_value",
+            [rows[i][0] for i in by_value],
+            [rows[i][3] for i in by_value],
+            colors=[colors[i] for i in by_value],
+            tooltips=[tips[i] for i in by_value],
+            label="Net revenue per RFM segment",
+            label_width=150,
         )
     else:
         value.missing = size.missing
@@ -750,26 +817,51 @@ def panels_customers(ctx: _Ctx) -> list[Panel]:
         for r in rows:
             k = (ri[_as_date(r[0])], int(r[1]))
             cells[k] = _f(r[2]) or 0.0
-            tips[k] = f"cohort {_as_date(r[0]):%b %Y} (+{r[1]} m): {fmt_pct(r[2])} of {fmt_num(r[3])} ({fmt_num(r[4])} active)"
+            tips[k] = (
+                f"cohort {_as_date(r[0]):%b %Y} (+{r[1]} m): {fmt_pct(r[2])} of {fmt_num(r[3])} ({fmt_num(r[4])} active)"
+            )
         later = [v for (i, j), v in cells.items() if j > 0]
         cohort.svg, cohort.points = heatmap_chart(
-            "cohort_retention", [f"{c:%b %Y}" for c in cohorts], [str(m) for m in months], cells,
-            tooltips=tips, vmax=max(later) if later else None, label="Cohort retention heatmap", width=WIDE,
+            "cohort_retention",
+            [f"{c:%b %Y}" for c in cohorts],
+            [str(m) for m in months],
+            cells,
+            tooltips=tips,
+            vmax=max(later) if later else None,
+            label="Cohort retention heatmap",
+            width=WIDE,
         )
         cohort.note = '<p class="hint">Columns: months since the first order (0 = acquisition month).</p>'
     return [size, value, cohort]
 
 
 def panels_clickstream(ctx: _Ctx) -> list[Panel]:
-    price = Panel("category_price_scatter", "Category prices", "bi.category_price_stats",
-                  "Average against median product price per category (bubble size = products; "
-                  "above the diagonal = a few expensive products pull the average up).", wide=True)
-    cats = Panel("top_categories_interactions", "Top 10 categories by interactions", "bi.category_popularity",
-                 "Clickstream events per category (views, carts, removals, purchases); events without a category excluded.")
-    brands = Panel("top_brands_interactions", "Top 10 brands by sessions", "bi.funnel_conversion",
-                   "Sessions that viewed the brand; tooltip shows the session view → purchase rate.")
-    funnel = Panel("funnel_overall", "Conversion funnel", "bi.funnel_conversion",
-                   "Sessions that viewed, added to cart and purchased (all categories).")
+    price = Panel(
+        "category_price_scatter",
+        "Category prices",
+        "bi.category_price_stats",
+        "Average against median product price per category (bubble size = products; "
+        "above the diagonal = a few expensive products pull the average up).",
+        wide=True,
+    )
+    cats = Panel(
+        "top_categories_interactions",
+        "Top 10 categories by interactions",
+        "bi.category_popularity",
+        "Clickstream events per category (views, carts, removals, purchases); events without a category excluded.",
+    )
+    brands = Panel(
+        "top_brands_interactions",
+        "Top 10 brands by sessions",
+        "bi.funnel_conversion",
+        "Sessions that viewed the brand; tooltip shows the session view → purchase rate.",
+    )
+    funnel = Panel(
+        "funnel_overall",
+        "Conversion funnel",
+        "bi.funnel_conversion",
+        "Sessions that viewed, added to cart and purchased (all categories).",
+    )
     unknown = ", ".join(f"'{u}'" for u in UNKNOWN)
     if _need(ctx, price, "bi.category_price_stats"):
         rows = ctx.q(
@@ -778,14 +870,27 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
                 ORDER BY products DESC"""
         )
         price.svg, price.points = scatter_chart(
-            "category_price_scatter", [r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows],
-            sizes=[r[3] for r in rows], x_title="average price", y_title="median price",
-            tooltips=[f"{r[0]}: avg {fmt_num(r[1])}, median {fmt_num(r[2])}, min {fmt_num(r[4])}, "
-                      f"max {fmt_num(r[5])}, {fmt_num(r[3])} products" for r in rows],
-            label="Average vs median price per category", width=WIDE, height=340, annotate=10,
+            "category_price_scatter",
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[0] for r in rows],
+            sizes=[r[3] for r in rows],
+            x_title="average price",
+            y_title="median price",
+            tooltips=[
+                f"{r[0]}: avg {fmt_num(r[1])}, median {fmt_num(r[2])}, min {fmt_num(r[4])}, "
+                f"max {fmt_num(r[5])}, {fmt_num(r[3])} products"
+                for r in rows
+            ],
+            label="Average vs median price per category",
+            width=WIDE,
+            height=340,
+            annotate=10,
         )
         if not price.points:
-            price.missing = ctx.input_gap("products") or "Not yet available: bi.category_price_stats has no categorised products."
+            price.missing = (
+                ctx.input_gap("products") or "Not yet available: bi.category_price_stats has no categorised products."
+            )
     if _need(ctx, cats, "bi.category_popularity"):
         rows = ctx.q(
             f"""SELECT category, interactions, views, carts, removes_from_cart, purchases, users
@@ -793,9 +898,15 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
                 ORDER BY interactions DESC, category LIMIT 10"""
         )
         cats.svg, cats.points = hbar_chart(
-            "top_categories_interactions", [r[0] for r in rows], [r[1] for r in rows], color=PALETTE["teal"],
-            tooltips=[f"{r[0]}: {fmt_num(r[1])} interactions = {fmt_num(r[2])} views, {fmt_num(r[3])} carts, "
-                      f"{fmt_num(r[4])} removals, {fmt_num(r[5])} purchases; {fmt_num(r[6])} users" for r in rows],
+            "top_categories_interactions",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            color=PALETTE["teal"],
+            tooltips=[
+                f"{r[0]}: {fmt_num(r[1])} interactions = {fmt_num(r[2])} views, {fmt_num(r[3])} carts, "
+                f"{fmt_num(r[4])} removals, {fmt_num(r[5])} purchases; {fmt_num(r[6])} users"
+                for r in rows
+            ],
             label="Top categories by interactions",
         )
         if not cats.points:
@@ -809,10 +920,17 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
                 ORDER BY sessions_viewed DESC, breakdown_value LIMIT 10"""
         )
         brands.svg, brands.points = hbar_chart(
-            "top_brands_interactions", [r[0] for r in rows], [r[1] for r in rows], color=PALETTE["violet"],
-            tooltips=[f"{r[0]}: {fmt_num(r[1])} sessions viewed, {fmt_num(r[2])} carted, {fmt_num(r[3])} purchased "
-                      f"({fmt_pct(r[4])} view → purchase)" for r in rows],
-            label="Top brands by sessions", label_width=150,
+            "top_brands_interactions",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            color=PALETTE["violet"],
+            tooltips=[
+                f"{r[0]}: {fmt_num(r[1])} sessions viewed, {fmt_num(r[2])} carted, {fmt_num(r[3])} purchased "
+                f"({fmt_pct(r[4])} view → purchase)"
+                for r in rows
+            ],
+            label="Top brands by sessions",
+            label_width=150,
         )
         if not brands.points:
             brands.missing = "Not yet available: no brand breakdown in bi.funnel_conversion."
@@ -823,13 +941,19 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
         if o:
             v, c, p, r1, r2 = o[0]
             funnel.svg, funnel.points = vbar_chart(
-                "funnel_overall", ["viewed", "carted", "purchased"], [v, c, p],
+                "funnel_overall",
+                ["viewed", "carted", "purchased"],
+                [v, c, p],
                 colors=[PALETTE["blue"], PALETTE["amber"], PALETTE["green"]],
-                tooltips=[f"sessions viewed: {fmt_num(v)}", f"sessions carted: {fmt_num(c)} ({fmt_pct(r1)} of viewed)",
-                          f"sessions purchased: {fmt_num(p)} ({fmt_pct(r2)} of carted)"],
-                label="Session funnel", height=200,
+                tooltips=[
+                    f"sessions viewed: {fmt_num(v)}",
+                    f"sessions carted: {fmt_num(c)} ({fmt_pct(r1)} of viewed)",
+                    f"sessions purchased: {fmt_num(p)} ({fmt_pct(r2)} of carted)",
+                ],
+                label="Session funnel",
+                height=200,
             )
-            funnel.note = (f'<p class="hint">view → cart {fmt_pct(r1)}, cart → purchase {fmt_pct(r2)}.</p>')
+            funnel.note = f'<p class="hint">view → cart {fmt_pct(r1)}, cart → purchase {fmt_pct(r2)}.</p>'
         else:
             funnel.missing = "Not yet available: bi.funnel_conversion has no overall row."
     else:
@@ -840,8 +964,12 @@ def panels_clickstream(ctx: _Ctx) -> list[Panel]:
 def panels_ml(ctx: _Ctx) -> list[Panel]:
     out = []
     # --- churn risk
-    churn = Panel("churn_risk", "Churn risk", "ml.churn_scores",
-                  "Customers by predicted probability of not ordering in the next period.")
+    churn = Panel(
+        "churn_risk",
+        "Churn risk",
+        "ml.churn_scores",
+        "Customers by predicted probability of not ordering in the next period.",
+    )
     pcol = ctx.pick("ml.churn_scores", "churn_probability", "probability", "churn_score", "score")
     if _need(ctx, churn, "ml.churn_scores", columns={"ml.churn_scores": [pcol or "churn_probability"]}):
         bins = ctx.q(
@@ -853,22 +981,36 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
         vals = [counts.get(i, 0) for i in range(10)]
         colors = [_blend("#22c55e", "#dc2626", i / 9) for i in range(10)]
         churn.svg, churn.points = vbar_chart(
-            "churn_risk", labels, vals, colors=colors,
-            tooltips=[f"probability {i / 10:.1f}–{(i + 1) / 10:.1f}: {fmt_num(v)} customers" for i, v in enumerate(vals)],
+            "churn_risk",
+            labels,
+            vals,
+            colors=colors,
+            tooltips=[
+                f"probability {i / 10:.1f}–{(i + 1) / 10:.1f}: {fmt_num(v)} customers" for i, v in enumerate(vals)
+            ],
             label="Churn probability distribution",
         )
         band = ctx.pick("ml.churn_scores", "risk_band", "band", "risk")
         if band:
-            bands = ctx.q(f"SELECT {_qi(band)}, count(*), avg({_qi(pcol)}) FROM ml.churn_scores GROUP BY 1 ORDER BY 3 DESC")
-            churn.note = '<p class="hint">' + " · ".join(
-                f"<b>{_e(b)}</b>: {fmt_num(n)} customers (avg {fmt_pct(a, 0)})" for b, n, a in bands
-            ) + "</p>"
+            bands = ctx.q(
+                f"SELECT {_qi(band)}, count(*), avg({_qi(pcol)}) FROM ml.churn_scores GROUP BY 1 ORDER BY 3 DESC"
+            )
+            churn.note = (
+                '<p class="hint">'
+                + " · ".join(f"<b>{_e(b)}</b>: {fmt_num(n)} customers (avg {fmt_pct(a, 0)})" for b, n, a in bands)
+                + "</p>"
+            )
         churn.subtitle += " x axis: churn probability bin."
     out.append(churn)
 
     # --- forecast vs actuals
-    fc = Panel("forecast_vs_actual", "Demand forecast against actuals", "ml.demand_forecast",
-               "Weekly actuals and the published forecast with its 80% interval.", wide=True)
+    fc = Panel(
+        "forecast_vs_actual",
+        "Demand forecast against actuals",
+        "ml.demand_forecast",
+        "Weekly actuals and the published forecast with its 80% interval.",
+        wide=True,
+    )
     t = "ml.demand_forecast"
     c_week = ctx.pick(t, "week_start", "week", "date", "ds")
     c_fc = ctx.pick(t, "forecast", "yhat", "prediction", "point_forecast")
@@ -877,9 +1019,13 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
     out.append(fc)
 
     # --- backtest
-    bt = Panel("forecast_backtest", "Forecast backtest (MASE)", "ml.forecast_backtest",
-               "Mean absolute scaled error per model over the rolling-origin backtest (lower is better; "
-               "1.0 = as good as the naive in-sample forecast).")
+    bt = Panel(
+        "forecast_backtest",
+        "Forecast backtest (MASE)",
+        "ml.forecast_backtest",
+        "Mean absolute scaled error per model over the rolling-origin backtest (lower is better; "
+        "1.0 = as good as the naive in-sample forecast).",
+    )
     t = "ml.forecast_backtest"
     c_model, c_mase = ctx.pick(t, "model"), ctx.pick(t, "mase", "MASE")
     if _need(ctx, bt, t, columns={t: [c_model or "model", c_mase or "mase"]}):
@@ -889,7 +1035,10 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
             if "overall" in lv:
                 where.append("level = 'overall'")
         if ctx.pick(t, "measure"):
-            ms = [r[0] for r in ctx.q(f"SELECT DISTINCT measure FROM {t}" + (" WHERE " + " AND ".join(where) if where else ""))]
+            ms = [
+                r[0]
+                for r in ctx.q(f"SELECT DISTINCT measure FROM {t}" + (" WHERE " + " AND ".join(where) if where else ""))
+            ]
             if "all" in ms:
                 where.append("measure = 'all'")
             elif "units" in ms:
@@ -900,14 +1049,24 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
         )
         colors = [PALETTE["green"] if i == 0 else PALETTE["grey"] for i in range(len(rows))]
         bt.svg, bt.points = vbar_chart(
-            "forecast_backtest", [r[0] for r in rows], [r[1] for r in rows], fmt=fmt_ratio, colors=colors,
-            ref_line=(1.0, "MASE 1.0"), label="Backtest MASE per model",
+            "forecast_backtest",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            fmt=fmt_ratio,
+            colors=colors,
+            ref_line=(1.0, "MASE 1.0"),
+            label="Backtest MASE per model",
         )
     out.append(bt)
 
     # --- model metrics vs baseline
-    mm = Panel("model_vs_baseline", "Models against their baselines", "ml.model_metrics",
-               "Primary metric of the latest run of each model beside its baseline's value.", wide=True)
+    mm = Panel(
+        "model_vs_baseline",
+        "Models against their baselines",
+        "ml.model_metrics",
+        "Primary metric of the latest run of each model beside its baseline's value.",
+        wide=True,
+    )
     t = "ml.model_metrics"
     need = {t: ["model", "metric", "value"]}
     if _need(ctx, mm, t, columns=need):
@@ -916,29 +1075,48 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
     out.append(mm)
 
     # --- segments
-    seg = Panel("ml_segments", "Behavioural segments", "ml.customer_segments",
-                "Customers per clustering segment (ml.customer_segments).")
+    seg = Panel(
+        "ml_segments",
+        "Behavioural segments",
+        "ml.customer_segments",
+        "Customers per clustering segment (ml.customer_segments).",
+    )
     t = "ml.customer_segments"
     c_seg = ctx.pick(t, "segment_name", "segment", "cluster_name", "cluster")
     if _need(ctx, seg, t, columns={t: [c_seg or "segment_name"]}):
         rows = ctx.q(f"SELECT CAST({_qi(c_seg)} AS VARCHAR), count(*) FROM {t} GROUP BY 1 ORDER BY 2 DESC, 1")
-        seg.svg, seg.points = hbar_chart("ml_segments", [r[0] for r in rows], [r[1] for r in rows],
-                                         color=PALETTE["teal"], label="Customers per segment", label_width=170)
+        seg.svg, seg.points = hbar_chart(
+            "ml_segments",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            color=PALETTE["teal"],
+            label="Customers per segment",
+            label_width=170,
+        )
         if ctx.has("ml.segment_profiles"):
             seg.note = '<p class="hint">Profiles of each segment: <code>ml.segment_profiles</code>.</p>'
     out.append(seg)
 
     # --- frequently bought together
-    fbt = Panel("frequently_bought_together", "Frequently bought together", "ml.frequently_bought_together",
-                "Top 10 product pairs by lift (how much more often they share a basket than by chance).")
+    fbt = Panel(
+        "frequently_bought_together",
+        "Frequently bought together",
+        "ml.frequently_bought_together",
+        "Top 10 product pairs by lift (how much more often they share a basket than by chance).",
+    )
     t = "ml.frequently_bought_together"
-    a, b = ctx.pick(t, "stock_code", "product_a", "antecedent"), ctx.pick(t, "other_stock_code", "product_b", "consequent")
+    a, b = (
+        ctx.pick(t, "stock_code", "product_a", "antecedent"),
+        ctx.pick(t, "other_stock_code", "product_b", "consequent"),
+    )
     metric = ctx.pick(t, "lift", "confidence", "score", "co_baskets")
     if _need(ctx, fbt, t, columns={t: [a or "stock_code", b or "other_stock_code", metric or "lift"]}):
         names = ""
         if ctx.has("bi.product_bestsellers"):
-            names = "LEFT JOIN bi.product_bestsellers pa ON pa.stock_code = CAST(f.{a} AS VARCHAR) " \
-                    "LEFT JOIN bi.product_bestsellers pb ON pb.stock_code = CAST(f.{b} AS VARCHAR)"
+            names = (
+                "LEFT JOIN bi.product_bestsellers pa ON pa.stock_code = CAST(f.{a} AS VARCHAR) "
+                "LEFT JOIN bi.product_bestsellers pb ON pb.stock_code = CAST(f.{b} AS VARCHAR)"
+            )
             names = names.format(a=_qi(a), b=_qi(b))
             dsc = "coalesce(pa.product_description, CAST(f.{a} AS VARCHAR)), coalesce(pb.product_description, CAST(f.{b} AS VARCHAR))"
         else:
@@ -951,30 +1129,47 @@ def panels_ml(ctx: _Ctx) -> list[Panel]:
                 ORDER BY f.{_qi(metric)} DESC NULLS LAST LIMIT 10"""
         )
         fbt.svg, fbt.points = hbar_chart(
-            "frequently_bought_together", [f"{_trunc(r[0], 18)} + {_trunc(r[1], 18)}" for r in rows],
-            [r[2] for r in rows], fmt=fmt_ratio if metric in ("lift", "confidence", "score") else fmt_num,
-            color=PALETTE["rose"], tooltips=[f"{r[0]} + {r[1]}: {metric} {fmt_ratio(r[2])}" for r in rows],
-            label="Frequently bought together", label_width=290,
+            "frequently_bought_together",
+            [f"{_trunc(r[0], 18)} + {_trunc(r[1], 18)}" for r in rows],
+            [r[2] for r in rows],
+            fmt=fmt_ratio if metric in ("lift", "confidence", "score") else fmt_num,
+            color=PALETTE["rose"],
+            tooltips=[f"{r[0]} + {r[1]}: {metric} {fmt_ratio(r[2])}" for r in rows],
+            label="Frequently bought together",
+            label_width=290,
         )
         fbt.subtitle = fbt.subtitle.replace("by lift", f"by {metric}")
     out.append(fbt)
 
     # --- recommendations
-    rec = Panel("top_recommended_products", "Most recommended products", "ml.product_recommendations",
-                "Products appearing most often in customers' recommendation lists.")
+    rec = Panel(
+        "top_recommended_products",
+        "Most recommended products",
+        "ml.product_recommendations",
+        "Products appearing most often in customers' recommendation lists.",
+    )
     t = "ml.product_recommendations"
     c_code = ctx.pick(t, "stock_code", "product_id", "item_id")
     if _need(ctx, rec, t, columns={t: [c_code or "stock_code"]}):
-        join = ("LEFT JOIN bi.product_bestsellers p ON p.stock_code = CAST(r.{c} AS VARCHAR)".format(c=_qi(c_code))
-                if ctx.has("bi.product_bestsellers") else "")
-        label_sql = ("coalesce(any_value(p.product_description), CAST(r.{c} AS VARCHAR))" if join
-                     else "CAST(r.{c} AS VARCHAR)").format(c=_qi(c_code))
+        join = (
+            f"LEFT JOIN bi.product_bestsellers p ON p.stock_code = CAST(r.{_qi(c_code)} AS VARCHAR)"
+            if ctx.has("bi.product_bestsellers")
+            else ""
+        )
+        label_sql = (
+            "coalesce(any_value(p.product_description), CAST(r.{c} AS VARCHAR))" if join else "CAST(r.{c} AS VARCHAR)"
+        ).format(c=_qi(c_code))
         rows = ctx.q(
             f"""SELECT {label_sql}, count(*) FROM {t} r {join}
                 GROUP BY r.{_qi(c_code)} ORDER BY 2 DESC, 1 LIMIT 10"""
         )
-        rec.svg, rec.points = hbar_chart("top_recommended_products", [r[0] for r in rows], [r[1] for r in rows],
-                                         color=PALETTE["amber"], label="Most recommended products")
+        rec.svg, rec.points = hbar_chart(
+            "top_recommended_products",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            color=PALETTE["amber"],
+            label="Most recommended products",
+        )
     out.append(rec)
     return out
 
@@ -988,8 +1183,11 @@ def _forecast_panel(ctx: _Ctx, fc: Panel, c_week: str, c_fc: str) -> None:
     filters = []
     # one model per series (ml.demand_forecast: each series' champion) needs no filter; a
     # table with several models per series shows one of them
-    per_series = (ctx.q(f"SELECT max(n) FROM (SELECT count(DISTINCT {_qi(c_model)}) n FROM {t} GROUP BY {_qi(c_sid)})")[0][0]
-                  if c_model and c_sid else 2)
+    per_series = (
+        ctx.q(f"SELECT max(n) FROM (SELECT count(DISTINCT {_qi(c_model)}) n FROM {t} GROUP BY {_qi(c_sid)})")[0][0]
+        if c_model and c_sid
+        else 2
+    )
     if c_model and (per_series or 0) > 1:
         models = [r[0] for r in ctx.q(f"SELECT DISTINCT {_qi(c_model)} FROM {t}")]
         chosen = "lightgbm" if "lightgbm" in models else (models[0] if models else None)
@@ -997,9 +1195,12 @@ def _forecast_panel(ctx: _Ctx, fc: Panel, c_week: str, c_fc: str) -> None:
             filters.append(f"{_qi(c_model)} = '{str(chosen).replace(chr(39), chr(39) * 2)}'")
     sid = None
     if c_sid:
-        ids = [r[0] for r in ctx.q(
-            f"SELECT {_qi(c_sid)}, sum({_qi(c_fc)}) s FROM {t} GROUP BY 1 ORDER BY (({_qi(c_sid)}) = 'total:revenue') DESC, s DESC"
-        )]
+        ids = [
+            r[0]
+            for r in ctx.q(
+                f"SELECT {_qi(c_sid)}, sum({_qi(c_fc)}) s FROM {t} GROUP BY 1 ORDER BY (({_qi(c_sid)}) = 'total:revenue') DESC, s DESC"
+            )
+        ]
         sid = ids[0] if ids else None
         if sid is not None:
             filters.append(f"{_qi(c_sid)} = '{str(sid).replace(chr(39), chr(39) * 2)}'")
@@ -1036,10 +1237,16 @@ def _forecast_panel(ctx: _Ctx, fc: Panel, c_week: str, c_fc: str) -> None:
     series.append({"label": "forecast", "xs": fx, "ys": [r[1] for r in rows], "color": PALETTE["amber"], "dash": True})
     band = None
     if c_lo and c_hi:
-        band = {"xs": fx, "lo": [r[2] for r in rows], "hi": [r[3] for r in rows], "color": PALETTE["amber"],
-                "label": "80% interval"}
-    fc.svg, fc.points = line_chart("forecast_vs_actual", [], series, band=band, label="Forecast vs actuals",
-                                   width=WIDE, height=250)
+        band = {
+            "xs": fx,
+            "lo": [r[2] for r in rows],
+            "hi": [r[3] for r in rows],
+            "color": PALETTE["amber"],
+            "label": "80% interval",
+        }
+    fc.svg, fc.points = line_chart(
+        "forecast_vs_actual", [], series, band=band, label="Forecast vs actuals", width=WIDE, height=250
+    )
     fc.subtitle += f" Series {sid_s or '(all)'}; {what}."
 
 
@@ -1048,18 +1255,33 @@ def _model_status_table(ctx: _Ctx) -> str:
     if not ctx.statuses:
         return ""
     body = "".join(
-        f"<tr data-model=\"{_e(m)}\"><td>{_e(m)}</td><td>{'yes' if st.get('published') else 'no'}</td>"
+        f'<tr data-model="{_e(m)}"><td>{_e(m)}</td><td>{"yes" if st.get("published") else "no"}</td>'
         f"<td>{_e(st.get('reason') or '')}</td><td>{_e(st.get('what_would_change_it') or '–')}</td></tr>"
         for m, st in sorted(ctx.statuses.items())
     )
-    return ('<table class="mini model-status"><thead><tr><th>model</th><th>published</th><th>why</th>'
-            f"<th>what would change it</th></tr></thead><tbody>{body}</tbody></table>")
+    return (
+        '<table class="mini model-status"><thead><tr><th>model</th><th>published</th><th>why</th>'
+        f"<th>what would change it</th></tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _model_metrics_panel(ctx: _Ctx, mm: Panel) -> None:
     t = "ml.model_metrics"
-    c = {k: ctx.pick(t, k) for k in ("task", "model", "metric", "value", "baseline_name", "baseline_value",
-                                      "is_primary", "run_at", "beats_baseline", "publishable")}
+    c = {
+        k: ctx.pick(t, k)
+        for k in (
+            "task",
+            "model",
+            "metric",
+            "value",
+            "baseline_name",
+            "baseline_value",
+            "is_primary",
+            "run_at",
+            "beats_baseline",
+            "publishable",
+        )
+    }
 
     def col(k: str) -> str:
         return _qi(c[k]) if c[k] else "NULL"
@@ -1069,11 +1291,11 @@ def _model_metrics_panel(ctx: _Ctx, mm: Panel) -> None:
     where = f"WHERE {_qi(c['is_primary'])}" if c["is_primary"] else ""
     sql = f"""
         WITH ranked AS (
-            SELECT {col('task')} AS task, {col('model')} AS model, {col('metric')} AS metric,
-                   {col('value')} AS value, {col('baseline_name')} AS baseline_name,
-                   {col('baseline_value')} AS baseline_value, {col('beats_baseline')} AS beats,
-                   {col('publishable')} AS publishable,
-                   row_number() OVER (PARTITION BY {', '.join(keys)}, {col('baseline_name')}
+            SELECT {col("task")} AS task, {col("model")} AS model, {col("metric")} AS metric,
+                   {col("value")} AS value, {col("baseline_name")} AS baseline_name,
+                   {col("baseline_value")} AS baseline_value, {col("beats_baseline")} AS beats,
+                   {col("publishable")} AS publishable,
+                   row_number() OVER (PARTITION BY {", ".join(keys)}, {col("baseline_name")}
                                       ORDER BY {order_run}) AS rn
             FROM {t} {where})
         SELECT task, model, metric, value, baseline_name, baseline_value, beats, publishable FROM ranked
@@ -1081,12 +1303,17 @@ def _model_metrics_panel(ctx: _Ctx, mm: Panel) -> None:
     rows = ctx.q(sql)
     if not rows and where:
         rows = ctx.q(sql.replace(where, ""))
-    labels = [" · ".join(str(x) for x in (r[0], r[1], r[2]) if x is not None)
-              + (f" vs {r[4]}" if r[4] is not None else "") for r in rows]
+    labels = [
+        " · ".join(str(x) for x in (r[0], r[1], r[2]) if x is not None) + (f" vs {r[4]}" if r[4] is not None else "")
+        for r in rows
+    ]
     mm.svg, mm.points = grouped_hbar_chart(
-        "model_vs_baseline", labels,
+        "model_vs_baseline",
+        labels,
         [("model", [r[3] for r in rows], PALETTE["blue"]), ("baseline", [r[5] for r in rows], PALETTE["grey"])],
-        label="Model metrics against baselines", width=WIDE, label_width=360,
+        label="Model metrics against baselines",
+        width=WIDE,
+        label_width=360,
     )
 
     def yn(v) -> str:
@@ -1098,9 +1325,11 @@ def _model_metrics_panel(ctx: _Ctx, mm: Panel) -> None:
             f"<td>{_e(yn(r[6]))}</td><td>{_e(yn(r[7]))}</td></tr>"
             for lab, r in zip(labels, rows)
         )
-        mm.note = ('<table class="mini"><thead><tr><th>task · model · metric vs baseline</th><th>value</th>'
-                   "<th>baseline value</th><th>beats baseline</th><th>published</th></tr></thead>"
-                   f"<tbody>{body}</tbody></table>")
+        mm.note = (
+            '<table class="mini"><thead><tr><th>task · model · metric vs baseline</th><th>value</th>'
+            "<th>baseline value</th><th>beats baseline</th><th>published</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
 
 
 # ============================================================================ page
@@ -1196,7 +1425,9 @@ def _panel_html(p: Panel) -> str:
             f'<section class="{cls} missing" data-missing="{_e(p.name)}" data-source="{_e(p.source)}">{head}'
             f'<p class="sub">{_e(p.subtitle)}</p><p class="na">{_e(reason)}</p>{p.note}</section>'
         )
-    return f'<section class="{cls}" id="{_e(p.name)}">{head}<p class="sub">{_e(p.subtitle)}</p>{p.svg}{p.note}</section>'
+    return (
+        f'<section class="{cls}" id="{_e(p.name)}">{head}<p class="sub">{_e(p.subtitle)}</p>{p.svg}{p.note}</section>'
+    )
 
 
 def _kpis(ctx: _Ctx) -> str:
@@ -1209,8 +1440,11 @@ def _kpis(ctx: _Ctx) -> str:
         aov = (_f(r[3]) / r[4]) if r[4] else None
         canc = (r[5] / (r[4] + r[5])) if (r[4] or 0) + (r[5] or 0) else None
         tiles += [
-            ("net revenue", fmt_num(r[2])), ("orders", fmt_num(r[4])), ("average order value", fmt_num(aov)),
-            ("units sold", fmt_num(r[6])), ("cancellation rate", fmt_pct(canc)),
+            ("net revenue", fmt_num(r[2])),
+            ("orders", fmt_num(r[4])),
+            ("average order value", fmt_num(aov)),
+            ("units sold", fmt_num(r[6])),
+            ("cancellation rate", fmt_pct(canc)),
             ("period", f"{_as_date(r[0]):%d %b %Y} – {_as_date(r[1]):%d %b %Y}"),
         ]
     if ctx.has("bi.customer_rfm"):
@@ -1219,12 +1453,16 @@ def _kpis(ctx: _Ctx) -> str:
         band = ctx.pick("ml.churn_scores", "risk_band")
         p = ctx.pick("ml.churn_scores", "churn_probability", "probability", "score")
         if band:
-            n = ctx.q(f"SELECT count(*) FILTER (WHERE lower(CAST({_qi(band)} AS VARCHAR)) = 'high') FROM ml.churn_scores")[0][0]
+            n = ctx.q(
+                f"SELECT count(*) FILTER (WHERE lower(CAST({_qi(band)} AS VARCHAR)) = 'high') FROM ml.churn_scores"
+            )[0][0]
             tiles.append(("high churn risk", fmt_num(n)))
         elif p:
             n = ctx.q(f"SELECT count(*) FILTER (WHERE {_qi(p)} >= 0.7) FROM ml.churn_scores")[0][0]
             tiles.append(("churn risk ≥ 70%", fmt_num(n)))
-    return "".join(f'<div class="kpi"><div class="l">{_e(l)}</div><div class="v">{_e(v)}</div></div>' for l, v in tiles)
+    return "".join(
+        f'<div class="kpi"><div class="l">{_e(label)}</div><div class="v">{_e(v)}</div></div>' for label, v in tiles
+    )
 
 
 def _read_catalog(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[str]], dict[str, int]]:
@@ -1270,8 +1508,10 @@ def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = T
                 if p.source.startswith("ml.") and not p.missing and (gap := ctx.model_gap(p.source)):
                     st = next(v for v in ctx.statuses.values() if p.source.split(".", 1)[1] in (v.get("tables") or ""))
                     when = st.get("last_published_at")
-                    p.note += (f'<p class="hint">Showing the version published {_e(when or "earlier")}; '
-                               f"the latest run did not publish. {_e(gap)}</p>")
+                    p.note += (
+                        f'<p class="hint">Showing the version published {_e(when or "earlier")}; '
+                        f"the latest run did not publish. {_e(gap)}</p>"
+                    )
         kpis = _kpis(ctx)
     finally:
         con.close()
@@ -1328,9 +1568,23 @@ def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = T
 def expected_charts() -> list[str]:
     """Every chart name the dashboard can draw (all sources present)."""
     return [
-        "revenue_over_time", "orders_over_time", "aov_over_time", "bestsellers", "trending_products",
-        "rfm_segment_customers", "rfm_segment_value", "cohort_retention", "top_categories_interactions",
-        "top_brands_interactions", "funnel_overall", "category_price_scatter", "churn_risk",
-        "forecast_vs_actual", "forecast_backtest", "model_vs_baseline", "ml_segments",
-        "frequently_bought_together", "top_recommended_products",
+        "revenue_over_time",
+        "orders_over_time",
+        "aov_over_time",
+        "bestsellers",
+        "trending_products",
+        "rfm_segment_customers",
+        "rfm_segment_value",
+        "cohort_retention",
+        "top_categories_interactions",
+        "top_brands_interactions",
+        "funnel_overall",
+        "category_price_scatter",
+        "churn_risk",
+        "forecast_vs_actual",
+        "forecast_backtest",
+        "model_vs_baseline",
+        "ml_segments",
+        "frequently_bought_together",
+        "top_recommended_products",
     ]

@@ -10,7 +10,7 @@ started for. The rows are written by one step in the warehouse's single-writer p
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import duckdb
 
@@ -37,8 +37,18 @@ CREATE TABLE IF NOT EXISTS ops.run_failures (
 """
 
 COLUMNS = (
-    "kind", "run_id", "job_name", "failed_at", "step_key", "asset_key", "check_name",
-    "severity", "error_message", "failing_file", "trigger", "run_files",
+    "kind",
+    "run_id",
+    "job_name",
+    "failed_at",
+    "step_key",
+    "asset_key",
+    "check_name",
+    "severity",
+    "error_message",
+    "failing_file",
+    "trigger",
+    "run_files",
 )
 KINDS = ("run_failure", "check_failure")
 _REQUIRED = ("kind", "run_id")

@@ -35,25 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 
-from ecom_platform.lib.schemas import (
-    EVENT_TYPES,
-    INGEST_LOG_DDL,
-    LINEAGE_COLUMNS,
-    DEFAULT_RANGES,
-    QUARANTINE_DDL,
-    SOURCES,
-    Ranges,
-    Source,
-    normalise_header,
-)
 from ecom_platform.lib.landing_read import (  # noqa: F401 - IngestError, file_format, SUPPORTED_SUFFIXES re-exported
     SUPPORTED_SUFFIXES,
     IngestError,
@@ -61,6 +50,17 @@ from ecom_platform.lib.landing_read import (  # noqa: F401 - IngestError, file_f
     _sql_str,
     file_format,
     read_landing,
+)
+from ecom_platform.lib.schemas import (
+    DEFAULT_RANGES,
+    EVENT_TYPES,
+    INGEST_LOG_DDL,
+    LINEAGE_COLUMNS,
+    QUARANTINE_DDL,
+    SOURCES,
+    Ranges,
+    Source,
+    normalise_header,
 )
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
@@ -133,8 +133,11 @@ def discover_files(landing_dir: Path, sources: Iterable[str] | None = None) -> t
                 refused.append(f"{rel}: refused, resolves outside the landing folder {root}")
                 continue
             if file_format(path) is None:
-                hint = "; a tab-separated text export (Excel's Unicode Text) loads renamed to .tsv" \
-                    if path.name.lower().endswith(".txt") else ""
+                hint = (
+                    "; a tab-separated text export (Excel's Unicode Text) loads renamed to .tsv"
+                    if path.name.lower().endswith(".txt")
+                    else ""
+                )
                 refused.append(
                     f"{rel}: refused, unsupported file type (expected one of {', '.join(SUPPORTED_SUFFIXES)}){hint}"
                 )
@@ -227,8 +230,10 @@ def _typed_and_null(col_sql: str, sql_type: str) -> tuple[str, str]:
     tokens = ", ".join(_sql_str(tok) for tok in NULL_TOKENS)
     # CASE, not AND / OR: DuckDB evaluates a CASE branch only for the rows that reach it
     if t == "VARCHAR":
-        null = (f"CASE WHEN {{t}} IS NULL THEN true WHEN length({{t}}) > {_MAX_TOKEN_LEN} THEN false "
-                f"ELSE lower({{t}}) IN ({tokens}) END")
+        null = (
+            f"CASE WHEN {{t}} IS NULL THEN true WHEN length({{t}}) > {_MAX_TOKEN_LEN} THEN false "
+            f"ELSE lower({{t}}) IN ({tokens}) END"
+        )
     else:
         null = f"CASE WHEN {{t}} IS NOT NULL THEN false ELSE {_is_null_token(col_sql)} END"
     return typed, null
@@ -260,17 +265,22 @@ def _range_rules(source: Source, ranges: Ranges) -> dict[str, tuple[str, str]]:
     with a sane window (:class:`~ecom_platform.lib.schemas.Ranges`)."""
     out = {}
     if source.name == "transactions":
-        out["quantity"] = (f"abs({{t}}) > {int(ranges.max_quantity)}",
-                           f"is outside the allowed range (absolute value at most {int(ranges.max_quantity):,}, ECOM_MAX_QUANTITY)")
+        out["quantity"] = (
+            f"abs({{t}}) > {int(ranges.max_quantity)}",
+            f"is outside the allowed range (absolute value at most {int(ranges.max_quantity):,}, ECOM_MAX_QUANTITY)",
+        )
     if source.name in ("transactions", "events"):
-        out["price"] = (f"abs({{t}}) > {float(ranges.max_price)!r}",
-                        f"is outside the allowed range (absolute value at most {ranges.max_price:,.0f}, ECOM_MAX_PRICE)")
+        out["price"] = (
+            f"abs({{t}}) > {float(ranges.max_price)!r}",
+            f"is outside the allowed range (absolute value at most {ranges.max_price:,.0f}, ECOM_MAX_PRICE)",
+        )
         date_col = source.date_column
         lo = _sql_str(str(ranges.min_date))
         out[date_col] = (
             f"({{t}} < CAST({lo} AS TIMESTAMP) OR {{t}} >= current_date + {int(ranges.max_days_ahead) + 1})",
             f"is outside the allowed dates ({ranges.min_date} to {int(ranges.max_days_ahead)} days after today, "
-            "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)")
+            "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)",
+        )
     return out
 
 
@@ -295,16 +305,25 @@ def decimal_comma(con, source: Source, mapping: dict[str, str], land: str = "_la
     if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {land} WHERE {has_comma})").fetchone()[0]:
         return False
     n_comma, n_point = con.execute(
-        "SELECT " + ", ".join(
+        "SELECT "
+        + ", ".join(
             " + ".join(f"count(*) FILTER (WHERE regexp_full_match(trim({c}), {_sql_str(rx)}))" for c in cols)
             for rx in (_COMMA_DECIMAL, _POINT_DECIMAL)
-        ) + f" FROM {land}"
+        )
+        + f" FROM {land}"
     ).fetchone()
     return n_comma > 0 and n_point == 0
 
 
-def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str, row_number: str,
-                  ranges: Ranges = DEFAULT_RANGES, comma_decimals: bool = False) -> str:
+def _typed_select(
+    source: Source,
+    mapping: dict[str, str],
+    land: str,
+    sheet: str,
+    row_number: str,
+    ranges: Ranges = DEFAULT_RANGES,
+    comma_decimals: bool = False,
+) -> str:
     """SELECT over ``land`` giving the typed columns, ``_sheet``, ``_row_number``, ``_reason``
     (NULL for a good record) and ``_raw`` (the record as JSON text, for quarantined rows only).
 
@@ -343,7 +362,9 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
         if col.name in rules:
             cond, says = rules[col.name]
             out_of_range = f"({cond.format(t=t)})"
-            reasons.append(f"CASE WHEN {out_of_range} THEN '{label} ' || CAST({t} AS VARCHAR) || {_sql_str(' ' + says)} END")
+            reasons.append(
+                f"CASE WHEN {out_of_range} THEN '{label} ' || CAST({t} AS VARCHAR) || {_sql_str(' ' + says)} END"
+            )
             suspects.append(f"coalesce({out_of_range}, false)")
     if source.name == "events" and "event_type" in mapping:
         raw = _q(mapping["event_type"])
@@ -359,17 +380,18 @@ def _typed_select(source: Source, mapping: dict[str, str], land: str, sheet: str
     # good row has none, and building its reasons cost as much as typing it)
     reason = (
         f"CASE WHEN {' OR '.join(suspects)} THEN NULLIF(concat_ws('; ', {', '.join(reasons)}), '') END"
-        if reasons else "CAST(NULL AS VARCHAR)"
+        if reasons
+        else "CAST(NULL AS VARCHAR)"
     )
     pairs = ", ".join(f"{_sql_str(h)}, {_q(h)}" for h in mapping.values())
     return f"""
         WITH _x AS (
-            SELECT *, {sheet} AS __ecom_sheet, {row_number} AS __ecom_row, {', '.join(inner) or 'NULL AS __ecom_none'}
+            SELECT *, {sheet} AS __ecom_sheet, {row_number} AS __ecom_row, {", ".join(inner) or "NULL AS __ecom_none"}
             FROM {land}
         ),
-        _n AS (SELECT *, {', '.join(nulls) or 'NULL AS __ecom_nonull'} FROM _x),
+        _n AS (SELECT *, {", ".join(nulls) or "NULL AS __ecom_nonull"} FROM _x),
         _y AS (SELECT *, {reason} AS __ecom_reason FROM _n)
-        SELECT {', '.join(typed)},
+        SELECT {", ".join(typed)},
                __ecom_sheet AS _sheet,
                __ecom_row AS _row_number,
                __ecom_reason AS _reason,
@@ -464,8 +486,9 @@ def _delete_file_rows(con, source: Source, rel: str) -> int:
     return int(n)
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str,
-                ranges: Ranges = DEFAULT_RANGES) -> FileResult:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str, ranges: Ranges = DEFAULT_RANGES
+) -> FileResult:
     """Ingest one landing file. Never raises for bad data: a bad file returns status ``rejected``."""
     t0 = time.perf_counter()
     started = datetime.now()
@@ -509,21 +532,21 @@ def ingest_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str,
                 """,
                 [[q - j for j, q in enumerate(qs, 1)], list(range(1, len(qs) + 1))],
             )
-            land = (
-                "(SELECT *, rowid + 1 AS _land_k FROM _land) "
-                "ASOF LEFT JOIN _land_skips ON _land_k > _skip_t"
-            )
+            land = "(SELECT *, rowid + 1 AS _land_k FROM _land) ASOF LEFT JOIN _land_skips ON _land_k > _skip_t"
             row_number = "_land_k + COALESCE(_skip_n, 0)"
         con.execute("DROP TABLE IF EXISTS _typed")
         comma = decimal_comma(con, source, mapping)
-        res.read_as = "; ".join(
-            ([f"{encoding.upper()} text"] if encoding and encoding != "utf-8" else [])
-            + (["decimal comma (2,55 read as 2.55)"] if comma else [])) or None
-        con.execute(f"CREATE TEMP TABLE _typed AS "
-                    f"{_typed_select(source, mapping, land, sheet, row_number, ranges, comma)}")
-        n_read, n_bad = con.execute(
-            "SELECT count(*), count(_reason) FROM _typed"
-        ).fetchone()
+        res.read_as = (
+            "; ".join(
+                ([f"{encoding.upper()} text"] if encoding and encoding != "utf-8" else [])
+                + (["decimal comma (2,55 read as 2.55)"] if comma else [])
+            )
+            or None
+        )
+        con.execute(
+            f"CREATE TEMP TABLE _typed AS {_typed_select(source, mapping, land, sheet, row_number, ranges, comma)}"
+        )
+        n_read, n_bad = con.execute("SELECT count(*), count(_reason) FROM _typed").fetchone()
         n_read += len(unparseable)
         n_bad += len(unparseable)
         if n_read == 0:
@@ -652,4 +675,3 @@ def summarise(results: list[FileResult]) -> dict:
             reasons[k] = reasons.get(k, 0) + v
     out["top_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:10])
     return out
-

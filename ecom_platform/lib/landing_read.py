@@ -141,8 +141,9 @@ def _cut(buf: bytes, final: bool) -> int:
     return end
 
 
-def _transcode_to_utf8(path: Path, rel: str, fmt: str, chunk: int = 1 << 20,
-                       encoding: str = "windows-1252") -> tuple[str, str]:
+def _transcode_to_utf8(
+    path: Path, rel: str, fmt: str, chunk: int = 1 << 20, encoding: str = "windows-1252"
+) -> tuple[str, str]:
     """Copy a CSV that is not UTF-8 to a temporary UTF-8 file, ``chunk`` bytes at a time
     (memory stays bounded). ``encoding`` is a :func:`wide_encoding` or ``windows-1252``
     (lines that are valid UTF-8 kept as they are). Returns ``(temporary path, encoding)``;
@@ -242,8 +243,9 @@ def _dialect_without_long_lines(con, read_path: str, gz: bool) -> str | None:
         return _sql_str("" if v == "(empty)" else v)
 
     cols = ", ".join(f"{_sql_str(c['name'])}: 'VARCHAR'" for c in columns)
-    return (f"auto_detect = false, delim = {opt(delim)}, quote = {opt(quote)}, escape = {opt(escape)}, "
-            f"columns = {{{cols}}}")
+    return (
+        f"auto_detect = false, delim = {opt(delim)}, quote = {opt(quote)}, escape = {opt(escape)}, columns = {{{cols}}}"
+    )
 
 
 def _blank_lines_before(
@@ -352,9 +354,7 @@ def _read_any_dialect(con, read_path: str, gz: bool, rel: str) -> None:
 def load_parquet(con, path: Path, rel: str) -> None:
     con.execute("DROP TABLE IF EXISTS _land")
     try:
-        con.execute(
-            f"CREATE TEMP TABLE _land AS SELECT COLUMNS(*)::VARCHAR FROM read_parquet({_sql_str(str(path))})"
-        )
+        con.execute(f"CREATE TEMP TABLE _land AS SELECT COLUMNS(*)::VARCHAR FROM read_parquet({_sql_str(str(path))})")
     except duckdb.Error as exc:
         msg = str(exc).splitlines()[0].replace(str(path), rel)
         raise IngestError(f"{rel}: cannot be read as Parquet: {msg}") from None
@@ -430,7 +430,6 @@ def load_xlsx(con, path: Path, rel: str) -> list[str]:
     finally:
         con.unregister("_land_df")
     return sheets
-
 
 
 def read_landing(con, path: Path, rel: str) -> tuple[bool, list[dict], str | None]:

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
 
 CURSOR_VERSION = 1
 DEFAULT_MAX_FILES_PER_RUN = 500
@@ -100,11 +100,7 @@ class Decision:
     @property
     def days_unknown(self) -> list[str]:
         """Day-carrying files whose days could not be determined (the run must cover everything)."""
-        return [
-            f.rel
-            for f in self.ready
-            if f.source in DAY_SOURCES and (f.days is None or f.previous_days is None)
-        ]
+        return [f.rel for f in self.ready if f.source in DAY_SOURCES and (f.days is None or f.previous_days is None)]
 
 
 def empty_cursor() -> dict:
@@ -183,8 +179,13 @@ def decide(
             except OSError:
                 sha = None
             if sha == known[f.rel][0]:
-                new_files[f.rel] = {"source": f.source, "size": f.size, "mtime_ns": f.mtime_ns,
-                                    "sha256": sha, "days": None}
+                new_files[f.rel] = {
+                    "source": f.source,
+                    "size": f.size,
+                    "mtime_ns": f.mtime_ns,
+                    "sha256": sha,
+                    "days": None,
+                }
                 decision.adopted.append(f.rel)
                 continue
         if state and state.get("size") == f.size and state.get("mtime_ns") == f.mtime_ns:
@@ -269,8 +270,9 @@ def skip_reason(decision: Decision, n_files: int) -> str:
     if decision.refused:
         parts.append(f"{len(decision.refused)} path(s) refused: {_short(list(decision.refused), 3)}")
     if decision.adopted:
-        parts.append(f"{len(decision.adopted)} file(s) already in the warehouse (raw.ingest_log) taken as "
-                     "loaded, no run")
+        parts.append(
+            f"{len(decision.adopted)} file(s) already in the warehouse (raw.ingest_log) taken as loaded, no run"
+        )
     if not parts:
         parts.append(f"nothing new in the landing folder ({n_files} file(s) already taken)")
     return "; ".join(parts)

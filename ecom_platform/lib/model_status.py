@@ -10,7 +10,7 @@ the dashboard and the run summary show the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -34,8 +34,7 @@ COLUMNS = {
     "last_published_at": "TIMESTAMP",
     "run_id": "VARCHAR",
 }
-DDL = f"CREATE TABLE IF NOT EXISTS {STATUS_TABLE} (" + ", ".join(
-    f"{c} {t}" for c, t in COLUMNS.items()) + ")"
+DDL = f"CREATE TABLE IF NOT EXISTS {STATUS_TABLE} (" + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")"
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,8 @@ class ModelStatus:
         if self.published:
             return f"{self.model}: published ({self.reason})"
         return f"{self.model}: NOT published: {self.reason}" + (
-            f" (would change: {self.what_would_change_it})" if self.what_would_change_it else "")
+            f" (would change: {self.what_would_change_it})" if self.what_would_change_it else ""
+        )
 
 
 def _fmt(x: float) -> str:
@@ -89,14 +89,18 @@ def from_run(model: str, run, tables: tuple[str, ...]) -> ModelStatus:
     if run.publishable:
         vs = f" against {naive} {base:.4f}" if base is not None else ""
         metric = f"{pm} {value:.4f}{vs}" if value is not None else "no metric"
-        return ModelStatus(model, True, "published", f"{champion}, {metric}", "", champion, pm,
-                           value, naive, base, tables, data_end)
+        return ModelStatus(
+            model, True, "published", f"{champion}, {metric}", "", champion, pm, value, naive, base, tables, data_end
+        )
     if check is not None and not check.ok:
         missing = [r for r in check.requirements if not r.ok]
-        reason = "; ".join(f"needs at least {_fmt(r.minimum)} {r.label}; this shop has "
-                           f"{_fmt(r.observed or 0)}" for r in missing) or check.message
-        change = "more data: " + ", ".join(
-            f"{_fmt(r.minimum - (r.observed or 0))} more {r.label}" for r in missing)
+        reason = (
+            "; ".join(
+                f"needs at least {_fmt(r.minimum)} {r.label}; this shop has {_fmt(r.observed or 0)}" for r in missing
+            )
+            or check.message
+        )
+        change = "more data: " + ", ".join(f"{_fmt(r.minimum - (r.observed or 0))} more {r.label}" for r in missing)
     elif value is None:
         reason = run.reason.removeprefix("not publishable: ")
         change = "more history, so that a time-based evaluation can be made"
@@ -106,35 +110,60 @@ def from_run(model: str, run, tables: tuple[str, ...]) -> ModelStatus:
     else:
         vs = f"{naive} ({base:.4f})" if base is not None else "its naive baseline"
         reason = f"no candidate beats {vs}: the best, {champion}, has {pm} {value:.4f}"
-        change = ("a model that beats the naive baseline: usually more history or more "
-                  "customers; until then the naive baseline is as good as a model")
-    return ModelStatus(model, False, "not_published", reason, change, champion, pm, value,
-                       naive, base, tables, data_end)
+        change = (
+            "a model that beats the naive baseline: usually more history or more "
+            "customers; until then the naive baseline is as good as a model"
+        )
+    return ModelStatus(
+        model, False, "not_published", reason, change, champion, pm, value, naive, base, tables, data_end
+    )
 
 
 def from_error(model: str, error: BaseException, tables: tuple[str, ...]) -> ModelStatus:
     text = " ".join(str(error).split())[:500] or type(error).__name__
-    return ModelStatus(model, False, "failed", f"training failed: {type(error).__name__}: {text}",
-                       "a fix of the error above (see the run's logs); the other models and "
-                       "the BI copy are not affected", None, None, None, None, None, tables, None)
+    return ModelStatus(
+        model,
+        False,
+        "failed",
+        f"training failed: {type(error).__name__}: {text}",
+        "a fix of the error above (see the run's logs); the other models and the BI copy are not affected",
+        None,
+        None,
+        None,
+        None,
+        None,
+        tables,
+        None,
+    )
 
 
-def write(con: duckdb.DuckDBPyConnection, status: ModelStatus, run_id: str,
-          now: datetime | None = None) -> None:
+def write(con: duckdb.DuckDBPyConnection, status: ModelStatus, run_id: str, now: datetime | None = None) -> None:
     """Replace the model's row (one row per model; last_published_at carried over)."""
-    now = (now or datetime.now(timezone.utc)).replace(tzinfo=None)
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
     con.execute("CREATE SCHEMA IF NOT EXISTS ml")
     con.execute(DDL)
-    prev = con.execute(f"SELECT last_published_at FROM {STATUS_TABLE} WHERE model = ?",
-                       [status.model]).fetchone()
+    prev = con.execute(f"SELECT last_published_at FROM {STATUS_TABLE} WHERE model = ?", [status.model]).fetchone()
     last = now if status.published else (prev[0] if prev else None)
     con.execute(f"DELETE FROM {STATUS_TABLE} WHERE model = ?", [status.model])
     con.execute(
         f"INSERT INTO {STATUS_TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-        [status.model, status.published, status.status, status.reason,
-         status.what_would_change_it or None, status.champion, status.primary_metric,
-         status.metric_value, status.naive_baseline, status.baseline_value,
-         ", ".join(status.tables), status.data_end, now, last, run_id],
+        [
+            status.model,
+            status.published,
+            status.status,
+            status.reason,
+            status.what_would_change_it or None,
+            status.champion,
+            status.primary_metric,
+            status.metric_value,
+            status.naive_baseline,
+            status.baseline_value,
+            ", ".join(status.tables),
+            status.data_end,
+            now,
+            last,
+            run_id,
+        ],
     )
 
 
@@ -147,15 +176,20 @@ def line(row: dict[str, Any]) -> str:
 
 
 # ml.model_metrics names a model family's task differently from the family
-TASKS = {"churn": "churn", "segmentation": "segmentation", "forecast": "forecasting",
-         "recommendations": "recommendations"}
+TASKS = {
+    "churn": "churn",
+    "segmentation": "segmentation",
+    "forecast": "forecasting",
+    "recommendations": "recommendations",
+}
 
 
 def latest_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Per model family, the primary metric of its latest run: the champion and every
     candidate or baseline beside it, one line each."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = 'ml' AND table_name = 'model_metrics'").fetchone()[0]
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' AND table_name = 'model_metrics'"
+    ).fetchone()[0]
     if not exists:
         return {}
     rows = con.execute(
@@ -165,7 +199,8 @@ def latest_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         WHERE is_primary
         QUALIFY recorded_at = max(recorded_at) OVER (PARTITION BY task)
         ORDER BY task, baseline_name NULLS FIRST
-        """).fetchall()
+        """
+    ).fetchall()
     out: dict[str, list[str]] = {}
     by_task = {t: m for m, t in TASKS.items()}
     for task, model, metric, value, base, bval in rows:
@@ -186,8 +221,8 @@ def read(con: duckdb.DuckDBPyConnection, table: str = STATUS_TABLE) -> list[dict
     """Every model's row, by model name ([] when the table does not exist yet)."""
     schema, name = table.split(".")
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name]).fetchone()[0]
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    ).fetchone()[0]
     if not exists:
         return []
     cur = con.execute(f"SELECT * FROM {table} ORDER BY model")

@@ -52,11 +52,11 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 
@@ -94,19 +94,41 @@ ID_COLUMN_PATTERN = re.compile(r"^(?:.*_)?(?:customer_id|user_id)$")
 # Direct personal data: a column whose (lower-cased) name matches fails the publish.
 DENYLIST: tuple[tuple[str, str], ...] = (
     (r"(^|_)e?_?mail(_?address)?$|email", "e-mail address"),
-    (r"^name$|(^|_)(first|last|full|given|family|middle|sur|customer|contact|person|user)_?name$|^surname$", "person name"),
-    (r"(^|_)(phone|phone_number|phone_no|telephone|telephone_number|tel|tel_no|fax)($|_)|(^|_)(mobile|mobile_number|mobile_no|mobile_phone)$", "phone number"),
-    (r"(^|_)(street|address|address_line\d*|postcode|post_code|postal_code|zip|zip_code|house_number)($|_)", "postal address"),
+    (
+        r"^name$|(^|_)(first|last|full|given|family|middle|sur|customer|contact|person|user)_?name$|^surname$",
+        "person name",
+    ),
+    (
+        r"(^|_)(phone|phone_number|phone_no|telephone|telephone_number|tel|tel_no|fax)($|_)|(^|_)(mobile|mobile_number|mobile_no|mobile_phone)$",
+        "phone number",
+    ),
+    (
+        r"(^|_)(street|address|address_line\d*|postcode|post_code|postal_code|zip|zip_code|house_number)($|_)",
+        "postal address",
+    ),
     (r"birth_?date|date_of_birth|(^|_)dob($|_)|birthday", "exact birth date"),
     (r"(^|_)ip($|_)|ip_?address", "IP address"),
     (r"iban|card_?number|credit_?card|(^|_)pan($|_)|bank_?account|account_number", "payment identifier"),
-    (r"passport|(^|_)ssn($|_)|national_id|national_insurance|(^|_)nino($|_)|tax_id|social_security", "government identifier"),
+    (
+        r"passport|(^|_)ssn($|_)|national_id|national_insurance|(^|_)nino($|_)|tax_id|social_security",
+        "government identifier",
+    ),
     (r"password|passwd|secret|token", "credential"),
 )
 _DENY = [(re.compile(p), why) for p, why in DENYLIST]
 
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                  "UINTEGER", "UBIGINT", "UHUGEINT"}
+_INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 _NUMERIC_PREFIXES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC")
 
 
@@ -211,8 +233,7 @@ def _canonical_sql(col: str, dtype: str, alias: str = "t") -> str:
     if t in _INTEGER_TYPES or t == "BOOLEAN":
         return f"CAST(CAST({c} AS HUGEINT) AS VARCHAR)"
     if t.startswith(_NUMERIC_PREFIXES):
-        return (f"CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) "
-                f"ELSE CAST({c} AS VARCHAR) END")
+        return f"CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
     return f"trim(CAST({c} AS VARCHAR))"
 
 
@@ -416,7 +437,7 @@ def publish_bi_copy(
             shutil.rmtree(stale, ignore_errors=True)
         existing = list_versions(bi_dir)
         counter = int(_VERSION_RX.match(existing[-1].name).group(1)) + 1 if existing else 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         name = f"{counter:06d}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
         building = bi_dir / VERSIONS_DIR / f"{name}.building"
         final = bi_dir / VERSIONS_DIR / name
@@ -559,9 +580,7 @@ def _build_version(
         con.execute(f"ATTACH {_lit(db_file)} AS dst{opts}")
         tables, missing_ml = _source_tables(con, src)
         if not any(t.schema == BI_SCHEMA for t in tables):
-            raise PublishError(
-                f"no tables in schema `{BI_SCHEMA}` of {warehouse_path}: build the dbt bi models first"
-            )
+            raise PublishError(f"no tables in schema `{BI_SCHEMA}` of {warehouse_path}: build the dbt bi models first")
         check_denylist({t.qualified: [c for c, _ in t.columns] for t in tables})
         for m in missing_ml:
             say(f"{m} is not in the warehouse yet: published without it")
@@ -606,16 +625,20 @@ def _build_version(
         for t in tables:
             con.execute(
                 f"INSERT INTO dst.{META_SCHEMA}.tables VALUES (?, ?, ?, ?, ?)",
-                [t.schema, t.name, rows[t.qualified], len(out_cols[t.qualified]), pseudonymised_cols.get(t.qualified, [])],
+                [
+                    t.schema,
+                    t.name,
+                    rows[t.qualified],
+                    len(out_cols[t.qualified]),
+                    pseudonymised_cols.get(t.qualified, []),
+                ],
             )
 
         parquet_files = {}
         for t in tables:
             (pq_root / t.schema).mkdir(parents=True, exist_ok=True)
             target = pq_root / t.schema / f"{t.name}.parquet"
-            con.execute(
-                f"COPY dst.{_q(t.schema)}.{_q(t.name)} TO {_lit(target)} (FORMAT parquet, COMPRESSION zstd)"
-            )
+            con.execute(f"COPY dst.{_q(t.schema)}.{_q(t.name)} TO {_lit(target)} (FORMAT parquet, COMPRESSION zstd)")
             parquet_files[t.qualified] = str(target.relative_to(folder))
         con.execute("CHECKPOINT dst")
         con.execute("DETACH dst")

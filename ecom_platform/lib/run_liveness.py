@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # run_id -> the open file whose lock marks this process as the run's executor
@@ -43,8 +43,7 @@ def hold(folder: Path | str, run_id: str) -> None:
         return
     fh.seek(0)
     fh.truncate()
-    fh.write(f"pid {os.getpid()} on {socket.gethostname()} since "
-             f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n")
+    fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n")
     fh.flush()
     _HELD[run_id] = fh
 

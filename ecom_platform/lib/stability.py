@@ -14,8 +14,9 @@ the next run, or the sensor, loads them once they are complete.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -73,8 +74,11 @@ def split_stable(
         if not still or clock() >= deadline:
             break
         if not told:
-            log(f"waiting up to {max_wait_seconds:.0f} s for {len(still)} file(s) still being written: "
-                + ", ".join(str(path_of(i)) for i in still[:5]) + ("…" if len(still) > 5 else ""))
+            log(
+                f"waiting up to {max_wait_seconds:.0f} s for {len(still)} file(s) still being written: "
+                + ", ".join(str(path_of(i)) for i in still[:5])
+                + ("…" if len(still) > 5 else "")
+            )
             told = True
         pending = still
     order = {id(i): n for n, i in enumerate(items)}

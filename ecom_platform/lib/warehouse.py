@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 
@@ -19,7 +19,7 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?:\. However|$)")
 
 
 def _lock_holder(error: Exception) -> str | None:
-    """"<program> (PID n)" when ``error`` is DuckDB's file-lock conflict, else None."""
+    """ "<program> (PID n)" when ``error`` is DuckDB's file-lock conflict, else None."""
     text = str(error)
     if not isinstance(error, duckdb.IOException) or "Could not set lock" not in text:
         return None
@@ -73,8 +73,9 @@ def connect(
                     "Point it at the BI copy instead (docs/bi.md), or close it; nothing was written."
                 ) from e
             if not told:
-                (log or print)(f"warehouse {path} is held by {holder}; waiting up to "
-                               f"{lock_wait_seconds:.0f} s for it to let go")
+                (log or print)(
+                    f"warehouse {path} is held by {holder}; waiting up to {lock_wait_seconds:.0f} s for it to let go"
+                )
                 told = True
             time.sleep(min(delay, left))
             delay = min(delay * 2, 5.0)
@@ -88,8 +89,7 @@ def connect(
     return con
 
 
-def wait_until_writable(path: Path | str, lock_wait_seconds: float,
-                        log: Callable[[str], None] | None = None) -> None:
+def wait_until_writable(path: Path | str, lock_wait_seconds: float, log: Callable[[str], None] | None = None) -> None:
     """Block until this process could open ``path`` for writing (for a writer that opens the
     file itself, like dbt), within ``lock_wait_seconds``; see :func:`connect`."""
     if Path(path).exists():
@@ -105,7 +105,9 @@ def connection(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection
         con.close()
 
 
-def table_counts(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("raw", "staging", "intermediate", "marts", "bi", "ml")) -> list[tuple[str, str, int]]:
+def table_counts(
+    con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("raw", "staging", "intermediate", "marts", "bi", "ml")
+) -> list[tuple[str, str, int]]:
     """(schema, table, rows) for every base table in the given schemas, sorted."""
     rows = con.execute(
         """
@@ -137,7 +139,7 @@ def table_row_counts(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str
     if not present:
         return {}
     query = " UNION ALL ".join(
-        f"SELECT {i} AS i, count(*) AS n FROM \"{schema}\".\"{name}\"" for i, (schema, name) in enumerate(present)
+        f'SELECT {i} AS i, count(*) AS n FROM "{schema}"."{name}"' for i, (schema, name) in enumerate(present)
     )
     found = dict(con.execute(query).fetchall())
     return {(schema, name): int(found[i]) for i, (schema, name) in enumerate(present)}

@@ -54,40 +54,52 @@ def read_duckdb(path: str) -> tuple[str, dict, list[str]]:
     try:
         con.execute("BEGIN TRANSACTION")
         # ml.churn_scores is absent while the shop is below churn's minimum (ml.model_status says why)
-        has_churn = con.execute("SELECT count(*) FROM duckdb_tables() "
-                                "WHERE schema_name = 'ml' AND table_name = 'churn_scores'").fetchone()[0]
-        churn_unknown = ("(SELECT count(*) FROM ml.churn_scores WHERE customer_id NOT IN "
-                         "(SELECT customer_id FROM bi.customer_rfm))" if has_churn else "0")
+        has_churn = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' AND table_name = 'churn_scores'"
+        ).fetchone()[0]
+        churn_unknown = (
+            "(SELECT count(*) FROM ml.churn_scores WHERE customer_id NOT IN (SELECT customer_id FROM bi.customer_rfm))"
+            if has_churn
+            else "0"
+        )
         r = {k: con.execute(q.replace("{churn_unknown}", churn_unknown)).fetchall() for k, q in QUERIES.items()}
         counted = {
-            (s, t): con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0]
-            for s, t, _ in r["meta_tables"]
+            (s, t): con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t, _ in r["meta_tables"]
         }
         con.execute("COMMIT")
     finally:
         con.close()
-    (version,), = r["version"]
+    ((version,),) = r["version"]
     revenue, units, orders, days = r["sales"][0]
     problems = []
     if r["bestsellers"][0] != (revenue, units) or r["weekly"][0] != (revenue, units):
-        problems.append(f"sales_daily {revenue}/{units} vs bestsellers {r['bestsellers'][0]} "
-                        f"vs weekly {r['weekly'][0]} (revenue/units)")
+        problems.append(
+            f"sales_daily {revenue}/{units} vs bestsellers {r['bestsellers'][0]} "
+            f"vs weekly {r['weekly'][0]} (revenue/units)"
+        )
     customers, rfm_revenue = r["rfm"][0]
     if r["segments"][0] != (customers, rfm_revenue):
         problems.append(f"customer_rfm {customers}/{rfm_revenue} vs rfm_segments {r['segments'][0]}")
     n_seg, n_prof, seg_unknown, churn_unknown = r["ml_segments"][0]
     if n_seg != n_prof or seg_unknown or churn_unknown:
-        problems.append(f"ml.customer_segments {n_seg} rows vs segment_profiles {n_prof} customers; "
-                        f"{seg_unknown} segmented and {churn_unknown} scored customers not in bi.customer_rfm")
-    for (s, t, n) in r["meta_tables"]:
+        problems.append(
+            f"ml.customer_segments {n_seg} rows vs segment_profiles {n_prof} customers; "
+            f"{seg_unknown} segmented and {churn_unknown} scored customers not in bi.customer_rfm"
+        )
+    for s, t, n in r["meta_tables"]:
         if counted[(s, t)] != n:
             problems.append(f"meta.tables says {s}.{t} has {n} rows, it has {counted[(s, t)]}")
     if len(r["meta_tables"]) < 18:
         problems.append(f"only {len(r['meta_tables'])} tables published")
     totals = {
-        "revenue": str(revenue), "units": int(units), "orders": int(orders), "days": int(days),
-        "customers": int(customers), "rfm_revenue": str(rfm_revenue),
-        "model_metrics_rows": int(r["model_runs"][0][0]), "model_runs": int(r["model_runs"][0][1]),
+        "revenue": str(revenue),
+        "units": int(units),
+        "orders": int(orders),
+        "days": int(days),
+        "customers": int(customers),
+        "rfm_revenue": str(rfm_revenue),
+        "model_metrics_rows": int(r["model_runs"][0][0]),
+        "model_runs": int(r["model_runs"][0][1]),
     }
     return version, totals, problems
 
@@ -102,9 +114,12 @@ def read_parquet(bi_dir: str) -> tuple[str, dict, list[str]]:
     try:
         revenue, units = con.execute(
             "SELECT sum(net_revenue), sum(net_units) FROM read_parquet(?)",
-            [os.path.join(pq, "bi", "sales_daily.parquet")]).fetchone()
-        best = con.execute("SELECT sum(net_revenue), sum(net_units) FROM read_parquet(?)",
-                           [os.path.join(pq, "bi", "product_bestsellers.parquet")]).fetchone()
+            [os.path.join(pq, "bi", "sales_daily.parquet")],
+        ).fetchone()
+        best = con.execute(
+            "SELECT sum(net_revenue), sum(net_units) FROM read_parquet(?)",
+            [os.path.join(pq, "bi", "product_bestsellers.parquet")],
+        ).fetchone()
         n_files = con.execute("SELECT count(*) FROM glob(?)", [os.path.join(pq, "*", "*.parquet")]).fetchone()[0]
     finally:
         con.close()
@@ -119,8 +134,15 @@ def read_parquet(bi_dir: str) -> tuple[str, dict, list[str]]:
 def main() -> None:
     bi_dir, stop, out, ready = sys.argv[1:5]
     path = os.path.join(bi_dir, "ecom_bi.duckdb")
-    report = {"reads": 0, "parquet_reads": 0, "errors": [], "inconsistent": [], "versions": {},
-              "parquet_versions": {}, "read_times": []}
+    report = {
+        "reads": 0,
+        "parquet_reads": 0,
+        "errors": [],
+        "inconsistent": [],
+        "versions": {},
+        "parquet_versions": {},
+        "read_times": [],
+    }
     i = 0
     while True:
         last = os.path.exists(stop)  # once the run is over: one more read, of the final version

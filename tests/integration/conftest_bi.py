@@ -18,12 +18,36 @@ from ecom_platform.config import DBT_PROJECT_DIR
 BI_YML = DBT_PROJECT_DIR / "models" / "bi" / "_bi__models.yml"
 
 CUSTOMER_IDS = list(range(12001, 12201))  # 200 customers
-SEGMENTS = ["Champions", "Loyal", "Potential Loyalist", "New Customers", "Promising", "Need Attention",
-            "About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost"]
-CATEGORIES = ["unknown", "electronics.smartphone", "electronics.clocks", "computers.notebook", "apparel.shoes",
-              "appliances.kitchen.refrigerators", "electronics.audio.headphone", "furniture.living_room.sofa",
-              "auto.accessories.player", "electronics.video.tv", "sport.bicycle", "kids.toys",
-              "construction.tools.drill", "accessories.bag", "country_yard.lawn_mower"]
+SEGMENTS = [
+    "Champions",
+    "Loyal",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About To Sleep",
+    "At Risk",
+    "Can't Lose Them",
+    "Hibernating",
+    "Lost",
+]
+CATEGORIES = [
+    "unknown",
+    "electronics.smartphone",
+    "electronics.clocks",
+    "computers.notebook",
+    "apparel.shoes",
+    "appliances.kitchen.refrigerators",
+    "electronics.audio.headphone",
+    "furniture.living_room.sofa",
+    "auto.accessories.player",
+    "electronics.video.tv",
+    "sport.bicycle",
+    "kids.toys",
+    "construction.tools.drill",
+    "accessories.bag",
+    "country_yard.lawn_mower",
+]
 BRANDS = ["unknown", "samsung", "apple", "xiaomi", "huawei", "lg", "sony", "bosch", "lenovo", "acer", "oppo", "philips"]
 
 
@@ -237,8 +261,9 @@ def _params(sql: str) -> str:
     def lst(xs):
         return "[" + ", ".join("'" + x.replace("'", "''") + "'" for x in xs) + "]"
 
-    return (sql.replace("$segments", lst(SEGMENTS)).replace("$categories", lst(CATEGORIES))
-            .replace("$brands", lst(BRANDS)))
+    return (
+        sql.replace("$segments", lst(SEGMENTS)).replace("$categories", lst(CATEGORIES)).replace("$brands", lst(BRANDS))
+    )
 
 
 def make_warehouse(path: Path | str, with_ml: bool = True, ml_tables: list[str] | None = None) -> Path:
@@ -251,10 +276,22 @@ def make_warehouse(path: Path | str, with_ml: bool = True, ml_tables: list[str] 
         con.execute("CREATE SCHEMA IF NOT EXISTS bi")
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         # Something that must NOT be published (only bi.* and the listed ml.* are).
-        con.execute("CREATE OR REPLACE TABLE marts.dim_customers AS SELECT 12001 AS customer_id, 'a@example.com' AS email")
-        for name in ("sales_daily", "customer_rfm", "rfm_segments", "product_bestsellers", "product_sales_weekly",
-                     "product_trending", "category_price_stats", "category_popularity", "funnel_conversion",
-                     "cohort_retention", "data_sources"):
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.dim_customers AS SELECT 12001 AS customer_id, 'a@example.com' AS email"
+        )
+        for name in (
+            "sales_daily",
+            "customer_rfm",
+            "rfm_segments",
+            "product_bestsellers",
+            "product_sales_weekly",
+            "product_trending",
+            "category_price_stats",
+            "category_popularity",
+            "funnel_conversion",
+            "cohort_retention",
+            "data_sources",
+        ):
             con.execute(f"CREATE OR REPLACE TABLE bi.{name} AS {_params(BI_SQL[name])}")
         if with_ml:
             con.execute("CREATE SCHEMA IF NOT EXISTS ml")

@@ -144,8 +144,14 @@ json.dump(report, open(out, "w"))
 
 def _run(script: str, *args: str, cwd: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -166,11 +172,19 @@ def live(tmp_path):
 def _race(tmp_path: Path, wh: Path, bi_dir: Path, mode: str) -> tuple[dict, dict]:
     """Run the reader and the writer processes against each other; return their reports."""
     stop = tmp_path / "stop"
-    reader = _run(READER.format(), str(stable_path(bi_dir)), str(stop), str(tmp_path / "reader.json"), "45",
-                  cwd=tmp_path)
+    reader = _run(
+        READER.format(), str(stable_path(bi_dir)), str(stop), str(tmp_path / "reader.json"), "45", cwd=tmp_path
+    )
     time.sleep(0.8)  # the reader is up and reading version 1
-    writer = _run(WRITER.format(write_version=WRITE_VERSION), str(wh), str(bi_dir), str(PUBLISHES),
-                  str(tmp_path / "writer.json"), mode, cwd=tmp_path)
+    writer = _run(
+        WRITER.format(write_version=WRITE_VERSION),
+        str(wh),
+        str(bi_dir),
+        str(PUBLISHES),
+        str(tmp_path / "writer.json"),
+        mode,
+        cwd=tmp_path,
+    )
     try:
         _, w_err = writer.communicate(timeout=50)
         time.sleep(0.5)  # a few more reads of the final state
@@ -182,8 +196,7 @@ def _race(tmp_path: Path, wh: Path, bi_dir: Path, mode: str) -> tuple[dict, dict
                 p.kill()
     assert writer.returncode == 0, w_err
     assert reader.returncode == 0, r_err
-    return (json.loads((tmp_path / "writer.json").read_text()),
-            json.loads((tmp_path / "reader.json").read_text()))
+    return (json.loads((tmp_path / "writer.json").read_text()), json.loads((tmp_path / "reader.json").read_text()))
 
 
 def test_readers_never_see_a_partial_or_mixed_copy_while_the_pipeline_republishes(tmp_path, live):

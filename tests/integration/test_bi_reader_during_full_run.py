@@ -32,8 +32,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ecom_platform.config import REPO_ROOT
 from devtools.generator import generate
+from ecom_platform.config import REPO_ROOT
 from tests.conftest import check_results, materialize_everything, step_failures, use_environment
 
 pytestmark = pytest.mark.integration
@@ -80,13 +80,15 @@ def _live_totals(warehouse: Path) -> dict:
         kpi_revenue, kpi_orders = con.execute("SELECT sum(revenue), sum(orders) FROM marts.kpi_sales_daily").fetchone()
         orders_revenue, orders = con.execute(
             "SELECT sum(merchandise_amount), count(*) FILTER (WHERE NOT is_cancellation AND has_merchandise) "
-            "FROM marts.fct_orders").fetchone()
+            "FROM marts.fct_orders"
+        ).fetchone()
     assert (kpi_revenue, kpi_orders) == (orders_revenue, orders), "kpi_sales_daily and fct_orders disagree"
     return {"revenue": kpi_revenue, "orders": int(kpi_orders)}
 
 
 def test_reader_during_a_full_materialization_sees_only_complete_consistent_versions(
-        tmp_path, dbt_manifest, monkeypatch):
+    tmp_path, dbt_manifest, monkeypatch
+):
     t_start = time.monotonic()
     root = tmp_path / "shop"
     manifest = generate(root / "landing", scale=SCALE, seed=SEED, progress=None)
@@ -112,8 +114,12 @@ def test_reader_during_a_full_materialization_sees_only_complete_consistent_vers
     stop, ready, out = tmp_path / "stop", tmp_path / "ready", tmp_path / "reader.json"
     reader = subprocess.Popen(
         [sys.executable, str(READER), str(bi_dir), str(stop), str(out), str(ready)],
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -158,18 +164,26 @@ def test_reader_during_a_full_materialization_sees_only_complete_consistent_vers
     # Parquet read the documented way (resolve `current` once) matches the DuckDB file of its version.
     for v, ptotals in r["parquet_versions"].items():
         assert [{"revenue": p["revenue"], "units": p["units"]} for p in ptotals] == [
-            {"revenue": versions[v]["totals"][0]["revenue"], "units": versions[v]["totals"][0]["units"]}]
+            {"revenue": versions[v]["totals"][0]["revenue"], "units": versions[v]["totals"][0]["units"]}
+        ]
     # docs/bi.md lists every column that was published (no drift).
     documented = _documented_columns()
     published = json.loads((bi_dir / "manifest.json").read_text())["tables"]
-    undocumented = {f"{t['schema']}.{t['table']}": sorted({c["name"] for c in t["columns"]}
-                                                          - documented.get(f"{t['schema']}.{t['table']}", set()))
-                    for t in published}
+    undocumented = {
+        f"{t['schema']}.{t['table']}": sorted(
+            {c["name"] for c in t["columns"]} - documented.get(f"{t['schema']}.{t['table']}", set())
+        )
+        for t in published
+    }
     assert {k: v for k, v in undocumented.items() if v} == {}, "columns missing from docs/bi.md"
     # The copy names its source relative to the data dir, not by a host path.
     with duckdb.connect(str(bi_dir / "ecom_bi.duckdb"), read_only=True) as con:
         assert con.execute("SELECT version, source_warehouse FROM meta.publish_info").fetchone() == (
-            v2, "dev/warehouse.duckdb")
-    print(f"\nBI reader during a full run: scale {SCALE}, {r['reads']} reads ({reads_during_run} during the "
-          f"{run_end - run_start:.0f} s run), {r['parquet_reads']} Parquet reads, versions {v1} -> {v2}, "
-          f"test {time.monotonic() - t_start:.0f} s")
+            v2,
+            "dev/warehouse.duckdb",
+        )
+    print(
+        f"\nBI reader during a full run: scale {SCALE}, {r['reads']} reads ({reads_during_run} during the "
+        f"{run_end - run_start:.0f} s run), {r['parquet_reads']} Parquet reads, versions {v1} -> {v2}, "
+        f"test {time.monotonic() - t_start:.0f} s"
+    )

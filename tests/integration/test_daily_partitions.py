@@ -21,8 +21,14 @@ FACTS = [dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "fct_e
 
 def _counts(settings) -> dict:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        lines = dict(con.execute("SELECT CAST(invoice_day AS VARCHAR), count(*) FROM marts.fct_order_lines GROUP BY 1").fetchall())
-        events = dict(con.execute("SELECT CAST(event_day AS VARCHAR), count(*) FROM marts.fct_events GROUP BY 1").fetchall())
+        lines = dict(
+            con.execute(
+                "SELECT CAST(invoice_day AS VARCHAR), count(*) FROM marts.fct_order_lines GROUP BY 1"
+            ).fetchall()
+        )
+        events = dict(
+            con.execute("SELECT CAST(event_day AS VARCHAR), count(*) FROM marts.fct_events GROUP BY 1").fetchall()
+        )
         keys = sorted(r[0] for r in con.execute("SELECT order_line_key FROM marts.fct_order_lines").fetchall())
         known = con.execute("SELECT count(*) FROM marts.fct_events WHERE customer_key <> -1").fetchone()[0]
     return {"lines": lines, "events": events, "line_keys": keys, "events_with_customer": known}
@@ -32,15 +38,20 @@ def _run(defs, instance, selection, **kwargs):
     job = dg.define_asset_job("partition_test", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
     tags = {"ecom/column_metadata": "off", **kwargs.pop("tags", {})}  # lineage metadata is not under test
     result = job.execute_in_process(
-        instance=instance, raise_on_error=False, tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}, **kwargs,
+        instance=instance,
+        raise_on_error=False,
+        tags=tags,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        **kwargs,
     )
     assert result.success, step_failures(result)
     return result
 
 
 def _dbt_fact_steps(result) -> list[str]:
-    return sorted({e.step_key for e in result.all_events if e.is_step_success and e.step_key.startswith("dbt_incremental")})
+    return sorted(
+        {e.step_key for e in result.all_events if e.is_step_success and e.step_key.startswith("dbt_incremental")}
+    )
 
 
 def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path, monkeypatch, dbt_manifest):
@@ -75,6 +86,7 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])
     assert c3["events_with_customer"] == 9
+
     # row counts on the materializations: the whole table for a table, none for a view
     def row_count(key):
         md = instance.get_latest_materialization_event(key).asset_materialization.metadata
@@ -85,7 +97,9 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
 
     # 4. a backfill of the range is ONE dbt invocation over both days, same result
     ranged = _run(
-        defs, instance, dg.AssetSelection.assets(*FACTS),
+        defs,
+        instance,
+        dg.AssetSelection.assets(*FACTS),
         tags={"dagster/asset_partition_range_start": D1, "dagster/asset_partition_range_end": D2},
     )
     assert _dbt_fact_steps(ranged) == ["dbt_incremental_models"]

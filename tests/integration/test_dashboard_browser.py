@@ -25,31 +25,54 @@ from tests.integration.conftest_bi import make_warehouse
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-ML_CHARTS = {"churn_risk", "forecast_vs_actual", "forecast_backtest", "model_vs_baseline", "ml_segments",
-             "frequently_bought_together", "top_recommended_products"}
+ML_CHARTS = {
+    "churn_risk",
+    "forecast_vs_actual",
+    "forecast_backtest",
+    "model_vs_baseline",
+    "ml_segments",
+    "frequently_bought_together",
+    "top_recommended_products",
+}
 
 
 def chromium_flags(profile: Path) -> list[str]:
     return [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-extensions", "--disable-default-apps", "--mute-audio", "--window-size=1400,1000",
-        f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--mute-audio",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
     ]
 
 
 def render(html: Path, tmp_path: Path) -> tuple[str, list[str]]:
     """(DOM after load and scripts, console messages of the page) from headless Chromium."""
     if not CHROMIUM.exists():
-        advice = (f"{CHROMIUM} not found: the dashboard browser test needs Chromium; `make browser` installs "
-                  "it (Debian's package, needs root or sudo)")
+        advice = (
+            f"{CHROMIUM} not found: the dashboard browser test needs Chromium; `make browser` installs "
+            "it (Debian's package, needs root or sudo)"
+        )
         if os.environ.get("ECOM_REQUIRE_BROWSER"):
             pytest.fail(advice + " (ECOM_REQUIRE_BROWSER is set)")
         pytest.skip(advice)
     profile = tmp_path / f"chromium-profile-{html.stem}"
     proc = subprocess.run(
         [*chromium_flags(profile), "--dump-dom", html.resolve().as_uri()],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     shutil.rmtree(profile, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -183,11 +206,15 @@ def test_ml_tables_of_other_shapes_are_drawn_or_reported_not_crashed(tmp_path):
     con = duckdb.connect(str(wh))
     con.execute("CREATE SCHEMA ml")
     # Alternative names and extra columns.
-    con.execute("CREATE TABLE ml.churn_scores AS SELECT customer_id, recency_days / 400.0 AS probability, "
-                "'x' AS extra_col FROM bi.customer_rfm")
-    con.execute("CREATE TABLE ml.demand_forecast AS SELECT 'product:P0002' AS series_id, "
-                "CAST(DATE '2024-01-01' + CAST(7 * h AS INTEGER) AS DATE) AS week_start, 50.0 + h AS yhat, "
-                "42 AS something_else FROM range(6) r(h)")
+    con.execute(
+        "CREATE TABLE ml.churn_scores AS SELECT customer_id, recency_days / 400.0 AS probability, "
+        "'x' AS extra_col FROM bi.customer_rfm"
+    )
+    con.execute(
+        "CREATE TABLE ml.demand_forecast AS SELECT 'product:P0002' AS series_id, "
+        "CAST(DATE '2024-01-01' + CAST(7 * h AS INTEGER) AS DATE) AS week_start, 50.0 + h AS yhat, "
+        "42 AS something_else FROM range(6) r(h)"
+    )
     # Present but empty, and present without the columns a chart needs.
     con.execute("CREATE TABLE ml.model_metrics (model VARCHAR, metric VARCHAR, value DOUBLE)")
     con.execute("CREATE TABLE ml.forecast_backtest AS SELECT 'naive' AS model, 1.0 AS score")

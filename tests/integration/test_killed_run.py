@@ -17,8 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ecom_platform.config import REPO_ROOT
 from devtools.generator import generate
+from ecom_platform.config import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +30,15 @@ def _env(root: Path) -> dict[str, str]:
 
 
 def _materialize(root: Path, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ecom_platform.cli", "materialize", "--select", "raw/events"],
-                            cwd=REPO_ROOT, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecom_platform.cli", "materialize", "--select", "raw/events"],
+        cwd=REPO_ROOT,
+        env=_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def test_a_run_killed_while_holding_the_writer_slot_does_not_block_the_next(tmp_path, dbt_manifest):
@@ -60,15 +66,19 @@ def test_a_run_killed_while_holding_the_writer_slot_does_not_block_the_next(tmp_
     second = _materialize(tmp_path)
     out, _ = second.communicate(timeout=600)
     assert second.returncode == 0, out[-3000:]
-    assert f"run {holder} (__ASSET_JOB) was STARTED but its process is gone" in out or \
-        f"run {holder} (ecom_cli_selection) was STARTED but its process is gone" in out, out[-3000:]
+    assert (
+        f"run {holder} (__ASSET_JOB) was STARTED but its process is gone" in out
+        or f"run {holder} (ecom_cli_selection) was STARTED but its process is gone" in out
+    ), out[-3000:]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_run_by_id(holder).status == dg.DagsterRunStatus.FAILURE
         assert instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots == []
     con = duckdb.connect(str(tmp_path / "dev" / "warehouse.duckdb"), read_only=True)
     try:
         n, keys = con.execute("SELECT count(*), count(DISTINCT (_file_sha256, _row_number)) FROM raw.events").fetchone()
-        loaded = con.execute("SELECT count(*) FROM raw.ingest_log WHERE source = 'events' AND status = 'loaded'").fetchone()
+        loaded = con.execute(
+            "SELECT count(*) FROM raw.ingest_log WHERE source = 'events' AND status = 'loaded'"
+        ).fetchone()
     finally:
         con.close()
     assert (n, keys) == (expected, expected)  # nothing lost, nothing duplicated

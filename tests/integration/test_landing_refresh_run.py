@@ -19,9 +19,13 @@ D1, D2, D3 = "2024-01-02", "2024-01-03", "2024-01-04"
 
 def _execute(defs, instance, keys, check_keys, tags):
     selection = dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*check_keys)
-    job = dg.define_asset_job("landing_refresh_test", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
+    job = dg.define_asset_job("landing_refresh_test", selection=selection).resolve(
+        asset_graph=defs.resolve_asset_graph()
+    )
     result = job.execute_in_process(
-        instance=instance, tags={"ecom/column_metadata": "off", **tags}, raise_on_error=False,
+        instance=instance,
+        tags={"ecom/column_metadata": "off", **tags},
+        raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     assert result.success, step_failures(result)
@@ -65,8 +69,13 @@ def test_a_dropped_day_reaches_the_marts_and_the_bi_copy(tmp_path, monkeypatch, 
 
     # the first build: everything the sensor may run, unpartitioned; the sensor adopts the files
     sel = automation.REFRESH_SELECTION
-    _execute(defs, instance, [k for k in sel.resolve(graph) if graph.get(k).is_executable],
-             list(sel.resolve_checks(graph)), {})
+    _execute(
+        defs,
+        instance,
+        [k for k in sel.resolve(graph) if graph.get(k).is_executable],
+        list(sel.resolve_checks(graph)),
+        {},
+    )
     before = _state(settings)
     assert (before["lines"], before["events"], before["bi_days"]) == ({D1: 3}, {D1: 4}, [D1])
     cursor = tick(tick(None).cursor).cursor
@@ -94,17 +103,26 @@ def test_a_dropped_day_reaches_the_marts_and_the_bi_copy(tmp_path, monkeypatch, 
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
     assert len(commands) == 3  # staging..dimensions | the daily facts | marts and BI layer
-    assert all("--exclude-resource-type unit_test" in c and "--vars" not in c and "--full-refresh" not in c
-               for c in commands)
+    assert all(
+        "--exclude-resource-type unit_test" in c and "--vars" not in c and "--full-refresh" not in c for c in commands
+    )
     assert f"partition window {D2} .. 2024-01-04 (end exclusive)" in messages
-    assert sum(m.startswith(f"window {D2} .. 2024-01-04 (end exclusive) for int_retail__order_lines") for m in messages) == 2
+    assert (
+        sum(m.startswith(f"window {D2} .. 2024-01-04 (end exclusive) for int_retail__order_lines") for m in messages)
+        == 2
+    )
     evaluated = {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
     assert evaluated == {(c.asset_key, c.name) for c in request.asset_check_keys}
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
     # the windowed refresh left exactly what a full rebuild makes
-    full = _execute(defs, instance, [k for k in sel.resolve(graph) if graph.get(k).is_executable],
-                    list(sel.resolve_checks(graph)), {})
+    full = _execute(
+        defs,
+        instance,
+        [k for k in sel.resolve(graph) if graph.get(k).is_executable],
+        list(sel.resolve_checks(graph)),
+        {},
+    )
     full_commands = [e.message for e in instance.all_logs(full.run_id) if "Running dbt command" in (e.message or "")]
     assert full_commands and all("--full-refresh" in c for c in full_commands)
     rebuilt = _state(settings)
@@ -131,10 +149,14 @@ def test_a_dropped_day_reaches_the_marts_and_the_bi_copy(tmp_path, monkeypatch, 
         # the planted row is on an older day, outside the run's window: the facts got day 3 only
         assert con.execute("SELECT count(*) FROM marts.fct_events").fetchone()[0] == 4 + 5 + 3
 
-    selection = (dg.AssetSelection.assets(*[k for k in sel.resolve(graph) if graph.get(k).is_executable]).without_checks()
-                 | dg.AssetSelection.checks(*sel.resolve_checks(graph)))
+    selection = dg.AssetSelection.assets(
+        *[k for k in sel.resolve(graph) if graph.get(k).is_executable]
+    ).without_checks() | dg.AssetSelection.checks(*sel.resolve_checks(graph))
     job = dg.define_asset_job("full", selection=selection).resolve(asset_graph=graph)
-    full = job.execute_in_process(instance=instance, raise_on_error=False, tags={"ecom/column_metadata": "off"},
-                                  run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    full = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={"ecom/column_metadata": "off"},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     assert event_type_check(full) == (False, 1)  # a full build reads every row
-

@@ -15,11 +15,27 @@ pytestmark = pytest.mark.integration
 
 SCALE = 0.02
 MARTS = [
-    "dim_dates", "dim_customers", "dim_products", "dim_countries", "fct_order_lines", "fct_orders",
-    "fct_events", "fct_sessions", "kpi_sales_daily", "product_sales_weekly", "product_trending",
-    "product_bestsellers", "cohort_retention", "customer_rfm", "rfm_segment_summary",
-    "category_price_stats", "category_popularity", "user_top_category_brand", "user_engagement",
-    "funnel_conversion", "reconciliation_order_lines",
+    "dim_dates",
+    "dim_customers",
+    "dim_products",
+    "dim_countries",
+    "fct_order_lines",
+    "fct_orders",
+    "fct_events",
+    "fct_sessions",
+    "kpi_sales_daily",
+    "product_sales_weekly",
+    "product_trending",
+    "product_bestsellers",
+    "cohort_retention",
+    "customer_rfm",
+    "rfm_segment_summary",
+    "category_price_stats",
+    "category_popularity",
+    "user_top_category_brand",
+    "user_engagement",
+    "funnel_conversion",
+    "reconciliation_order_lines",
 ]
 
 
@@ -60,30 +76,48 @@ def test_every_step_and_check_passes(pipeline):
 
 def test_a_small_shop_gets_its_bi_copy_and_each_model_says_why(pipeline):
     _, _, second, _, con, _ = pipeline
-    status = {r[0]: r[1:] for r in con.execute(
-        "SELECT model, published, reason, what_would_change_it FROM ml.model_status").fetchall()}
+    status = {
+        r[0]: r[1:]
+        for r in con.execute("SELECT model, published, reason, what_would_change_it FROM ml.model_status").fetchall()
+    }
     assert set(status) == {"churn", "forecast", "recommendations", "segmentation"}
     # each model's minimum, stated with what this shop has, and how much more it needs
-    for model, minimum, what in (("churn", 500, "customers with >= 2 orders"),
-                                 ("recommendations", 100, "customers with >= 2 baskets"),
-                                 ("segmentation", 200, "customers with a purchase")):
+    for model, minimum, what in (
+        ("churn", 500, "customers with >= 2 orders"),
+        ("recommendations", 100, "customers with >= 2 baskets"),
+        ("segmentation", 200, "customers with a purchase"),
+    ):
         published, reason, change = status[model]
         m = re.fullmatch(rf"needs at least {minimum} {what}; this shop has (\d+)", reason)
         assert not published and m, (model, reason)
         assert 50 <= int(m[1]) < minimum
         assert change == f"more data: {minimum - int(m[1])} more {what}"
-    unpublished_tables = {"churn_scores", "churn_feature_importance", "product_recommendations",
-                          "frequently_bought_together", "customer_segments", "segment_profiles"}
-    ml_tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()}
+    unpublished_tables = {
+        "churn_scores",
+        "churn_feature_importance",
+        "product_recommendations",
+        "frequently_bought_together",
+        "customer_segments",
+        "segment_profiles",
+    }
+    ml_tables = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()
+    }
     assert not unpublished_tables & ml_tables
-    materialized = {e.event_specific_data.materialization.asset_key.to_user_string()
-                    for e in second.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    materialized = {
+        e.event_specific_data.materialization.asset_key.to_user_string()
+        for e in second.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
     assert {"bi_copy/warehouse", "bi_copy/dashboard", "ml/churn_model", "ml/model_metrics"} <= materialized
     assert "ml/churn_scores" not in materialized
-    bi_path = next(e.event_specific_data.materialization.metadata["path"].value for e in second.all_events
-                   if e.event_type_value == "ASSET_MATERIALIZATION"
-                   and e.event_specific_data.materialization.asset_key.to_user_string() == "bi_copy/warehouse")
+    bi_path = next(
+        e.event_specific_data.materialization.metadata["path"].value
+        for e in second.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+        and e.event_specific_data.materialization.asset_key.to_user_string() == "bi_copy/warehouse"
+    )
     bi = duckdb.connect(bi_path, read_only=True)
     try:
         assert bi.execute("SELECT count(*) FROM bi.sales_daily").fetchone()[0] > 300

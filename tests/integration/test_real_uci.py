@@ -88,10 +88,16 @@ def test_online_retail_ii_raw_holds_the_published_figures(uci_ii_raw):
         "count(DISTINCT stock_code), count(*) FILTER (WHERE invoice LIKE 'C%'), min(invoice_date), max(invoice_date) "
         "FROM raw.transactions"
     ).fetchone() == (
-        5_432_041, 417_534, 2_928, 40, 4_631, 10_206, datetime(2009, 12, 1, 7, 45), datetime(2010, 12, 9, 20, 1)
+        5_432_041,
+        417_534,
+        2_928,
+        40,
+        4_631,
+        10_206,
+        datetime(2009, 12, 1, 7, 45),
+        datetime(2010, 12, 9, 20, 1),
     )
     # Lineage: every record numbered once, 1..n, in file order.
     assert con.execute(
         "SELECT min(_row_number), max(_row_number), count(DISTINCT _row_number) FROM raw.transactions"
     ).fetchone() == (1, 525_461, 525_461)
-

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -41,8 +40,14 @@ def shop_run(tmp_path_factory):
     # make run parses dbt; here into a folder of its own, so the manifest the other test
     # worker reads (make test runs two) is never rewritten under it
     env["DBT_TARGET_PATH"] = str(root / "dbt_target")
-    proc = subprocess.run(["make", "--no-print-directory", "run", f"LANDING={exports}"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "run", f"LANDING={exports}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     state = root / "state"
     yield proc, state, exports
 
@@ -79,8 +84,12 @@ def test_the_bi_copy_has_sales_rfm_segments_recommendations_and_every_model_stat
         n_days, revenue = con.execute("SELECT count(*), sum(net_revenue) FROM bi.sales_daily").fetchone()
         assert n_days > 300 and revenue > 8_000_000
         assert con.execute("SELECT count(*) FROM bi.customer_rfm").fetchone()[0] > 4_000
-        statuses = {r[0]: r[1:] for r in con.execute(
-            "SELECT model, published, reason, what_would_change_it FROM ml.model_status").fetchall()}
+        statuses = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT model, published, reason, what_would_change_it FROM ml.model_status"
+            ).fetchall()
+        }
         assert set(statuses) == MODELS
         for model, (published, reason, change) in statuses.items():
             assert reason, model
@@ -88,8 +97,12 @@ def test_the_bi_copy_has_sales_rfm_segments_recommendations_and_every_model_stat
         assert statuses["segmentation"][0] and statuses["recommendations"][0]
         assert con.execute("SELECT count(DISTINCT customer_id) FROM ml.customer_segments").fetchone()[0] > 4_000
         assert con.execute("SELECT count(DISTINCT customer_id) FROM ml.product_recommendations").fetchone()[0] > 4_000
-        churn_tables = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()}
+        churn_tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'"
+            ).fetchall()
+        }
         # churn: scores when published, else the recorded reason (checked above)
         assert ("churn_scores" in churn_tables) == statuses["churn"][0]
         sources = dict(con.execute("SELECT source, files_loaded FROM bi.data_sources").fetchall())
@@ -115,8 +128,14 @@ def test_the_summary_of_that_shop_reads_its_own_warehouse(shop_run):
     before = con.execute("SELECT count(*), sum(quantity) FROM raw.transactions").fetchone()
     con.close()
     assert before[0] == 541_909
-    proc = subprocess.run(["make", "--no-print-directory", "summary", f"LANDING={exports}"], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "summary", f"LANDING={exports}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and "loaded: 1 files, 541,909 rows accepted" in proc.stdout, proc.stdout
 
 
@@ -126,8 +145,14 @@ def test_make_models_evaluate_reproduces_the_recorded_figures(shop_run):
     _, state, exports = shop_run
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "DAGSTER_HOME", "MAKE"))}
     env["ECOM_DATA_DIR"] = str(state)
-    proc = subprocess.run(["make", "--no-print-directory", "models", "EVALUATE=1", f"LANDING={exports}"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "models", "EVALUATE=1", f"LANDING={exports}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     out = proc.stdout
     assert proc.returncode == 0, (out[-3000:], proc.stderr[-3000:])
     evaluated = [line for line in out.splitlines() if line.startswith("re-evaluated ")]
@@ -149,7 +174,8 @@ def test_every_check_passes_and_only_model_verdicts_warn(shop_run):
 def test_raw_holds_the_published_rows_and_total(live):
     n, total, invoices, customers = live.execute(
         "SELECT count(*), sum(quantity * price), count(DISTINCT invoice), count(DISTINCT customer_id) "
-        "FROM raw.transactions").fetchone()
+        "FROM raw.transactions"
+    ).fetchone()
     assert n == 541_909
     assert round(total, 2) == Decimal("9747747.93")
     assert (invoices, customers) == (25_900, 4_372)

@@ -12,8 +12,12 @@ def test_a_malformed_date_is_no_day():
 def test_the_held_out_day_is_the_last_real_day_in_both_sources(tmp_path):
     landing, holdout = tmp_path / "landing", tmp_path / "holdout"
     bad = "9,SKU999,Bad,1,2024-01-32 10:00:00,2.50,12001,United Kingdom"  # a generator quirk row
-    write(landing, "transactions/2024-01.csv", TRANSACTIONS_HEADER,
-          [*transaction_lines("2024-01-02", 2), *transaction_lines("2024-01-03", 3), bad])
+    write(
+        landing,
+        "transactions/2024-01.csv",
+        TRANSACTIONS_HEADER,
+        [*transaction_lines("2024-01-02", 2), *transaction_lines("2024-01-03", 3), bad],
+    )
     write(landing, "events/2024-01.csv", EVENTS_HEADER, [*event_lines("2024-01-02", 4), *event_lines("2024-01-03", 5)])
     held = hold_out_last_day(landing, holdout)
     assert held["day"] == "2024-01-03"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -14,9 +13,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from ecom_platform.config import DBT_PROJECT_DIR
 from benchmarks import refs as bench_refs
 from devtools.generator import generate
+from ecom_platform.config import DBT_PROJECT_DIR
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
 
@@ -46,14 +45,33 @@ def _independent_lines(landing: Path, non_merch: set[str]):
                     continue
                 if not rec["Invoice"] or not rec["StockCode"]:
                     continue
-                key = tuple(rec[k] for k in ("Invoice", "StockCode", "Description", "Quantity", "InvoiceDate",
-                                              "Price", "Customer ID", "Country"))
+                key = tuple(
+                    rec[k]
+                    for k in (
+                        "Invoice",
+                        "StockCode",
+                        "Description",
+                        "Quantity",
+                        "InvoiceDate",
+                        "Price",
+                        "Customer ID",
+                        "Country",
+                    )
+                )
                 if key in seen:
                     continue
                 seen.add(key)
-                lines.append({"invoice": rec["Invoice"], "day": when.date(), "qty": qty, "amount": qty * price,
-                              "cust": cust, "merch": rec["StockCode"].upper() not in non_merch,
-                              "cancel": rec["Invoice"].upper().startswith("C")})
+                lines.append(
+                    {
+                        "invoice": rec["Invoice"],
+                        "day": when.date(),
+                        "qty": qty,
+                        "amount": qty * price,
+                        "cust": cust,
+                        "merch": rec["StockCode"].upper() not in non_merch,
+                        "cancel": rec["Invoice"].upper().startswith("C"),
+                    }
+                )
     return lines
 
 
@@ -83,7 +101,12 @@ def test_references_match_hand_checkable_facts(shop):
     assert len(kpi) == (max(days) - min(days)).days + 1
     assert kpi["sales_day"].iloc[0] == min(days) and kpi["sales_day"].iloc[-1] == max(days)
     # malformed rows were dropped, exact duplicates kept once
-    assert len(lines) == manifest["totals"]["transactions"]["rows_written"] - manifest["totals"]["transactions"]["bad_rows"] - manifest["quirks"]["duplicate_lines"]
+    assert (
+        len(lines)
+        == manifest["totals"]["transactions"]["rows_written"]
+        - manifest["totals"]["transactions"]["bad_rows"]
+        - manifest["quirks"]["duplicate_lines"]
+    )
 
     rfm = floor["customer_rfm"].set_index("customer_id")
     known = [x for x in lines if x["cust"] is not None]
@@ -105,7 +128,9 @@ def test_references_match_hand_checkable_facts(shop):
 def test_ntile_matches_duckdb():
     con = duckdb.connect()
     for n in range(0, 23):
-        expected = [r[0] for r in con.execute(f"SELECT ntile(5) OVER (ORDER BY i) FROM range({n}) t(i) ORDER BY i").fetchall()]
+        expected = [
+            r[0] for r in con.execute(f"SELECT ntile(5) OVER (ORDER BY i) FROM range({n}) t(i) ORDER BY i").fetchall()
+        ]
         assert bench_refs.ntile(n, 5).tolist() == expected, n
 
 
@@ -119,19 +144,23 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> None:
 
 def test_quirks_in_a_tiny_hand_made_landing(tmp_path):
     """UCI I headers, Latin-1, a bad quantity, '12.5', an exact duplicate, postage, a cancellation."""
-    _write(tmp_path / "transactions" / "a.csv", (
-        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-        "1001,85123A,WHITE HANGING HEART ,6,2024-01-02 10:00:00,2.55,17850.0,United Kingdom\n"
-        "1001,85123A,WHITE HANGING HEART ,6,2024-01-02 10:00:00,2.55,17850.0,United Kingdom\n"  # duplicate
-        "1001,POST,POSTAGE,1,2024-01-02 10:00:00,18,17850,United Kingdom\n"  # not merchandise
-        "1001,22423,REGENCY CAKESTAND,N/A,2024-01-02 10:00:00,12.75,17850,United Kingdom\n"  # quarantined
-        "1001,22423,REGENCY CAKESTAND,12.5,2024-01-02 10:00:00,12.75,17850,United Kingdom\n"  # quarantined
-        "1002,22423,CAFÉ STAND,2,2024-01-04 09:00:00,12.75,,France\n"  # anonymous, Latin-1 text
-        "C1003,85123A,WHITE HANGING HEART,-2,2024-01-04 11:00:00,2.55,17850,United Kingdom\n"
-        "1004,22423,REGENCY CAKESTAND,1,2024-01-03 12:00:00,£12.75,12347,Iceland\n"  # quarantined
-        "1005,22423,REGENCY CAKESTAND,1,2024-01-03 12:00:00,12.75,12347O,Iceland\n"  # quarantined
-        "1006,22423,REGENCY CAKESTAND,3,2024-01-03 12:00:00,12.75,12347,Iceland\n"
-    ), encoding="latin-1")
+    _write(
+        tmp_path / "transactions" / "a.csv",
+        (
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+            "1001,85123A,WHITE HANGING HEART ,6,2024-01-02 10:00:00,2.55,17850.0,United Kingdom\n"
+            "1001,85123A,WHITE HANGING HEART ,6,2024-01-02 10:00:00,2.55,17850.0,United Kingdom\n"  # duplicate
+            "1001,POST,POSTAGE,1,2024-01-02 10:00:00,18,17850,United Kingdom\n"  # not merchandise
+            "1001,22423,REGENCY CAKESTAND,N/A,2024-01-02 10:00:00,12.75,17850,United Kingdom\n"  # quarantined
+            "1001,22423,REGENCY CAKESTAND,12.5,2024-01-02 10:00:00,12.75,17850,United Kingdom\n"  # quarantined
+            "1002,22423,CAFÉ STAND,2,2024-01-04 09:00:00,12.75,,France\n"  # anonymous, Latin-1 text
+            "C1003,85123A,WHITE HANGING HEART,-2,2024-01-04 11:00:00,2.55,17850,United Kingdom\n"
+            "1004,22423,REGENCY CAKESTAND,1,2024-01-03 12:00:00,£12.75,12347,Iceland\n"  # quarantined
+            "1005,22423,REGENCY CAKESTAND,1,2024-01-03 12:00:00,12.75,12347O,Iceland\n"  # quarantined
+            "1006,22423,REGENCY CAKESTAND,3,2024-01-03 12:00:00,12.75,12347,Iceland\n"
+        ),
+        encoding="latin-1",
+    )
     floor = bench_refs.floor_tables(tmp_path, SEEDS)
     peer = bench_refs.pandas_tables(tmp_path, SEEDS)
     assert bench_refs.compare(floor, peer)["agree"]
@@ -155,7 +184,9 @@ def test_compare_reports_a_planted_mismatch(shop):
     _, _, floor, _ = shop
     other = {k: v.copy() for k, v in floor.items()}
     other["kpi_sales_daily"].loc[3, "revenue_milli"] += 10  # one cent
-    other["customer_rfm"].loc[0, "segment"] = "Champions" if other["customer_rfm"].loc[0, "segment"] != "Champions" else "Lost"
+    other["customer_rfm"].loc[0, "segment"] = (
+        "Champions" if other["customer_rfm"].loc[0, "segment"] != "Champions" else "Lost"
+    )
     other["customer_rfm"] = other["customer_rfm"].drop(index=1)
     report = bench_refs.compare(floor, other, "floor", "planted")
     assert not report["agree"]

@@ -40,8 +40,10 @@ def _publish(wh) -> dg.ExecuteInProcessResult:
     from ecom_platform.defs.resources import WarehouseResource
 
     return dg.materialize(
-        [bi_copy], resources={"warehouse": WarehouseResource(path=str(wh))},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        [bi_copy],
+        resources={"warehouse": WarehouseResource(path=str(wh))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
 
 

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from ecom_platform import config
@@ -72,8 +70,9 @@ def test_dbt_run_variables_are_set_for_the_block_only_and_never_leak(monkeypatch
     monkeypatch.setenv(start, "1999-01-01")  # a stale value from elsewhere
     monkeypatch.delenv(end, raising=False)
     monkeypatch.delenv(run, raising=False)
-    with config.dbt_run_environment({"window_start_date": "2024-01-02", "window_end_date": "2024-01-04",
-                                     "new_rows_run_id": "abc"}):
+    with config.dbt_run_environment(
+        {"window_start_date": "2024-01-02", "window_end_date": "2024-01-04", "new_rows_run_id": "abc"}
+    ):
         assert (os.environ[start], os.environ[end], os.environ[run]) == ("2024-01-02", "2024-01-04", "abc")
     assert (os.environ.get(start), os.environ.get(end), os.environ.get(run)) == ("1999-01-01", None, None)
     # no values (an unpartitioned build): none is visible inside, not even a stale one

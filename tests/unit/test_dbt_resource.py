@@ -26,7 +26,9 @@ def test_the_adapter_is_opened_only_when_column_metadata_wants_it(monkeypatch, d
     from ecom_platform.defs import dbt as dbt_defs
 
     opened = []
-    monkeypatch.setattr(DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: opened.append(args) or "adapter")
+    monkeypatch.setattr(
+        DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: opened.append(args) or "adapter"
+    )
     resource = dbt_defs.dbt_resource()
     with dbt_defs._dbt_adapter(False):
         assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -12,9 +12,16 @@ def test_definitions_load_and_validate(dbt_manifest):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for expected in (
-        "raw/transactions", "raw/events", "raw/customers", "raw/products",
-        "staging/stg_retail__transactions", "marts/fct_order_lines", "marts/fct_orders",
-        "marts/dim_customers", "marts/kpi_sales_daily", "marts/customer_rfm",
+        "raw/transactions",
+        "raw/events",
+        "raw/customers",
+        "raw/products",
+        "staging/stg_retail__transactions",
+        "marts/fct_order_lines",
+        "marts/fct_orders",
+        "marts/dim_customers",
+        "marts/kpi_sales_daily",
+        "marts/customer_rfm",
     ):
         assert expected in keys, expected
     # dbt sources resolve to the Python ingestion assets: one lineage graph.
@@ -56,7 +63,10 @@ def test_code_location_loads_like_dagster_dev_without_parsing_dbt(dbt_manifest, 
     env.update(PATH="/usr/bin:/bin", DAGSTER_IS_DEV_CLI="1", DAGSTER_HOME=str(tmp_path))
     proc = subprocess.run(
         [sys.executable, "-c", "import ecom_platform.definitions as d; print(len(d.defs.assets))"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout.strip().splitlines()[-1]) > 0

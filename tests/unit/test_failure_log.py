@@ -22,10 +22,18 @@ def test_failing_files_are_read_from_ingestion_errors():
 def test_record_is_idempotent_and_keeps_every_column():
     con = duckdb.connect(":memory:")
     row = {
-        "kind": "check_failure", "run_id": "r1", "job_name": "landing_refresh", "failed_at": "2025-01-02 03:04:05",
-        "step_key": "raw__events", "asset_key": "raw/events", "check_name": "no_rejected_files",
-        "severity": "ERROR", "error_message": "events/bad.csv: the file is empty (0 bytes)",
-        "failing_file": "events/bad.csv", "trigger": "landing_sensor", "run_files": "events/bad.csv,events/ok.csv",
+        "kind": "check_failure",
+        "run_id": "r1",
+        "job_name": "landing_refresh",
+        "failed_at": "2025-01-02 03:04:05",
+        "step_key": "raw__events",
+        "asset_key": "raw/events",
+        "check_name": "no_rejected_files",
+        "severity": "ERROR",
+        "error_message": "events/bad.csv: the file is empty (0 bytes)",
+        "failing_file": "events/bad.csv",
+        "trigger": "landing_sensor",
+        "run_files": "events/bad.csv,events/ok.csv",
     }
     assert failure_log.record(con, [row, {"kind": "run_failure", "run_id": "r1", "error_message": "boom"}]) == 2
     assert failure_log.record(con, [row]) == 0
@@ -34,7 +42,15 @@ def test_record_is_idempotent_and_keeps_every_column():
         "FROM ops.run_failures ORDER BY kind"
     ).fetchall()
     assert got == [
-        ("check_failure", "raw__events", "raw/events", "no_rejected_files", "events/bad.csv", "2025-01-02 03:04:05", True),
+        (
+            "check_failure",
+            "raw__events",
+            "raw/events",
+            "no_rejected_files",
+            "events/bad.csv",
+            "2025-01-02 03:04:05",
+            True,
+        ),
         ("run_failure", "", "", "", None, None, True),
     ]
 

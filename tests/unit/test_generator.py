@@ -60,32 +60,46 @@ def tx_ok(r: list[str]) -> bool:
     """Strict typing of one transactions row (the bronze contract, no leniency)."""
     inv, code, _desc, qty, date, price, cid, _country = r
     return bool(
-        inv and code and INT.fullmatch(qty) and _ts(date, "%Y-%m-%d %H:%M:%S")
-        and DEC.fullmatch(price) and (cid == "" or UINT.fullmatch(cid))
+        inv
+        and code
+        and INT.fullmatch(qty)
+        and _ts(date, "%Y-%m-%d %H:%M:%S")
+        and DEC.fullmatch(price)
+        and (cid == "" or UINT.fullmatch(cid))
     )
 
 
 def ev_ok(r: list[str]) -> bool:
     t, etype, pid, cat_id, _code, _brand, price, uid, sess = r
     return bool(
-        _ts(t, "%Y-%m-%d %H:%M:%S UTC") and etype in EVENT_TYPES and UINT.fullmatch(pid)
-        and (cat_id == "" or UINT.fullmatch(cat_id)) and (price == "" or DEC.fullmatch(price))
-        and UINT.fullmatch(uid) and sess
+        _ts(t, "%Y-%m-%d %H:%M:%S UTC")
+        and etype in EVENT_TYPES
+        and UINT.fullmatch(pid)
+        and (cat_id == "" or UINT.fullmatch(cat_id))
+        and (price == "" or DEC.fullmatch(price))
+        and UINT.fullmatch(uid)
+        and sess
     )
 
 
 def cust_ok(r: list[str]) -> bool:
     cid, _name, _email, birth, income, hh, signup, _ch, _ctry = r
     return bool(
-        UINT.fullmatch(cid) and (birth == "" or _ts(birth, "%Y-%m-%d")) and (income == "" or DEC.fullmatch(income))
-        and (hh == "" or UINT.fullmatch(hh)) and (signup == "" or _ts(signup, "%Y-%m-%d"))
+        UINT.fullmatch(cid)
+        and (birth == "" or _ts(birth, "%Y-%m-%d"))
+        and (income == "" or DEC.fullmatch(income))
+        and (hh == "" or UINT.fullmatch(hh))
+        and (signup == "" or _ts(signup, "%Y-%m-%d"))
     )
 
 
 def prod_ok(r: tuple) -> bool:
     code, pid, _desc, _cat, _brand, price = r
-    return bool(code not in (None, "") and (pid is None or isinstance(pid, int))
-                and (price is None or isinstance(price, (int, float))))
+    return bool(
+        code not in (None, "")
+        and (pid is None or isinstance(pid, int))
+        and (price is None or isinstance(price, (int, float)))
+    )
 
 
 def load(out: Path, source: str) -> list[list[str]]:
@@ -148,8 +162,20 @@ def test_layout_headers_and_manifest(shop):
     assert leftovers == []
     on_disk = json.loads((out / "_generator_manifest.json").read_text(encoding="utf-8"))
     assert on_disk == json.loads(json.dumps(m))
-    for key in ("seed", "scale", "start_date", "end_date", "files", "totals", "quirks", "bundles", "promotions",
-                "n_customers", "n_churned", "n_products"):
+    for key in (
+        "seed",
+        "scale",
+        "start_date",
+        "end_date",
+        "files",
+        "totals",
+        "quirks",
+        "bundles",
+        "promotions",
+        "n_customers",
+        "n_churned",
+        "n_products",
+    ):
         assert key in m
     assert (m["scale"], m["start_date"], m["end_date"]) == (SCALE, "2024-01-01", "2025-12-31")
     assert len(m["files"]) == 50
@@ -190,8 +216,9 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     b = generate(tmp_path / "b", scale=0.01, seed=3, progress=None)
     c = generate(tmp_path / "c", scale=0.01, seed=4, progress=None)
     assert [(f["path"], f["sha256"]) for f in a["files"]] == [(f["path"], f["sha256"]) for f in b["files"]]
-    assert (tmp_path / "a" / "_generator_manifest.json").read_bytes() == \
-        (tmp_path / "b" / "_generator_manifest.json").read_bytes()
+    assert (tmp_path / "a" / "_generator_manifest.json").read_bytes() == (
+        tmp_path / "b" / "_generator_manifest.json"
+    ).read_bytes()
     differing = {f["path"] for f, g in zip(a["files"], c["files"]) if f["sha256"] != g["sha256"]}
     assert differing == {f["path"] for f in a["files"]}
 

@@ -10,12 +10,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from decimal import Decimal
 
 from ecom_platform.lib import ingest, landing_read
 from ecom_platform.lib.ingest import LandingFile
@@ -103,8 +103,13 @@ def test_baseline_types_and_lineage(env):
         "FROM raw.transactions ORDER BY _row_number LIMIT 1"
     ).fetchone()
     assert row[:7] == (
-        "489434", "85048", 12, pd.Timestamp("2009-12-01 07:45:00").to_pydatetime(),
-        Decimal("6.950"), 13085, "United Kingdom",
+        "489434",
+        "85048",
+        12,
+        pd.Timestamp("2009-12-01 07:45:00").to_pydatetime(),
+        Decimal("6.950"),
+        13085,
+        "United Kingdom",
     )
     assert row[7:] == ("transactions/base.csv", 1, "run-base", 64)
     # Missing customer id is NULL, not 0 and not a quarantine.
@@ -138,9 +143,7 @@ CP1252_DESCRIPTIONS = [
 @pytest.mark.parametrize("rel", ["transactions/win.csv", "transactions/win.csv.gz"])
 def test_windows_1252_file_keeps_quotes_and_euro(env, rel):
     con, landing = env
-    rows = [
-        f"51000{i},2211{i},{d},1,2009-12-02 09:00:00,1.00,13085,France" for i, d in enumerate(CP1252_DESCRIPTIONS)
-    ]
+    rows = [f"51000{i},2211{i},{d},1,2009-12-02 09:00:00,1.00,13085,France" for i, d in enumerate(CP1252_DESCRIPTIONS)]
     data = HEADER_II.encode() + b"".join(
         (r.encode("latin-1") if "\x81" in r else r.encode("cp1252")) + b"\n" for r in rows
     )
@@ -165,9 +168,9 @@ def test_windows_1252_byte_in_the_header_is_not_mistaken_for_data(env):
     write(landing, "transactions/hdr.csv", header + GOOD_ROWS[0].replace("489434", "520001") + ",ok\n", "cp1252")
     res = ingest_one(con, landing, "transactions/hdr.csv")
     assert (res.status, res.rows_accepted) == ("loaded", 1), res.error
-    assert con.execute("SELECT invoice FROM raw.transactions WHERE _source_file = 'transactions/hdr.csv'").fetchall() == [
-        ("520001",)
-    ]
+    assert con.execute(
+        "SELECT invoice FROM raw.transactions WHERE _source_file = 'transactions/hdr.csv'"
+    ).fetchall() == [("520001",)]
 
 
 def test_utf8_file_with_one_windows_1252_line_keeps_both(env):
@@ -175,9 +178,9 @@ def test_utf8_file_with_one_windows_1252_line_keeps_both(env):
     con, landing = env
     data = (
         HEADER_II.encode()
-        + "530001,1,CAFÉ “NOIR”,1,2009-12-02 09:00:00,1.00,1,France\n".encode("utf-8")
+        + "530001,1,CAFÉ “NOIR”,1,2009-12-02 09:00:00,1.00,1,France\n".encode()
         + "530002,2,NAÏVE’S MUG,1,2009-12-02 09:00:00,1.00,1,France\n".encode("cp1252")
-        + "530003,3,CRÈME €,1,2009-12-02 09:00:00,1.00,1,France\n".encode("utf-8")
+        + "530003,3,CRÈME €,1,2009-12-02 09:00:00,1.00,1,France\n".encode()
     )
     write(landing, "transactions/mixed_enc.csv", data)
     res = ingest_one(con, landing, "transactions/mixed_enc.csv")
@@ -190,19 +193,17 @@ def test_utf8_file_with_one_windows_1252_line_keeps_both(env):
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
 def test_transcoding_streams_in_chunks_without_splitting_characters(tmp_path, chunk):
     lines = [
-        "a,b\r\n".encode(),
-        "1,é€’ utf8\r\n".encode("utf-8"),
+        b"a,b\r\n",
+        "1,é€’ utf8\r\n".encode(),
         "2,’€é cp1252\r\n".encode("cp1252"),
         b"3,plain\r",  # a lone CR line end
-        "4,ü\n".encode("utf-8"),
+        "4,ü\n".encode(),
     ]
     src = tmp_path / "in.csv.gz"
     src.write_bytes(gzip.compress(b"".join(lines)))
     tmp, encoding = landing_read._transcode_to_utf8(src, "x/in.csv.gz", "csv.gz", chunk=chunk)
     try:
-        assert Path(tmp).read_bytes().decode("utf-8") == (
-            "a,b\r\n1,é€’ utf8\r\n2,’€é cp1252\r\n3,plain\r4,ü\n"
-        )
+        assert Path(tmp).read_bytes().decode("utf-8") == ("a,b\r\n1,é€’ utf8\r\n2,’€é cp1252\r\n3,plain\r4,ü\n")
         assert encoding == "windows-1252"
     finally:
         os.unlink(tmp)
@@ -264,31 +265,51 @@ def test_parquet_and_events_utc_suffix(env):
 @pytest.mark.parametrize(
     "bad_row, reason",
     [
-        ("489500,22111,SCOTTIE DOG,N/A,2009-12-02 09:00:00,1.25,13085,United Kingdom",
-         "quantity 'N/A' is not a valid integer"),
-        ("489500,22111,SCOTTIE DOG,12.5,2009-12-02 09:00:00,1.25,13085,United Kingdom",
-         "quantity '12.5' is not a valid integer"),
-        ("489501,22111,SCOTTIE DOG,3,yesterday,1.25,13085,United Kingdom",
-         "invoice_date 'yesterday' is not a valid timestamp"),
-        ("489502,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,one pound,13085,United Kingdom",
-         "price 'one pound' is not a valid decimal(18,3)"),
+        (
+            "489500,22111,SCOTTIE DOG,N/A,2009-12-02 09:00:00,1.25,13085,United Kingdom",
+            "quantity 'N/A' is not a valid integer",
+        ),
+        (
+            "489500,22111,SCOTTIE DOG,12.5,2009-12-02 09:00:00,1.25,13085,United Kingdom",
+            "quantity '12.5' is not a valid integer",
+        ),
+        (
+            "489501,22111,SCOTTIE DOG,3,yesterday,1.25,13085,United Kingdom",
+            "invoice_date 'yesterday' is not a valid timestamp",
+        ),
+        (
+            "489502,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,one pound,13085,United Kingdom",
+            "price 'one pound' is not a valid decimal(18,3)",
+        ),
         (",22111,SCOTTIE DOG,3,2009-12-02 09:00:00,1.25,13085,United Kingdom", "invoice is missing"),
-        ("489503,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,1.25,ABC,United Kingdom",
-         "customer_id 'ABC' is not a valid bigint"),
+        (
+            "489503,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,1.25,ABC,United Kingdom",
+            "customer_id 'ABC' is not a valid bigint",
+        ),
         # range rules: valid types, absurd values (the row that once overflowed the marts)
-        ("489504,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,1.25,13085,United Kingdom",
-         "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY)"),
-        ("489505,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
-         "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)"),
-        ("489506,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
-         "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY); "
-         "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)"),
-        ("489507,22111,SCOTTIE DOG,3,1899-12-30 00:00:00,1.25,13085,United Kingdom",
-         "invoice_date 1899-12-30 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
-         "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)"),
-        ("489508,22111,SCOTTIE DOG,3,2999-01-01 00:00:00,1.25,13085,United Kingdom",
-         "invoice_date 2999-01-01 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
-         "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)"),
+        (
+            "489504,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,1.25,13085,United Kingdom",
+            "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY)",
+        ),
+        (
+            "489505,22111,SCOTTIE DOG,3,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
+            "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)",
+        ),
+        (
+            "489506,22111,SCOTTIE DOG,2000000000,2009-12-02 09:00:00,999999999999.999,13085,United Kingdom",
+            "quantity 2000000000 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_QUANTITY); "
+            "price 999999999999.999 is outside the allowed range (absolute value at most 1,000,000, ECOM_MAX_PRICE)",
+        ),
+        (
+            "489507,22111,SCOTTIE DOG,3,1899-12-30 00:00:00,1.25,13085,United Kingdom",
+            "invoice_date 1899-12-30 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
+            "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)",
+        ),
+        (
+            "489508,22111,SCOTTIE DOG,3,2999-01-01 00:00:00,1.25,13085,United Kingdom",
+            "invoice_date 2999-01-01 00:00:00 is outside the allowed dates (1990-01-01 to 7 days after today, "
+            "ECOM_MIN_DATE / ECOM_MAX_DAYS_AHEAD)",
+        ),
     ],
 )
 def test_bad_value_is_quarantined_rest_loads(env, bad_row, reason):
@@ -297,7 +318,7 @@ def test_bad_value_is_quarantined_rest_loads(env, bad_row, reason):
     write(landing, "transactions/day2.csv.gz", HEADER_II + good + "\n" + bad_row + "\n")
     res = ingest_one(con, landing, "transactions/day2.csv.gz")
     assert (res.status, res.rows_read, res.rows_accepted, res.rows_rejected) == ("loaded", 2, 1, 1)
-    (row_number, got_reason, raw_text), = quarantine(con, "transactions/day2.csv.gz")
+    ((row_number, got_reason, raw_text),) = quarantine(con, "transactions/day2.csv.gz")
     assert row_number == 2
     assert got_reason == reason
     assert json.loads(raw_text)["StockCode"] == "22111"
@@ -311,7 +332,7 @@ def test_malformed_line_is_quarantined_with_its_text(env):
     write(landing, "transactions/ragged.csv", text)
     res = ingest_one(con, landing, "transactions/ragged.csv")
     assert (res.rows_read, res.rows_accepted, res.rows_rejected) == (2, 1, 1)
-    (row_number, reason, raw_text), = quarantine(con, "transactions/ragged.csv")
+    ((row_number, reason, raw_text),) = quarantine(con, "transactions/ragged.csv")
     # The second data record (line 3 of the file, the header is not a record).
     assert row_number == 2 and raw_text == "500002,1,2,3,4,5,6,7,8,9"
     assert reason.startswith("unparseable CSV line (too many columns)")
@@ -398,14 +419,22 @@ def test_blank_lines_are_counted_as_duckdb_numbers_lines(tmp_path, text, wanted,
     path.write_bytes(text.encode())
     con = duckdb.connect()
     landing_read._read_csv(con, str(path), "f.csv")
-    assert [line for (line,) in con.execute("SELECT DISTINCT line FROM _land_rejects ORDER BY line").fetchall()] == wanted
+    assert [
+        line for (line,) in con.execute("SELECT DISTINCT line FROM _land_rejects ORDER BY line").fetchall()
+    ] == wanted
     assert landing_read._blank_lines_before(str(path), False, wanted, '"') == expected
 
 
 def test_stray_quote_keeps_row_numbers(env):
     con, landing = env
     ok = "{},22114,{},1,2009-12-02 09:00:00,2.95,13085,France"
-    lines = [ok.format(900001, "PLAIN"), ok.format(900002, '12" RULER'), "", "900003,ragged,line", ok.format(900004, "AFTER")]
+    lines = [
+        ok.format(900001, "PLAIN"),
+        ok.format(900002, '12" RULER'),
+        "",
+        "900003,ragged,line",
+        ok.format(900004, "AFTER"),
+    ]
     write(landing, "transactions/quote.csv", HEADER_II + "\n".join(lines) + "\n")
     res = ingest_one(con, landing, "transactions/quote.csv")
     assert (res.rows_read, res.rows_rejected) == (4, 1)
@@ -420,13 +449,13 @@ def test_over_long_line_is_quarantined_rest_loads(env, quoted, gz):
     guess reads: that one record is quarantined at its position, the others load."""
     con, landing = env
     field = "X" * 3_000_000
-    long = f'910006,22116,{chr(34) + field + chr(34) if quoted else field},1,2009-12-02 09:00:00,4.95,13085,France'
+    long = f"910006,22116,{chr(34) + field + chr(34) if quoted else field},1,2009-12-02 09:00:00,4.95,13085,France"
     rows = [f"91000{i},2211{i},GOOD {i},{i},2009-12-02 09:00:00,1.25,13085,France" for i in range(1, 6)]
     rel = "transactions/long.csv" + (".gz" if gz else "")
     write(landing, rel, HEADER_II + "\n".join(rows + [long, rows[0].replace("910001", "910007")]) + "\n")
     res = ingest_one(con, landing, rel)
     assert (res.status, res.rows_read, res.rows_accepted, res.rows_rejected) == ("loaded", 7, 6, 1)
-    (row_number, reason, raw_text), = quarantine(con, rel)
+    ((row_number, reason, raw_text),) = quarantine(con, rel)
     assert row_number == 6
     assert reason.startswith("unparseable CSV line (line size over maximum)") and "2000000" in reason
     assert raw_text.startswith("910006,22116,") and len(raw_text) <= 10_000  # the line's start only
@@ -434,17 +463,23 @@ def test_over_long_line_is_quarantined_rest_loads(env, quoted, gz):
     baseline_intact(con)
 
 
-@pytest.mark.parametrize("encoding,bom,suffix", [
-    ("utf-16-le", b"\xff\xfe", ".tsv"),   # Excel's "Unicode Text": UTF-16 LE, tabs, CRLF
-    ("utf-16-be", b"\xfe\xff", ".csv"),
-    ("utf-16-le", b"", ".csv"),            # no byte order mark
-    ("utf-32-le", b"\xff\xfe\x00\x00", ".csv"),
-])
+@pytest.mark.parametrize(
+    "encoding,bom,suffix",
+    [
+        ("utf-16-le", b"\xff\xfe", ".tsv"),  # Excel's "Unicode Text": UTF-16 LE, tabs, CRLF
+        ("utf-16-be", b"\xfe\xff", ".csv"),
+        ("utf-16-le", b"", ".csv"),  # no byte order mark
+        ("utf-32-le", b"\xff\xfe\x00\x00", ".csv"),
+    ],
+)
 def test_utf16_and_utf32_files_load(env, encoding, bom, suffix):
     con, landing = env
     sep = "\t" if suffix == ".tsv" else ","
-    lines = [HEADER_II.strip(), "920001,22111,CAFÉ CRÈME MUG €,2,2009-12-02 09:00:00,4.95,13085,Österreich",
-             "920002,22112,“QUOTED” BOWL,1,2009-12-02 09:00:00,2.10,,France"]
+    lines = [
+        HEADER_II.strip(),
+        "920001,22111,CAFÉ CRÈME MUG €,2,2009-12-02 09:00:00,4.95,13085,Österreich",
+        "920002,22112,“QUOTED” BOWL,1,2009-12-02 09:00:00,2.10,,France",
+    ]
     text = "\r\n".join(line.replace(",", sep) for line in lines) + "\r\n"
     rel = "transactions/unicode" + suffix
     write(landing, rel, bom + text.encode(encoding))
@@ -453,9 +488,13 @@ def test_utf16_and_utf32_files_load(env, encoding, bom, suffix):
     assert res.read_as == f"{'UTF-32' if '32' in encoding else 'UTF-16' if bom else encoding.upper()} text"
     rows = con.execute(
         "SELECT invoice, description, price, customer_id, country FROM raw.transactions "
-        "WHERE _source_file = ? ORDER BY _row_number", [rel]).fetchall()
-    assert rows == [("920001", "CAFÉ CRÈME MUG €", Decimal("4.950"), 13085, "Österreich"),
-                    ("920002", "“QUOTED” BOWL", Decimal("2.100"), None, "France")]
+        "WHERE _source_file = ? ORDER BY _row_number",
+        [rel],
+    ).fetchall()
+    assert rows == [
+        ("920001", "CAFÉ CRÈME MUG €", Decimal("4.950"), 13085, "Österreich"),
+        ("920002", "“QUOTED” BOWL", Decimal("2.100"), None, "France"),
+    ]
     baseline_intact(con)
 
 
@@ -488,12 +527,15 @@ def test_decimal_comma_file_loads_with_the_right_prices(env):
     assert res.read_as == "decimal comma (2,55 read as 2.55)"
     rows = con.execute(
         "SELECT invoice, quantity, price, CAST(invoice_date AS VARCHAR) FROM raw.transactions "
-        "WHERE _source_file = 'transactions/de.csv' ORDER BY _row_number").fetchall()
-    assert rows == [("930001", 12, Decimal("2.550"), "2009-12-01 07:45:00"),
-                    ("930002", 1, Decimal("1234.500"), "2009-12-13 17:05:30"),
-                    ("930003", -2, Decimal("18.000"), "2009-12-14 00:00:00"),
-                    ("930004", 3, Decimal("-0.500"), "2009-12-15 08:00:00"),
-                    ("930005", 1000, Decimal("0.010"), "2009-12-15 08:00:00")]  # a thousands point
+        "WHERE _source_file = 'transactions/de.csv' ORDER BY _row_number"
+    ).fetchall()
+    assert rows == [
+        ("930001", 12, Decimal("2.550"), "2009-12-01 07:45:00"),
+        ("930002", 1, Decimal("1234.500"), "2009-12-13 17:05:30"),
+        ("930003", -2, Decimal("18.000"), "2009-12-14 00:00:00"),
+        ("930004", 3, Decimal("-0.500"), "2009-12-15 08:00:00"),
+        ("930005", 1000, Decimal("0.010"), "2009-12-15 08:00:00"),
+    ]  # a thousands point
     baseline_intact(con)
 
 
@@ -506,11 +548,18 @@ def test_a_file_mixing_decimal_comma_and_point_is_not_guessed(env):
     res = ingest_one(con, landing, "transactions/mixed.csv")
     assert (res.status, res.rows_accepted, res.rows_rejected, res.read_as) == ("loaded", 2, 3, None)
     assert [(n, r) for n, r, _ in quarantine(con, "transactions/mixed.csv")] == [
-        (1, "price '2,55' is not a valid decimal(18,3)"), (4, "price '-0,5' is not a valid decimal(18,3)"),
-        (5, "price '0,01' is not a valid decimal(18,3)")]
+        (1, "price '2,55' is not a valid decimal(18,3)"),
+        (4, "price '-0,5' is not a valid decimal(18,3)"),
+        (5, "price '0,01' is not a valid decimal(18,3)"),
+    ]
     # a decimal point file keeps its thousands ("1,234" is not a decimal comma)
-    write(landing, "transactions/us.csv", HEADER_II + '940001,1,MUG,2,2009-12-02 09:00:00,"1,234.50",1,UK\n'
-          + "940002,2,BOWL,1,2009-12-02 09:00:00,2.5,1,UK\n")
+    write(
+        landing,
+        "transactions/us.csv",
+        HEADER_II
+        + '940001,1,MUG,2,2009-12-02 09:00:00,"1,234.50",1,UK\n'
+        + "940002,2,BOWL,1,2009-12-02 09:00:00,2.5,1,UK\n",
+    )
     res = ingest_one(con, landing, "transactions/us.csv")
     assert res.read_as is None
 
@@ -525,7 +574,10 @@ def test_unknown_event_type_is_quarantined(env):
     write(landing, "events/e.csv", text)
     res = ingest_one(con, landing, "events/e.csv", source="events")
     assert (res.rows_accepted, res.rows_rejected) == (1, 1)
-    assert quarantine(con, "events/e.csv")[0][1] == "event_type 'hover' is not one of view, cart, remove_from_cart, purchase"
+    assert (
+        quarantine(con, "events/e.csv")[0][1]
+        == "event_type 'hover' is not one of view, cart, remove_from_cart, purchase"
+    )
 
 
 # ------------------------------------------------------------------ unreadable files -> rejected
@@ -536,34 +588,58 @@ def test_unknown_event_type_is_quarantined(env):
     [
         ("transactions/empty.csv", b"", "transactions/empty.csv: the file is empty (0 bytes)"),
         ("transactions/header_only.csv", HEADER_II.encode(), "transactions/header_only.csv: header only, no data rows"),
-        ("transactions/logo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
-         "transactions/logo.csv: looks binary (NUL bytes), not a CSV text file"),
-        ("transactions/notes.csv", b"Dear team,\nplease find the figures attached.\n",
-         "transactions/notes.csv: missing required column(s) invoice, stock_code, quantity, invoice_date, price "
-         "for source 'transactions'; header found: Dear team"),
-        ("transactions/no_price.csv",
-         b"Invoice,StockCode,Quantity,InvoiceDate\n1,A,1,2010-01-01 00:00:00\n",
-         "transactions/no_price.csv: missing required column(s) price for source 'transactions'; "
-         "header found: Invoice, StockCode, Quantity, InvoiceDate"),
-        ("transactions/broken.csv.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate",
-         "transactions/broken.csv.gz: cannot be"),
-        ("transactions/corrupt.parquet", b"PAR1" + b"\x00garbage" * 20 + b"PAR1",
-         "transactions/corrupt.parquet: cannot be read as Parquet: Invalid Input Error: Footer length error "
-         "in file 'transactions/corrupt.parquet'"),
-        ("transactions/export.parquet", HEADER_II.encode() + GOOD_ROWS[0].encode(),
-         "transactions/export.parquet: cannot be read as Parquet: Invalid Input Error: No magic bytes found "
-         "at end of file 'transactions/export.parquet'"),
-        ("transactions/renamed.xlsx", HEADER_II.encode() + GOOD_ROWS[0].encode(),
-         "transactions/renamed.xlsx: cannot be read as XLSX: File is not a zip file"),
-        ("transactions/two_layouts.xlsx",
-         xlsx_bytes({
-             "Jan": pd.DataFrame([TX_ROW], columns=TX_COLUMNS),
-             "Feb": pd.DataFrame([TX_ROW[:2] + TX_ROW[3:]], columns=TX_COLUMNS[:2] + TX_COLUMNS[3:]),
-         }),
-         "transactions/two_layouts.xlsx: sheet 'Feb' has header ['Invoice', 'StockCode', 'Quantity', "
-         "'InvoiceDate', 'Price', 'Customer ID', 'Country'] but the first sheet has ['Invoice', 'StockCode', "
-         "'Description', 'Quantity', 'InvoiceDate', 'Price', 'Customer ID', 'Country']; all sheets of one "
-         "workbook must share a layout"),
+        (
+            "transactions/logo.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+            "transactions/logo.csv: looks binary (NUL bytes), not a CSV text file",
+        ),
+        (
+            "transactions/notes.csv",
+            b"Dear team,\nplease find the figures attached.\n",
+            "transactions/notes.csv: missing required column(s) invoice, stock_code, quantity, invoice_date, price "
+            "for source 'transactions'; header found: Dear team",
+        ),
+        (
+            "transactions/no_price.csv",
+            b"Invoice,StockCode,Quantity,InvoiceDate\n1,A,1,2010-01-01 00:00:00\n",
+            "transactions/no_price.csv: missing required column(s) price for source 'transactions'; "
+            "header found: Invoice, StockCode, Quantity, InvoiceDate",
+        ),
+        (
+            "transactions/broken.csv.gz",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate",
+            "transactions/broken.csv.gz: cannot be",
+        ),
+        (
+            "transactions/corrupt.parquet",
+            b"PAR1" + b"\x00garbage" * 20 + b"PAR1",
+            "transactions/corrupt.parquet: cannot be read as Parquet: Invalid Input Error: Footer length error "
+            "in file 'transactions/corrupt.parquet'",
+        ),
+        (
+            "transactions/export.parquet",
+            HEADER_II.encode() + GOOD_ROWS[0].encode(),
+            "transactions/export.parquet: cannot be read as Parquet: Invalid Input Error: No magic bytes found "
+            "at end of file 'transactions/export.parquet'",
+        ),
+        (
+            "transactions/renamed.xlsx",
+            HEADER_II.encode() + GOOD_ROWS[0].encode(),
+            "transactions/renamed.xlsx: cannot be read as XLSX: File is not a zip file",
+        ),
+        (
+            "transactions/two_layouts.xlsx",
+            xlsx_bytes(
+                {
+                    "Jan": pd.DataFrame([TX_ROW], columns=TX_COLUMNS),
+                    "Feb": pd.DataFrame([TX_ROW[:2] + TX_ROW[3:]], columns=TX_COLUMNS[:2] + TX_COLUMNS[3:]),
+                }
+            ),
+            "transactions/two_layouts.xlsx: sheet 'Feb' has header ['Invoice', 'StockCode', 'Quantity', "
+            "'InvoiceDate', 'Price', 'Customer ID', 'Country'] but the first sheet has ['Invoice', 'StockCode', "
+            "'Description', 'Quantity', 'InvoiceDate', 'Price', 'Customer ID', 'Country']; all sheets of one "
+            "workbook must share a layout",
+        ),
     ],
 )
 def test_unreadable_file_is_rejected_and_nothing_else_changes(env, rel, content, message):
@@ -618,10 +694,18 @@ def test_same_bytes_in_another_source_folder_load_into_that_source(env):
 
 def test_corrected_file_replaces_only_its_own_rows(env):
     con, landing = env
-    write(landing, "transactions/day2.csv", HEADER_II + GOOD_ROWS[0].replace("489434", "600001") + "\nbad,1,x,N/A,2010-01-01,1,1,UK\n")
+    write(
+        landing,
+        "transactions/day2.csv",
+        HEADER_II + GOOD_ROWS[0].replace("489434", "600001") + "\nbad,1,x,N/A,2010-01-01,1,1,UK\n",
+    )
     ingest_one(con, landing, "transactions/day2.csv")
     assert len(quarantine(con, "transactions/day2.csv")) == 1
-    write(landing, "transactions/day2.csv", HEADER_II + "\n".join(r.replace("489434", "600002") for r in GOOD_ROWS[:2]) + "\n")
+    write(
+        landing,
+        "transactions/day2.csv",
+        HEADER_II + "\n".join(r.replace("489434", "600002") for r in GOOD_ROWS[:2]) + "\n",
+    )
     res = ingest_one(con, landing, "transactions/day2.csv", run_id="run-fix")
     assert (res.status, res.rows_accepted) == ("replaced", 2)
     assert con.execute(
@@ -783,7 +867,9 @@ def test_process_killed_mid_load_leaves_nothing_and_rerun_loads(env, tmp_path):
     con.close()  # DuckDB lets one process write a database file at a time
     child = subprocess.run(
         [sys.executable, "-c", CRASH_CHILD, str(tmp_path / "wh.duckdb"), str(landing), rel],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert (child.returncode, child.stdout) == (17, "inserted 19999\n"), child.stderr
@@ -831,13 +917,48 @@ def test_discovery_ignores_temp_files_and_refuses_escapes(tmp_path):
 # ids, hex / exponent / underscore forms DuckDB would cast but the rules refuse, padding,
 # time-zone suffixes, other date formats, and every NULL token in several spellings.
 _EDGE_VALUES = [
-    "12", "+12", "-12", "0012", "12.5", "12.0", "12.00", "1_000", "0x1F", "1e3", "--5", "5-",
-    "+-5", "-", "+", "1-2", " 12", "12 ", "9223372036854775808", "2147483648", "1,000",
-    "٣", "17850.0", "0.82", " 1.10 ", "abc",
-    "2025-11-01 00:04:50 UTC", "2025-11-01 00:04:50  UTC", "2025-11-01T00:04:50Z",
-    "2025-11-01 00:04:50 utc", "2025-11-01 00:04:50+02", "2025-11-01", " 2025-11-01 10:00 ",
-    "11/01/2025 10:00", "01.11.2025 10:00", "01.11.2025 10:00:05", "01.11.2025", "12/1/2010 8:26", "2025-13-01 00:00:00", "2025-12-32",
-    *[v for t in ingest.NULL_TOKENS for v in (t, t.upper(), f"  {t} ", t.title())], None,
+    "12",
+    "+12",
+    "-12",
+    "0012",
+    "12.5",
+    "12.0",
+    "12.00",
+    "1_000",
+    "0x1F",
+    "1e3",
+    "--5",
+    "5-",
+    "+-5",
+    "-",
+    "+",
+    "1-2",
+    " 12",
+    "12 ",
+    "9223372036854775808",
+    "2147483648",
+    "1,000",
+    "٣",
+    "17850.0",
+    "0.82",
+    " 1.10 ",
+    "abc",
+    "2025-11-01 00:04:50 UTC",
+    "2025-11-01 00:04:50  UTC",
+    "2025-11-01T00:04:50Z",
+    "2025-11-01 00:04:50 utc",
+    "2025-11-01 00:04:50+02",
+    "2025-11-01",
+    " 2025-11-01 10:00 ",
+    "11/01/2025 10:00",
+    "01.11.2025 10:00",
+    "01.11.2025 10:00:05",
+    "01.11.2025",
+    "12/1/2010 8:26",
+    "2025-13-01 00:00:00",
+    "2025-12-32",
+    *[v for t in ingest.NULL_TOKENS for v in (t, t.upper(), f"  {t} ", t.title())],
+    None,
 ]
 _EDGE_TYPES = ["VARCHAR", "INTEGER", "BIGINT", "DECIMAL(18,2)", "DECIMAL(18,3)", "TIMESTAMP", "DATE"]
 
@@ -852,7 +973,7 @@ def test_fast_typing_gives_what_the_general_rules_give(sql_type):
         f"""
         WITH a AS (SELECT x, {typed} AS t, {ingest._typed_expr('"x"', sql_type)} AS want_t,
                           {ingest._is_null_token('"x"')} AS want_n FROM v)
-        SELECT x, t, want_t, {null.format(t='t')} AS n, want_n FROM a
+        SELECT x, t, want_t, {null.format(t="t")} AS n, want_n FROM a
         """
     ).fetchall()
     assert len(rows) == len(_EDGE_VALUES)
@@ -874,13 +995,15 @@ def test_what_passes_the_range_rules_cannot_overflow_a_line_amount(env):
     edge = "489700,22111,EDGE,-1000000,2009-12-02 09:00:00,1000000.000,13085,United Kingdom"
     write(landing, "transactions/edge.csv", HEADER_II + edge + "\n")
     assert ingest_one(con, landing, "transactions/edge.csv").rows_accepted == 1
-    amount = con.execute("SELECT CAST(quantity * price AS DECIMAL(18, 3)) FROM raw.transactions "
-                         "WHERE invoice = '489700'").fetchone()[0]
+    amount = con.execute(
+        "SELECT CAST(quantity * price AS DECIMAL(18, 3)) FROM raw.transactions WHERE invoice = '489700'"
+    ).fetchone()[0]
     assert amount == Decimal("-1000000000000.000")
     tight = ingest.Ranges(max_quantity=10, max_price=5.0, min_date="2009-12-02", max_days_ahead=1)
     write(landing, "transactions/tight.csv", HEADER_II + "489701,22111,X,11,2009-12-02 09:00:00,6,13085,UK\n")
-    res = ingest.ingest_file(con, LandingFile("transactions", landing / "transactions/tight.csv",
-                                              "transactions/tight.csv"), "run-t", tight)
+    res = ingest.ingest_file(
+        con, LandingFile("transactions", landing / "transactions/tight.csv", "transactions/tight.csv"), "run-t", tight
+    )
     assert (res.rows_accepted, res.rows_rejected) == (0, 1)
     assert "at most 10," in quarantine(con, "transactions/tight.csv")[0][1]
     baseline_intact(con)

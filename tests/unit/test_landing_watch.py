@@ -35,7 +35,11 @@ def test_a_file_is_ready_only_after_two_equal_looks():
     assert second.days == ["2024-01-02"]
     cursor = json.loads(second.cursor)
     assert cursor["files"]["events/a.csv"] == {
-        "source": "events", "size": 10, "mtime_ns": 1, "sha256": sha, "days": ["2024-01-02"],
+        "source": "events",
+        "size": 10,
+        "mtime_ns": 1,
+        "sha256": sha,
+        "days": ["2024-01-02"],
     }
     assert cursor["looks"] == {}
 
@@ -132,6 +136,7 @@ def test_cursor_garbage_starts_afresh_and_gone_files_are_forgotten():
 
 def test_day_range_clamps_to_the_partitions():
     assert lw.day_range(["2024-01-03", "2009-01-01", "2024-01-01"], "2009-12-01", "2026-01-01") == (
-        "2024-01-01", "2024-01-03",
+        "2024-01-01",
+        "2024-01-03",
     )
     assert lw.day_range(["2001-01-01"], "2009-12-01", "2026-01-01") is None

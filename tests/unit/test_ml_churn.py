@@ -9,8 +9,17 @@ import pandas as pd
 import pytest
 
 from ml_assets.churn import (
-    CANDIDATES, CHURN_FEATURES, SCORE_COLUMNS, ChurnConfig, _Models, _stack, choose_model,
-    churn_cutoffs, churn_features, run_churn, validate_candidates,
+    CANDIDATES,
+    CHURN_FEATURES,
+    SCORE_COLUMNS,
+    ChurnConfig,
+    _Models,
+    _stack,
+    choose_model,
+    churn_cutoffs,
+    churn_features,
+    run_churn,
+    validate_candidates,
 )
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
@@ -20,9 +29,17 @@ START = pd.Timestamp("2023-01-02")
 
 
 def _line(inv, code, cust, when, qty=2, price=3.0, country="United Kingdom"):
-    return {"invoice": inv, "stock_code": code, "description": f"ITEM {code}",
-            "customer_id": cust, "invoice_date": when, "quantity": qty, "unit_price": price,
-            "category": "cat_a" if code < "P5" else "cat_b", "country": country}
+    return {
+        "invoice": inv,
+        "stock_code": code,
+        "description": f"ITEM {code}",
+        "customer_id": cust,
+        "invoice_date": when,
+        "quantity": qty,
+        "unit_price": price,
+        "category": "cat_a" if code < "P5" else "cat_b",
+        "country": country,
+    }
 
 
 def separable_lines(n_loyal=80, n_oneoff=80, weeks=104) -> pd.DataFrame:
@@ -59,11 +76,14 @@ def test_leakage_guard_rows_at_or_after_cutoff_change_nothing():
     changed.loc[future, "quantity"] = changed.loc[future, "quantity"] * 10
     changed.loc[future, "net_amount"] = changed.loc[future, "net_amount"] * 10
     changed.loc[future, "is_cancellation"] = True
-    extra = pd.DataFrame([
-        _line("900001", "P9", 10001, T), _line("900002", "P9", 10002, T + pd.Timedelta(days=3)),
-        _line("C900003", "P9", 10003, T + pd.Timedelta(hours=1), qty=-5),
-        _line("900004", "P9", 99999, T + pd.Timedelta(days=30)),
-    ])
+    extra = pd.DataFrame(
+        [
+            _line("900001", "P9", 10001, T),
+            _line("900002", "P9", 10002, T + pd.Timedelta(days=3)),
+            _line("C900003", "P9", 10003, T + pd.Timedelta(hours=1), qty=-5),
+            _line("900004", "P9", 99999, T + pd.Timedelta(days=30)),
+        ]
+    )
     changed = prepare_lines(pd.concat([changed, extra], ignore_index=True))
     ev = shop.events.copy()
     ev_extra = ev.head(50).assign(event_time=T + pd.Timedelta(minutes=5))
@@ -78,8 +98,9 @@ def test_leakage_guard_rows_at_or_after_cutoff_change_nothing():
     keep_cols = [c for c in before.columns if c != "days_since_signup"]
     pd.testing.assert_frame_equal(before[keep_cols], after[keep_cols])
     unaffected = ~before.index.isin(moved)
-    pd.testing.assert_series_equal(before.loc[unaffected, "days_since_signup"],
-                                   after.loc[unaffected, "days_since_signup"])
+    pd.testing.assert_series_equal(
+        before.loc[unaffected, "days_since_signup"], after.loc[unaffected, "days_since_signup"]
+    )
     assert after.loc[after.index.isin(moved), "days_since_signup"].isna().all()
 
 
@@ -96,11 +117,14 @@ def test_leakage_guard_covers_the_churn_features():
     changed.loc[future, "is_cancellation"] = ~changed.loc[future, "is_cancellation"]
     changed.loc[future, "stock_code"] = "P9"
     known = int(before.index[0])
-    extra = pd.DataFrame([
-        _line("900001", "P9", known, T), _line("C900002", "P9", known, T, qty=-50),
-        _line("900003", "P9", known, T + pd.Timedelta(days=2)),
-        _line("900004", "P9", 99999, T + pd.Timedelta(days=30)),
-    ])
+    extra = pd.DataFrame(
+        [
+            _line("900001", "P9", known, T),
+            _line("C900002", "P9", known, T, qty=-50),
+            _line("900003", "P9", known, T + pd.Timedelta(days=2)),
+            _line("900004", "P9", 99999, T + pd.Timedelta(days=30)),
+        ]
+    )
     changed = prepare_lines(pd.concat([changed, extra], ignore_index=True))
     after = churn_features(changed, T, shop.customers, shop.events, 365)
     pd.testing.assert_frame_equal(before, after)
@@ -109,15 +133,19 @@ def test_leakage_guard_covers_the_churn_features():
 def test_churn_features_on_crafted_rows():
     day = pd.Timedelta(days=1)
     at = START + pd.Timedelta(hours=10)
-    lines = prepare_lines(pd.DataFrame([
-        _line("1", "P1", 1, at),                            # 2 x 3 = 6
-        _line("2", "P2", 1, at + 10 * day, qty=4),          # 12
-        _line("C3", "P2", 1, at + 20 * day, qty=-1),        # a return of 3
-        _line("4", "P1", 1, at + 70 * day),                 # 6 + 6 = 12
-        _line("4", "P1", 1, at + 70 * day),
-        _line("5", "P1", 2, at + 50 * day),                 # one purchase only
-        _line("6", "P3", 1, START + 100 * day),             # at the cutoff: ignored
-    ]))
+    lines = prepare_lines(
+        pd.DataFrame(
+            [
+                _line("1", "P1", 1, at),  # 2 x 3 = 6
+                _line("2", "P2", 1, at + 10 * day, qty=4),  # 12
+                _line("C3", "P2", 1, at + 20 * day, qty=-1),  # a return of 3
+                _line("4", "P1", 1, at + 70 * day),  # 6 + 6 = 12
+                _line("4", "P1", 1, at + 70 * day),
+                _line("5", "P1", 2, at + 50 * day),  # one purchase only
+                _line("6", "P3", 1, START + 100 * day),  # at the cutoff: ignored
+            ]
+        )
+    )
     T = START + 100 * day
     f = churn_features(lines, T, horizon_days=90)
     a = f.loc[1]

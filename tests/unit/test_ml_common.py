@@ -13,10 +13,15 @@ from ml_assets.data import lines_from_transactions, prepare_lines
 
 def _run(value: float, check: DataCheck | None = None) -> ModelRun:
     return ModelRun(
-        model="m", task="t", params={"a": 1}, metrics={"roc_auc": value, "brier": 0.1},
+        model="m",
+        task="t",
+        params={"a": 1},
+        metrics={"roc_auc": value, "brier": 0.1},
         baselines={"logreg": {"roc_auc": 0.8, "brier": 0.2}, "recency": {"roc_auc": 0.7}},
-        primary_metric="roc_auc", data_check=check,
-        data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"),
+        primary_metric="roc_auc",
+        data_check=check,
+        data_start=pd.Timestamp("2024-01-01"),
+        data_end=pd.Timestamp("2024-12-31"),
     ).decide()
 
 
@@ -46,8 +51,17 @@ def test_metrics_frame_has_one_row_per_metric_and_baseline():
     f = _run(0.85, min_data("x", [Requirement("n", "customers", 1, 1)])).metrics_frame()
     # roc_auc x 2 baselines + brier x 1 baseline
     assert len(f) == 3
-    assert {"model", "metric", "value", "baseline_name", "baseline_value", "publishable",
-            "reason", "artifact_hash", "params"} <= set(f.columns)
+    assert {
+        "model",
+        "metric",
+        "value",
+        "baseline_name",
+        "baseline_value",
+        "publishable",
+        "reason",
+        "artifact_hash",
+        "params",
+    } <= set(f.columns)
     row = f[(f.metric == "roc_auc") & (f.baseline_name == "recency")].iloc[0]
     assert row["value"] == 0.85 and row["baseline_value"] == 0.7 and row["beats_baseline"]
     assert row["is_primary"]
@@ -63,13 +77,15 @@ def test_markdown_table_lists_model_and_baselines():
 
 
 def test_min_data_message_says_how_much_is_needed():
-    c = min_data("churn prediction", [
-        Requirement("repeat", "customers with >= 2 orders", 500, 312),
-        Requirement("days", "days of order history", 180, 400),
-    ])
+    c = min_data(
+        "churn prediction",
+        [
+            Requirement("repeat", "customers with >= 2 orders", 500, 312),
+            Requirement("days", "days of order history", 180, 400),
+        ],
+    )
     assert not c.ok
-    assert c.message == ("Not enough data for churn prediction: need >= 500 customers with "
-                         ">= 2 orders (have 312).")
+    assert c.message == ("Not enough data for churn prediction: need >= 500 customers with >= 2 orders (have 312).")
     assert c.observed == {"repeat": 312, "days": 400}
 
 
@@ -81,16 +97,18 @@ def test_artifact_hash_is_deterministic_and_content_sensitive():
 
 
 def test_lines_from_online_retail_layout():
-    raw = pd.DataFrame({
-        "InvoiceNo": ["536365", "536365", "C536379", "536380", "536380"],
-        "StockCode": ["85123A", "POST", "85123A", "gift_0001_10", "85123A"],
-        "Description": ["HEART", "POSTAGE", "HEART", None, "HEART"],
-        "Quantity": [6, 1, -2, 1, 6],
-        "InvoiceDate": ["2010-12-01 08:26:00"] * 5,
-        "UnitPrice": [2.55, 18.0, 2.55, 10.0, 2.55],
-        "CustomerID": [17850, 17850, 17850, None, None],
-        "Country": ["United Kingdom"] * 5,
-    })
+    raw = pd.DataFrame(
+        {
+            "InvoiceNo": ["536365", "536365", "C536379", "536380", "536380"],
+            "StockCode": ["85123A", "POST", "85123A", "gift_0001_10", "85123A"],
+            "Description": ["HEART", "POSTAGE", "HEART", None, "HEART"],
+            "Quantity": [6, 1, -2, 1, 6],
+            "InvoiceDate": ["2010-12-01 08:26:00"] * 5,
+            "UnitPrice": [2.55, 18.0, 2.55, 10.0, 2.55],
+            "CustomerID": [17850, 17850, 17850, None, None],
+            "Country": ["United Kingdom"] * 5,
+        }
+    )
     raw = pd.concat([raw, raw.iloc[[0]]])  # an exact duplicate
     lines = lines_from_transactions(raw)
     assert len(lines) == 5

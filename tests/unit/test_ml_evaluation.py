@@ -84,8 +84,7 @@ def test_ranking_metrics_by_hand():
 
 
 def test_ranking_metrics_mean_over_users_skips_empty_relevant():
-    out = ev.ranking_metrics([["a", "b"], ["c", "d"], ["e"]], [{"a"}, {"x"}, set()], k=2,
-                             catalogue_size=5)
+    out = ev.ranking_metrics([["a", "b"], ["c", "d"], ["e"]], [{"a"}, {"x"}, set()], k=2, catalogue_size=5)
     assert out["hit_rate@2"] == pytest.approx(0.5)
     assert out["precision@2"] == pytest.approx(0.25)
     assert out["recall@2"] == pytest.approx(0.5)

@@ -43,12 +43,14 @@ def test_events_sql_reads_known_customers_only_with_narrow_columns():
 
 
 def test_prepare_events_types_text_input():
-    raw = pd.DataFrame({
-        "user_id": ["10001", "x", "10002"],
-        "event_time": ["2025-01-01 10:00:00", "2025-01-01 11:00:00", "2025-01-02 09:00:00"],
-        "event_type": ["View", "cart", None],
-        "user_session": ["a", "a", "b"],
-    })
+    raw = pd.DataFrame(
+        {
+            "user_id": ["10001", "x", "10002"],
+            "event_time": ["2025-01-01 10:00:00", "2025-01-01 11:00:00", "2025-01-02 09:00:00"],
+            "event_type": ["View", "cart", None],
+            "user_session": ["a", "a", "b"],
+        }
+    )
     ev = prepare_events(raw)
     assert ev["user_id"].dtype == "Int64" and ev["user_id"].isna().tolist() == [False, True, False]
     assert pd.api.types.is_datetime64_dtype(ev["event_time"])

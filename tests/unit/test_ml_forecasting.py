@@ -35,10 +35,18 @@ def lines_from_weekly(units: dict[str, np.ndarray], start=MONDAY, category=None)
         for w, q in enumerate(ys):
             if q <= 0:
                 continue
-            rows.append({"invoice": f"{w}-{code}", "stock_code": code, "customer_id": 1,
-                         "invoice_date": start + pd.Timedelta(days=7 * w + 2, hours=10),
-                         "quantity": int(q), "unit_price": 2.0,
-                         "category": category or f"cat_{code[-1]}", "country": "UK"})
+            rows.append(
+                {
+                    "invoice": f"{w}-{code}",
+                    "stock_code": code,
+                    "customer_id": 1,
+                    "invoice_date": start + pd.Timedelta(days=7 * w + 2, hours=10),
+                    "quantity": int(q),
+                    "unit_price": 2.0,
+                    "category": category or f"cat_{code[-1]}",
+                    "country": "UK",
+                }
+            )
     return prepare_lines(pd.DataFrame(rows))
 
 
@@ -50,8 +58,7 @@ def seasonal_units(n_weeks: int, seed: int, base: float = 40.0, amp: float = 120
     return np.round(base + amp * peak + rng.normal(0, 3, n_weeks)).clip(1)
 
 
-FAST = dict(n_estimators=80, num_leaves=15, min_child_samples=10, n_origins=3, origin_step=6,
-            min_history_weeks=52)
+FAST = dict(n_estimators=80, num_leaves=15, min_child_samples=10, n_origins=3, origin_step=6, min_history_weeks=52)
 
 
 def test_baseline_forecasts_by_hand():
@@ -108,8 +115,7 @@ def test_backtest_origins_leave_a_full_horizon_to_test():
 def test_planted_seasonal_series_beats_naive():
     # 112 weeks: the backtest origins (weeks 94-102) cover the second yearly peak
     units = {f"P{i}": seasonal_units(112, i, base=30 + 10 * i) for i in range(6)}
-    res = run_forecasting(lines_from_weekly(units),
-                          ForecastConfig(**{**FAST, "top_n_products": 6, "origin_step": 4}))
+    res = run_forecasting(lines_from_weekly(units), ForecastConfig(**{**FAST, "top_n_products": 6, "origin_step": 4}))
     assert not any("fell back" in n for n in res.run.notes)
     b = res.run.baselines
     assert b["seasonal_naive"]["mase"] < 0.6 * b["naive"]["mase"]
@@ -200,11 +206,24 @@ def test_forecast_output_intervals_and_reorder_points():
 
 
 def test_reorder_point_by_hand():
-    fc = pd.DataFrame({"series_id": ["product:A"] * 3, "series_type": ["product"] * 3,
-                       "horizon": [1, 2, 3], "forecast": [10.0, 12.0, 50.0]})
-    bt = pd.DataFrame({"model": "champion", "series_id": "product:A", "horizon": [1, 2, 1, 2],
-                       "forecast": [10.0, 10, 10, 10], "actual": [12.0, 8, 8, 12],
-                       "level_scale": 10.0})
+    fc = pd.DataFrame(
+        {
+            "series_id": ["product:A"] * 3,
+            "series_type": ["product"] * 3,
+            "horizon": [1, 2, 3],
+            "forecast": [10.0, 12.0, 50.0],
+        }
+    )
+    bt = pd.DataFrame(
+        {
+            "model": "champion",
+            "series_id": "product:A",
+            "horizon": [1, 2, 1, 2],
+            "forecast": [10.0, 10, 10, 10],
+            "actual": [12.0, 8, 8, 12],
+            "level_scale": 10.0,
+        }
+    )
     r = reorder_points(fc, bt, lead_time_weeks=2, service_level=0.95).iloc[0]
     z = NormalDist().inv_cdf(0.95)
     assert r["lead_time_demand"] == pytest.approx(22.0)

@@ -25,8 +25,7 @@ from tests.synthetic_shop import simulate_shop
 def shop():
     """A small shop with guests, in the order the assets read it (time, then invoice)."""
     s = simulate_shop(n_customers=400, n_products=60, n_weeks=80, seed=5, with_events=True)
-    lines = prepare_lines(s.lines).sort_values(["invoice_date", "invoice"], kind="stable",
-                                               ignore_index=True)
+    lines = prepare_lines(s.lines).sort_values(["invoice_date", "invoice"], kind="stable", ignore_index=True)
     events = s.events.sort_values("event_time", kind="stable", ignore_index=True)
     assert lines["customer_id"].isna().any()  # guests are part of the test
     return lines, s.customers, events
@@ -86,12 +85,16 @@ def test_recommendations_on_the_columns_their_asset_reads_equal_the_full_frame(s
 
 
 def test_prepare_lines_fills_what_a_narrow_read_leaves_out_and_copies_nothing_else():
-    raw = pd.DataFrame({
-        "stock_code": pd.array(["A", "B"], dtype="str"),
-        "invoice_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
-        "quantity": np.array([2, 3], dtype="int64"), "net_amount": [4.0, 9.0],
-        "is_cancellation": [False, True], "is_merchandise": [True, True],
-    })
+    raw = pd.DataFrame(
+        {
+            "stock_code": pd.array(["A", "B"], dtype="str"),
+            "invoice_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            "quantity": np.array([2, 3], dtype="int64"),
+            "net_amount": [4.0, 9.0],
+            "is_cancellation": [False, True],
+            "is_merchandise": [True, True],
+        }
+    )
     before = raw.copy()
     out = prepare_lines(raw)
     assert list(out.columns) == LINE_COLUMNS
@@ -126,23 +129,25 @@ def test_before_cutoff_on_sorted_rows_is_a_slice_with_the_same_rows(shop):
     pd.testing.assert_frame_equal(cut, lines.loc[lines["invoice_date"] < T])
     assert np.shares_memory(cut["net_amount"].to_numpy(), lines["net_amount"].to_numpy())
     gap = lines.assign(invoice_date=lines["invoice_date"].where(lines.index != 5))  # NaT: a mask
-    pd.testing.assert_frame_equal(before_cutoff(gap, "invoice_date", T),
-                                  gap.loc[gap["invoice_date"] < T])
+    pd.testing.assert_frame_equal(before_cutoff(gap, "invoice_date", T), gap.loc[gap["invoice_date"] < T])
 
 
 def test_text_keys_as_categoricals_give_the_same_features(shop):
     lines, customers, events = shop
     cats = text_as_categories(lines)
-    assert all(isinstance(cats[c].dtype, pd.CategoricalDtype)
-               for c in ("invoice", "stock_code", "category", "country"))
+    assert all(isinstance(cats[c].dtype, pd.CategoricalDtype) for c in ("invoice", "stock_code", "category", "country"))
     end = lines["invoice_date"].max() + pd.Timedelta(days=1)
     for T in (lines["invoice_date"].quantile(0.6).normalize(), end):
-        pd.testing.assert_frame_equal(customer_features(lines, T, customers, events),
-                                      customer_features(cats, T, customers, events),
-                                      check_exact=True)
-        pd.testing.assert_frame_equal(churn_features(lines, T, customers, events, 365),
-                                      churn_features(cats, T, customers, events, 365),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            customer_features(lines, T, customers, events),
+            customer_features(cats, T, customers, events),
+            check_exact=True,
+        )
+        pd.testing.assert_frame_equal(
+            churn_features(lines, T, customers, events, 365),
+            churn_features(cats, T, customers, events, 365),
+            check_exact=True,
+        )
 
 
 def test_take_rows_equals_loc_and_consumes_its_source(shop):
@@ -159,12 +164,14 @@ def test_take_rows_equals_loc_and_consumes_its_source(shop):
 
 
 def test_popularity_counts_customers_by_id_and_guests_by_basket():
-    buys = pd.DataFrame({
-        "customer_id": pd.array([1, 1, 2, None, None, None], dtype="Int64"),
-        "invoice": ["i1", "i2", "i3", "g1", "g1", "g2"],
-        "stock_code": ["A", "A", "A", "B", "B", "B"],
-        "invoice_date": pd.to_datetime(["2024-01-01"] * 6),
-    })
+    buys = pd.DataFrame(
+        {
+            "customer_id": pd.array([1, 1, 2, None, None, None], dtype="Int64"),
+            "invoice": ["i1", "i2", "i3", "g1", "g1", "g2"],
+            "stock_code": ["A", "A", "A", "B", "B", "B"],
+            "invoice_date": pd.to_datetime(["2024-01-01"] * 6),
+        }
+    )
     # A: customers 1 and 2 (customer 1 twice) = 2 buyers; B: guest baskets g1, g2 = 2; C: none
     three = buys.assign(stock_code=["A", "A", "A", "B", "B", "C"])
     order = _popularity(three, pd.Index(["A", "B", "C"]), None)
@@ -174,13 +181,16 @@ def test_popularity_counts_customers_by_id_and_guests_by_basket():
 
 
 def test_holdout_takes_the_last_invoice_per_customer_and_no_guest_line():
-    buys = pd.DataFrame({
-        "customer_id": pd.array([1, 1, 1, 2, 3, 3, None], dtype="Int64"),
-        "invoice": ["a", "b", "b", "c", "d", "e", "e"],
-        "stock_code": ["X", "Y", "Z", "X", "X", "Y", "Z"],
-        "invoice_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-01-05",
-                                        "2024-01-01", "2024-03-01", "2024-03-01"]),
-    })
+    buys = pd.DataFrame(
+        {
+            "customer_id": pd.array([1, 1, 1, 2, 3, 3, None], dtype="Int64"),
+            "invoice": ["a", "b", "b", "c", "d", "e", "e"],
+            "stock_code": ["X", "Y", "Z", "X", "X", "Y", "Z"],
+            "invoice_date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-02-01", "2024-01-05", "2024-01-01", "2024-03-01", "2024-03-01"]
+            ),
+        }
+    )
     train, test = holdout_last_basket(buys)
     assert test.index.tolist() == [1, 2, 5]  # customer 1's "b", customer 3's "e"; 2 has one basket
     assert train.index.tolist() == [0, 3, 4, 6]  # the guest line of invoice "e" stays in training
@@ -192,8 +202,7 @@ def test_holdout_takes_the_last_invoice_per_customer_and_no_guest_line():
 def _warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.dim_products "
-                "(product_key BIGINT, description VARCHAR, category VARCHAR)")
+    con.execute("CREATE TABLE marts.dim_products (product_key BIGINT, description VARCHAR, category VARCHAR)")
     con.execute("INSERT INTO marts.dim_products VALUES (1, 'CAT A', 'Toys'), (2, 'CAT B', NULL)")
     con.execute("""
         CREATE TABLE marts.fct_order_lines (
@@ -231,8 +240,7 @@ def test_lines_read_narrow_are_the_same_rows_in_the_same_order():
     assert full["invoice"].tolist() == ["INV1", "INV1", "INV2"]  # time, invoice, line order
     assert full["description"].tolist() == ["CAT A", "CAT B", "CAT B"]  # the product's own text
     assert full["quantity"].dtype == "int64" and full["unit_price"].dtype == "float64"
-    for cols in (CUSTOMER_LINE_COLUMNS, FORECAST_LINE_COLUMNS, RECS_LINE_COLUMNS,
-                 ("invoice_date",)):
+    for cols in (CUSTOMER_LINE_COLUMNS, FORECAST_LINE_COLUMNS, RECS_LINE_COLUMNS, ("invoice_date",)):
         narrow = ml_io.read_frame(con, ml_io.lines_sql(cols))
         pd.testing.assert_frame_equal(narrow, full[list(cols)])
     with pytest.raises(ValueError, match="unknown line columns"):
@@ -253,10 +261,12 @@ def test_inputs_are_read_under_a_lower_duckdb_memory_limit_that_is_then_restored
     with ml_io.read_memory_limit(con, "1GB"):  # never raised
         assert limit() == pytest.approx(500e6, rel=0.01)
     con.execute("CREATE TABLE marts.customer_rfm AS SELECT 1 AS customer_id")
-    con.execute("CREATE TABLE marts.dim_customers AS SELECT 1 AS customer_key, "
-                "10001 AS customer_id, 1980 AS birth_year, 1.0 AS income, 2 AS household_size, "
-                "DATE '2020-01-01' AS signup_date, 'web' AS channel, 'UK' AS country, "
-                "true AS has_profile")
+    con.execute(
+        "CREATE TABLE marts.dim_customers AS SELECT 1 AS customer_key, "
+        "10001 AS customer_id, 1980 AS birth_year, 1.0 AS income, 2 AS household_size, "
+        "DATE '2020-01-01' AS signup_date, 'web' AS channel, 'UK' AS country, "
+        "true AS has_profile"
+    )
     inputs = ml_io.read_inputs(con, with_events=False, line_columns=FORECAST_LINE_COLUMNS)
     assert list(inputs) == ["lines", "customers", "rfm"]
     assert list(inputs["lines"].columns) == list(FORECAST_LINE_COLUMNS)

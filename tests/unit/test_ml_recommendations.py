@@ -9,10 +9,10 @@ import pytest
 from ml_assets.data import prepare_lines
 from ml_assets.recommendations import (
     CANDIDATES,
-    choose_champion,
     FBT_COLUMNS,
     REC_COLUMNS,
     RecConfig,
+    choose_champion,
     holdout_last_basket,
     item_universe,
     purchases,
@@ -38,13 +38,29 @@ def bundle_lines(n_customers: int = 200, seed: int = 0) -> pd.DataFrame:
             if rng.random() < 0.3:
                 items |= {"BUNDLE_A", "BUNDLE_B"}
             for it in sorted(items):
-                rows.append({"invoice": str(inv), "stock_code": it, "customer_id": c,
-                             "invoice_date": T0 + pd.Timedelta(days=10 * b + c % 7),
-                             "quantity": 1, "unit_price": 1.0, "description": f"DESC {it}"})
+                rows.append(
+                    {
+                        "invoice": str(inv),
+                        "stock_code": it,
+                        "customer_id": c,
+                        "invoice_date": T0 + pd.Timedelta(days=10 * b + c % 7),
+                        "quantity": 1,
+                        "unit_price": 1.0,
+                        "description": f"DESC {it}",
+                    }
+                )
     for it in ["BUNDLE_A", "F01", "F02"]:
-        rows.append({"invoice": "999999", "stock_code": it, "customer_id": 1,
-                     "invoice_date": T0 + pd.Timedelta(days=5), "quantity": 1,
-                     "unit_price": 1.0, "description": f"DESC {it}"})
+        rows.append(
+            {
+                "invoice": "999999",
+                "stock_code": it,
+                "customer_id": 1,
+                "invoice_date": T0 + pd.Timedelta(days=5),
+                "quantity": 1,
+                "unit_price": 1.0,
+                "description": f"DESC {it}",
+            }
+        )
     return prepare_lines(pd.DataFrame(rows))
 
 
@@ -95,8 +111,9 @@ def test_frequently_bought_together_finds_the_bundle():
     a = f[(f.stock_code == "BUNDLE_A") & (f["rank"] == 1)].iloc[0]
     assert a["other_stock_code"] == "BUNDLE_B"
     assert a["lift"] > 2 and a["confidence"] > 0.9
-    assert a["score"] == pytest.approx(a["co_baskets"] / np.sqrt(
-        a["co_baskets"] / a["confidence"] * (a["co_baskets"] / a["confidence"])), rel=0.1)
+    assert a["score"] == pytest.approx(
+        a["co_baskets"] / np.sqrt(a["co_baskets"] / a["confidence"] * (a["co_baskets"] / a["confidence"])), rel=0.1
+    )
     assert (f.groupby("stock_code")["rank"].max() <= 10).all()
 
 
@@ -138,8 +155,12 @@ def test_too_little_data_is_refused_with_message():
 
 def test_champion_is_the_best_candidate_and_is_recorded():
     k = CFG.k
-    results = {"ease": {f"ndcg@{k}": 0.10}, "cosine": {f"ndcg@{k}": 0.12},
-               "popularity_recent": {f"ndcg@{k}": 0.11}, "popularity": {f"ndcg@{k}": 0.05}}
+    results = {
+        "ease": {f"ndcg@{k}": 0.10},
+        "cosine": {f"ndcg@{k}": 0.12},
+        "popularity_recent": {f"ndcg@{k}": 0.11},
+        "popularity": {f"ndcg@{k}": 0.05},
+    }
     assert choose_champion(results, RecConfig(method="auto")) == "cosine"
     assert choose_champion(results, RecConfig(method="ease")) == "ease"
     shop = simulate_shop(n_customers=600, n_products=150, n_weeks=52, seed=8, favourite_share=0.8)

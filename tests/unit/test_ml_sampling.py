@@ -13,7 +13,11 @@ import pandas as pd
 import pytest
 
 from ecom_platform.defs.ml import (
-    CUSTOMER_LINE_COLUMNS, FORECAST_LINE_COLUMNS, MODELS, RECS_LINE_COLUMNS, train_model,
+    CUSTOMER_LINE_COLUMNS,
+    FORECAST_LINE_COLUMNS,
+    MODELS,
+    RECS_LINE_COLUMNS,
+    train_model,
 )
 from ecom_platform.lib import ml_io
 from ml_assets.churn import fit_churn, run_churn, score_churn
@@ -31,16 +35,20 @@ STABLE_KEY = "CAST(('0x' || left(md5(CAST(customer_id AS VARCHAR)), 15)) AS BIGI
 
 
 def _build_warehouse(path) -> None:
-    shop = simulate_shop(n_customers=N_CUSTOMERS, n_products=60, n_weeks=104, seed=11,
-                         with_events=True)
+    shop = simulate_shop(n_customers=N_CUSTOMERS, n_products=60, n_weeks=104, seed=11, with_events=True)
     lines = shop.lines.copy()
     lines["order_line_key"] = np.arange(len(lines), dtype="int64")
     codes = sorted(lines["stock_code"].unique())
-    products = pd.DataFrame({
-        "product_key": np.arange(len(codes), dtype="int64"), "stock_code": codes,
-        "description": [f"CAT {c}" for c in codes]})
+    products = pd.DataFrame(
+        {
+            "product_key": np.arange(len(codes), dtype="int64"),
+            "stock_code": codes,
+            "description": [f"CAT {c}" for c in codes],
+        }
+    )
     products["category"] = products["stock_code"].map(
-        lines.drop_duplicates("stock_code").set_index("stock_code")["category"])
+        lines.drop_duplicates("stock_code").set_index("stock_code")["category"]
+    )
     lines["product_key"] = lines["stock_code"].map(products.set_index("stock_code")["product_key"])
     events = shop.events.copy()
     events["event_key"] = np.arange(len(events), dtype="int64")
@@ -95,8 +103,9 @@ def warehouse(tmp_path_factory):
 
 def _keys(connect) -> pd.DataFrame:
     with connect() as con:
-        return con.execute("SELECT customer_key, customer_id FROM marts.dim_customers "
-                           "WHERE customer_key <> -1 ORDER BY customer_key").df()
+        return con.execute(
+            "SELECT customer_key, customer_id FROM marts.dim_customers WHERE customer_key <> -1 ORDER BY customer_key"
+        ).df()
 
 
 def _sample_ids(connect) -> set[int]:
@@ -112,8 +121,10 @@ def _everything(connect, line_columns, with_events=False) -> dict[str, pd.DataFr
 def chunked(warehouse):
     """Every customer-level model through the asset's code with the cap (scored even when
     not publishable: the small sample may not be)."""
-    return {name: train_model(MODEL[name], warehouse, CAP, score_unpublishable=True)
-            for name in ("churn", "segmentation", "recommendations")}
+    return {
+        name: train_model(MODEL[name], warehouse, CAP, score_unpublishable=True)
+        for name in ("churn", "segmentation", "recommendations")
+    }
 
 
 # ------------------------------------------------------------------ chunks and reads
@@ -146,12 +157,12 @@ def test_a_chunk_reads_only_its_customers_and_a_share_of_guest_baskets(warehouse
     with warehouse() as con:
         first = ml_io.customer_chunks(con, CAP)[0]
         part = ml_io.read_inputs(con, with_events=True, line_columns=RECS_LINE_COLUMNS, chunk=first)
-        guests = ml_io.read_inputs(con, with_events=False, line_columns=RECS_LINE_COLUMNS,
-                                   chunk=first, guest_fraction=0.4)["lines"]
+        guests = ml_io.read_inputs(
+            con, with_events=False, line_columns=RECS_LINE_COLUMNS, chunk=first, guest_fraction=0.4
+        )["lines"]
         all_lines = ml_io.read_frame(con, ml_io.lines_sql(RECS_LINE_COLUMNS))
     lines = part["lines"]
-    assert set(lines["customer_id"].dropna().astype(int)) == sample & set(
-        all_lines["customer_id"].dropna().astype(int))
+    assert set(lines["customer_id"].dropna().astype(int)) == sample & set(all_lines["customer_id"].dropna().astype(int))
     assert not lines["customer_id"].isna().any()  # no guest line without a guest share
     assert set(part["events"]["user_id"].astype(int)) <= sample
     assert set(part["customers"]["customer_id"].astype(int)) == sample
@@ -175,23 +186,27 @@ def test_churn_trains_on_the_sample_and_scores_every_active_customer(warehouse, 
     everything = _everything(warehouse, CUSTOMER_LINE_COLUMNS, with_events=True)
     fit = out.state.result
     # (a) every customer active as of the model's date has a score, once
-    active = customer_features(prepare_lines(everything["lines"]), fit.model.as_of,
-                               active_window_days=fit.model.config.active_window_days).index
+    active = customer_features(
+        prepare_lines(everything["lines"]), fit.model.as_of, active_window_days=fit.model.config.active_window_days
+    ).index
     assert scores["customer_id"].tolist() == sorted(active.astype(int).tolist())
     sample = _sample_ids(warehouse)
     outside = (~scores["customer_id"].isin(list(sample))).sum()
     assert outside > len(scores) - outside > 100  # most scored customers are not in the sample
     assert scores["churn_probability"].between(0, 1).all()
     # chunk by chunk gives the rows that scoring everyone at once with the model gives
-    at_once = score_churn(fit.model, everything["lines"], everything["customers"],
-                          everything["events"]).scores
+    at_once = score_churn(fit.model, everything["lines"], everything["customers"], everything["events"]).scores
     pd.testing.assert_frame_equal(scores, at_once, check_exact=True)
     # (b) trained on the sample only: the same model as fitting the sample's rows alone
     lines = everything["lines"]
     with warehouse() as con:
         span = ml_io.line_span(con)
-    alone = fit_churn(lines.loc[lines["customer_id"].isin(list(sample))].reset_index(drop=True),
-                      everything["customers"], everything["events"], span=span)
+    alone = fit_churn(
+        lines.loc[lines["customer_id"].isin(list(sample))].reset_index(drop=True),
+        everything["customers"],
+        everything["events"],
+        span=span,
+    )
     assert out.run.artifact_hash == alone.run.artifact_hash
     assert out.run.n_eval == alone.run.n_eval < len(sample)
     assert out.metadata["sampled"] is True and out.metadata["train_customers"] == CAP
@@ -233,8 +248,7 @@ def test_segmentation_fits_the_sample_and_assigns_every_customer(warehouse, chun
     assert segments["customer_id"].tolist() == sorted(buyers.astype(int).tolist())
     assert set(segments["segment_name"]) <= set(profiles["segment_name"])
     assert profiles["n_customers"].sum() == len(segments)
-    assert profiles["n_customers"].tolist() == segments["cluster"].value_counts().reindex(
-        profiles["cluster"]).tolist()
+    assert profiles["n_customers"].tolist() == segments["cluster"].value_counts().reindex(profiles["cluster"]).tolist()
     # (b) fitted on the sample only
     sample = _sample_ids(warehouse)
     assert r.run.n_train == len(r.segments) and set(r.segments["customer_id"].astype(int)) <= sample
@@ -247,8 +261,9 @@ def test_segmentation_fits_the_sample_and_assigns_every_customer(warehouse, chun
     assigned = assigned.loc[~assigned["customer_id"].isin(list(sample))].reset_index(drop=True)
     pd.testing.assert_frame_equal(others, assigned)
     # assigning the sample again puts (nearly) everyone back where the fit put them
-    again = assign_segments(r.model, everything["lines"].loc[
-        everything["lines"]["customer_id"].isin(list(sample))], everything["customers"])
+    again = assign_segments(
+        r.model, everything["lines"].loc[everything["lines"]["customer_id"].isin(list(sample))], everything["customers"]
+    )
     assert (again["cluster"].to_numpy() == r.segments["cluster"].to_numpy()).mean() > 0.99
 
 
@@ -272,8 +287,7 @@ def test_recommendations_fit_the_sample_and_cover_every_customer(warehouse, chun
     sample = _sample_ids(warehouse)
     lines = everything["lines"]
     buys = lines.loc[~lines["is_cancellation"] & lines["is_merchandise"] & (lines["quantity"] > 0)]
-    sample_pairs = buys.loc[buys["customer_id"].isin(list(sample))] \
-        .drop_duplicates(["customer_id", "stock_code"])
+    sample_pairs = buys.loc[buys["customer_id"].isin(list(sample))].drop_duplicates(["customer_id", "stock_code"])
     assert r.run.n_train <= len(sample_pairs) < buys.drop_duplicates(["customer_id", "stock_code"]).shape[0] / 2
     assert out.metadata["train_customers"] == CAP and out.metadata["sampled"] is True
 
@@ -314,8 +328,7 @@ def test_forecast_on_the_aggregated_read_equals_the_line_level_path(warehouse):
         lines = prepare_lines(ml_io.read_frame(con, ml_io.lines_sql(FORECAST_LINE_COLUMNS)))
     from_lines = weekly_demand(lines)
     assert len(demand.units) < len(lines) / 5  # per product and week, not per line
-    pd.testing.assert_series_equal(demand.revenue, from_lines.revenue, check_exact=True,
-                                   check_names=False)
+    pd.testing.assert_series_equal(demand.revenue, from_lines.revenue, check_exact=True, check_names=False)
     pd.testing.assert_frame_equal(weekly_series(demand), weekly_series(lines), check_exact=True)
     cfg = ForecastConfig(n_estimators=40, top_n_products=10, n_origins=2)
     a, b = run_forecasting(demand, cfg), run_forecasting(lines, cfg)
@@ -328,8 +341,9 @@ def test_forecast_on_the_aggregated_read_equals_the_line_level_path(warehouse):
 def _edge_warehouse(rows) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.dim_products AS SELECT * FROM (VALUES (1, 'cat_a'), (2, NULL)) "
-                "AS t(product_key, category)")
+    con.execute(
+        "CREATE TABLE marts.dim_products AS SELECT * FROM (VALUES (1, 'cat_a'), (2, NULL)) AS t(product_key, category)"
+    )
     con.execute("""CREATE TABLE marts.fct_order_lines (order_line_key BIGINT, invoice VARCHAR,
         stock_code VARCHAR, product_key BIGINT, invoice_date TIMESTAMP, quantity INTEGER,
         net_amount DECIMAL(18, 3), is_cancellation BOOLEAN, is_merchandise BOOLEAN)""")

@@ -29,10 +29,18 @@ def planted_lines() -> tuple[pd.DataFrame, dict[str, list[int]]]:
     def order(cust, when, n_items, price, qty):
         nonlocal inv
         inv += 1
-        for j in range(n_items):
-            rows.append({"invoice": str(100000 + inv), "stock_code": f"S{rng.integers(0, 400)}",
-                         "customer_id": cust, "invoice_date": when, "quantity": qty,
-                         "unit_price": price, "country": "United Kingdom"})
+        for _ in range(n_items):
+            rows.append(
+                {
+                    "invoice": str(100000 + inv),
+                    "stock_code": f"S{rng.integers(0, 400)}",
+                    "customer_id": cust,
+                    "invoice_date": when,
+                    "quantity": qty,
+                    "unit_price": price,
+                    "country": "United Kingdom",
+                }
+            )
 
     cid = 1
     for _ in range(50):  # weekly, big baskets, full two years
@@ -64,8 +72,7 @@ def test_planted_groups_are_found_and_named():
     lines, groups = planted_lines()
     res = run_segmentation(lines, config=CFG)
     seg = res.segments.set_index("customer_id")
-    expected = {"loyal": "High-value loyal", "lapsed": "Lapsed", "new": "New",
-                "cheap": "Price-sensitive"}
+    expected = {"loyal": "High-value loyal", "lapsed": "Lapsed", "new": "New", "cheap": "Price-sensitive"}
     for g, name in expected.items():
         names = seg.loc[groups[g], "segment_name"]
         assert (names == name).mean() >= 0.9, (g, names.value_counts())
@@ -120,9 +127,16 @@ def test_age_from_birth_year_and_caps_at_95th_percentile():
 
 
 def test_names_come_from_centroids_and_are_unique():
-    z = pd.DataFrame({"recency_days": [-1.0, 2.0, -0.5, 2.1], "frequency": [2.0, -1, -1, -1],
-                      "monetary": [2.0, -0.5, -0.6, 0.5], "tenure_days": [1.0, 0.5, -2.0, 0.5],
-                      "avg_unit_price": [0, 0, 0, 0], "avg_order_value": [0, 0, 0, 0]})
+    z = pd.DataFrame(
+        {
+            "recency_days": [-1.0, 2.0, -0.5, 2.1],
+            "frequency": [2.0, -1, -1, -1],
+            "monetary": [2.0, -0.5, -0.6, 0.5],
+            "tenure_days": [1.0, 0.5, -2.0, 0.5],
+            "avg_unit_price": [0, 0, 0, 0],
+            "avg_order_value": [0, 0, 0, 0],
+        }
+    )
     names = name_clusters(z)
     assert names[0] == "High-value loyal" and names[2] == "New"
     # two lapsed clusters: both qualified by what separates them most (monetary, 1 sd apart)
@@ -132,28 +146,43 @@ def test_names_come_from_centroids_and_are_unique():
 
 def test_two_similar_high_value_clusters_get_distinct_meaningful_names():
     # both score as "High-value loyal"; they differ most on recency, a little on spend
-    z = pd.DataFrame({"recency_days": [-1.2, -0.2, 2.0], "frequency": [2.0, 1.9, -1.0],
-                      "monetary": [2.1, 1.9, -0.5], "tenure_days": [1.0, 1.0, 0.5],
-                      "avg_unit_price": [0.0, 0.0, 0.0], "avg_order_value": [0.1, 0.0, 0.0],
-                      "n_products": [0.5, 0.4, -0.5]})
+    z = pd.DataFrame(
+        {
+            "recency_days": [-1.2, -0.2, 2.0],
+            "frequency": [2.0, 1.9, -1.0],
+            "monetary": [2.1, 1.9, -0.5],
+            "tenure_days": [1.0, 1.0, 0.5],
+            "avg_unit_price": [0.0, 0.0, 0.0],
+            "avg_order_value": [0.1, 0.0, 0.0],
+            "n_products": [0.5, 0.4, -0.5],
+        }
+    )
     names = name_clusters(z)
     assert names == ["High-value loyal (more recent)", "High-value loyal (less recent)", "Lapsed"]
     # the same with the recency gap replaced by a basket-size gap
     z2 = z.assign(recency_days=[-1.0, -1.0, 2.0], avg_order_value=[1.5, 0.2, 0.0])
-    assert name_clusters(z2)[:2] == ["High-value loyal (bigger baskets)",
-                                     "High-value loyal (smaller baskets)"]
+    assert name_clusters(z2)[:2] == ["High-value loyal (bigger baskets)", "High-value loyal (smaller baskets)"]
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_names_are_unique_and_qualified_for_every_k_the_config_allows(seed):
     rng = np.random.default_rng(seed)
-    cols = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-            "avg_unit_price", "n_products", "income"]
+    cols = [
+        "recency_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "tenure_days",
+        "avg_unit_price",
+        "n_products",
+        "income",
+    ]
     for k in range(2, SegmentationConfig().k_max + 1):
         # spread-out centroids, and near-duplicates (all one archetype, small differences)
         spread = pd.DataFrame(rng.normal(0, 1.5, (k, len(cols))), columns=cols)
-        close = pd.DataFrame(np.array([[-1.0, 2.0, 2.0, 0, 0, 0, 0, 0]])
-                             + rng.normal(0, 0.05, (k, len(cols))), columns=cols)
+        close = pd.DataFrame(
+            np.array([[-1.0, 2.0, 2.0, 0, 0, 0, 0, 0]]) + rng.normal(0, 0.05, (k, len(cols))), columns=cols
+        )
         for z in (spread, close):
             names = name_clusters(z)
             assert len(set(names)) == k, names

@@ -18,14 +18,20 @@ TABLES = ("churn_scores", "churn_feature_importance")
 
 
 def churn_run(roc: float, naive: float, repeat_customers: int) -> ModelRun:
-    check = min_data("churn prediction", [
-        Requirement("repeat_customers", "customers with >= 2 orders", 500, repeat_customers)])
-    run = ModelRun(model="churn_logistic_regression", task="churn", primary_metric="roc_auc",
-                   metrics={"roc_auc": roc}, data_check=check,
-                   baselines={"recency_only": {"roc_auc": naive}, "lightgbm": {"roc_auc": roc - 0.01}},
-                   required_baselines=["recency_only"],
-                   params={"champion": "logistic_regression", "naive_baseline": "recency_only"},
-                   data_end=datetime(2011, 12, 9))
+    check = min_data(
+        "churn prediction", [Requirement("repeat_customers", "customers with >= 2 orders", 500, repeat_customers)]
+    )
+    run = ModelRun(
+        model="churn_logistic_regression",
+        task="churn",
+        primary_metric="roc_auc",
+        metrics={"roc_auc": roc},
+        data_check=check,
+        baselines={"recency_only": {"roc_auc": naive}, "lightgbm": {"roc_auc": roc - 0.01}},
+        required_baselines=["recency_only"],
+        params={"champion": "logistic_regression", "naive_baseline": "recency_only"},
+        data_end=datetime(2011, 12, 9),
+    )
     return run.decide()
 
 
@@ -39,8 +45,7 @@ def test_too_little_data_says_how_much_is_needed_and_what_the_shop_has():
 def test_no_candidate_beating_the_naive_baseline_names_both_figures():
     st = model_status.from_run("churn", churn_run(0.69, 0.71, 900), TABLES)
     assert not st.published
-    assert st.reason == ("no candidate beats recency_only (0.7100): the best, logistic_regression, "
-                         "has roc_auc 0.6900")
+    assert st.reason == ("no candidate beats recency_only (0.7100): the best, logistic_regression, has roc_auc 0.6900")
     assert (st.naive_baseline, st.baseline_value, st.metric_value) == ("recency_only", 0.71, 0.69)
 
 
@@ -92,9 +97,11 @@ def test_the_bi_copy_carries_the_status_and_the_dashboard_shows_the_reason(bi_co
     out = build_dashboard(bi_copy_without_churn["path"], tmp_path / "dashboard.html")
     assert out["missing"]["churn_risk"] == (
         "Model churn not published: needs at least 500 customers with >= 2 orders; this shop has 359. "
-        "What would change it: more data: 141 more customers with >= 2 orders.")
+        "What would change it: more data: 141 more customers with >= 2 orders."
+    )
     assert out["missing"]["top_categories_interactions"].startswith(
-        "No events file has landed: drop events exports into landing/events/")
+        "No events file has landed: drop events exports into landing/events/"
+    )
     html = (tmp_path / "dashboard.html").read_text()
     assert 'data-model="churn"' in html and "this shop has 359" in html
     assert "ml_segments" in out["charts"]  # the published model's panel is still drawn
@@ -103,12 +110,19 @@ def test_the_bi_copy_carries_the_status_and_the_dashboard_shows_the_reason(bi_co
 def test_a_champion_per_level_reads_as_one_line():
     from ml_assets.common import ModelRun
 
-    run = ModelRun(model="forecast_per_level", task="forecasting", primary_metric="mase",
-                   params={"champion": {"total": "lightgbm", "product": "moving_average"}},
-                   required_baselines=["seasonal_naive"])
+    run = ModelRun(
+        model="forecast_per_level",
+        task="forecasting",
+        primary_metric="mase",
+        params={"champion": {"total": "lightgbm", "product": "moving_average"}},
+        required_baselines=["seasonal_naive"],
+    )
     run.metrics = {"mase": 0.9}
     run.baselines = {"seasonal_naive": {"mase": 1.2}, "theta": {"mase": 0.8}}
     run.decide()
     st = model_status.from_run("forecast", run, ("demand_forecast", "forecast_backtest"))
     assert st.published and st.champion == "per level: total lightgbm, product moving_average"
-    assert "per level: total lightgbm, product moving_average, mase 0.9000 against seasonal_naive 1.2000" in model_status.line(vars(st) | {"model": "forecast"})
+    assert (
+        "per level: total lightgbm, product moving_average, mase 0.9000 against seasonal_naive 1.2000"
+        in model_status.line(vars(st) | {"model": "forecast"})
+    )

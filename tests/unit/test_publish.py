@@ -11,12 +11,22 @@ import duckdb
 import pytest
 
 from ecom_platform.lib import publish
-from ecom_platform.lib.publish import PersonalDataError, publish_bi_copy, pseudonym
+from ecom_platform.lib.publish import PersonalDataError, pseudonym, publish_bi_copy
 from tests.integration.conftest_bi import CUSTOMER_IDS, contract_columns, make_warehouse
 
-BI_TABLES = ["bi.category_popularity", "bi.category_price_stats", "bi.cohort_retention", "bi.customer_rfm",
-             "bi.data_sources", "bi.funnel_conversion", "bi.product_bestsellers", "bi.product_sales_weekly", "bi.product_trending",
-             "bi.rfm_segments", "bi.sales_daily"]
+BI_TABLES = [
+    "bi.category_popularity",
+    "bi.category_price_stats",
+    "bi.cohort_retention",
+    "bi.customer_rfm",
+    "bi.data_sources",
+    "bi.funnel_conversion",
+    "bi.product_bestsellers",
+    "bi.product_sales_weekly",
+    "bi.product_trending",
+    "bi.rfm_segments",
+    "bi.sales_daily",
+]
 ML_TABLES = [f"ml.{t}" for t in publish.ML_TABLES]
 ID_TABLES = ["bi.customer_rfm", "ml.churn_scores", "ml.customer_segments", "ml.product_recommendations"]
 
@@ -68,19 +78,32 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
         pq = Path(s["parquet_dir"]) / schema / f"{name}.parquet"
         assert out.execute("SELECT count(*) FROM read_parquet(?)", [str(pq)]).fetchone()[0] == n
     # Same content, not just the same count.
-    assert out.execute("SELECT sum(net_revenue) FROM bi.sales_daily").fetchone() == \
-        src.execute("SELECT sum(net_revenue) FROM bi.sales_daily").fetchone()
+    assert (
+        out.execute("SELECT sum(net_revenue) FROM bi.sales_daily").fetchone()
+        == src.execute("SELECT sum(net_revenue) FROM bi.sales_daily").fetchone()
+    )
     # Without a key, ids are kept as they are.
     assert _ids(out, "bi.customer_rfm") == set(CUSTOMER_IDS)
     # Nothing outside bi.* and the listed ml.* tables (marts.dim_customers has an e-mail; not published).
-    published = {f"{a}.{b}" for a, b in out.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    published = {
+        f"{a}.{b}" for a, b in out.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    }
     assert published == set(BI_TABLES + ML_TABLES) | {"meta.publish_info", "meta.tables"}
     # The source is named without a host path (the file name by default).
     assert out.execute("SELECT version, pseudonymised, source_warehouse FROM meta.publish_info").fetchone() == (
-        s["version"], False, "warehouse.duckdb")
-    assert dict(((f"{a}.{b}", n) for a, b, n in out.execute(
-        "SELECT table_schema, table_name, row_count FROM meta.tables").fetchall())) == s["rows"]
+        s["version"],
+        False,
+        "warehouse.duckdb",
+    )
+    assert (
+        dict(
+            (
+                (f"{a}.{b}", n)
+                for a, b, n in out.execute("SELECT table_schema, table_name, row_count FROM meta.tables").fetchall()
+            )
+        )
+        == s["rows"]
+    )
     src.close()
     out.close()
 
@@ -93,7 +116,9 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
     by_name = {f"{t['schema']}.{t['table']}": t for t in manifest["tables"]}
     assert set(by_name) == set(s["tables"])
     assert by_name["bi.sales_daily"]["rows"] == s["rows"]["bi.sales_daily"]
-    assert [c["name"] for c in by_name["bi.sales_daily"]["columns"]] == [c for c, _ in contract_columns()["sales_daily"]]
+    assert [c["name"] for c in by_name["bi.sales_daily"]["columns"]] == [
+        c for c, _ in contract_columns()["sales_daily"]
+    ]
     assert by_name["bi.sales_daily"]["columns"][4] == {"name": "net_revenue", "type": "DECIMAL(18,2)"}
     # The stable parquet entry point follows the current version.
     assert (bi_dir / "parquet" / "bi" / "sales_daily.parquet").exists()
@@ -118,10 +143,37 @@ def test_absent_ml_tables_are_reported_not_fatal(tmp_path):
 
 @pytest.mark.parametrize(
     "column",
-    ["email", "E-Mail", "customer_email", "email_address", "first_name", "last_name", "full_name", "name",
-     "customer_name", "username", "surname", "phone", "phone_number", "home_phone", "mobile", "birth_date",
-     "date_of_birth", "dob", "birthday", "street", "address", "postcode", "zip_code", "ip_address", "iban",
-     "card_number", "passport", "national_id", "password"],
+    [
+        "email",
+        "E-Mail",
+        "customer_email",
+        "email_address",
+        "first_name",
+        "last_name",
+        "full_name",
+        "name",
+        "customer_name",
+        "username",
+        "surname",
+        "phone",
+        "phone_number",
+        "home_phone",
+        "mobile",
+        "birth_date",
+        "date_of_birth",
+        "dob",
+        "birthday",
+        "street",
+        "address",
+        "postcode",
+        "zip_code",
+        "ip_address",
+        "iban",
+        "card_number",
+        "passport",
+        "national_id",
+        "password",
+    ],
 )
 def test_denylist_refuses_personal_data_columns(column):
     assert publish.denylisted(column) is not None
@@ -129,9 +181,27 @@ def test_denylist_refuses_personal_data_columns(column):
 
 @pytest.mark.parametrize(
     "column",
-    ["customer_id", "country", "first_order_month", "segment", "segment_name", "product_description",
-     "stock_code", "category", "brand", "risk_band", "top_drivers", "churn_probability", "mobile_share",
-     "smartphone_views", "shipping_days", "breakdown_value", "birth_year", "order_count", "reason"],
+    [
+        "customer_id",
+        "country",
+        "first_order_month",
+        "segment",
+        "segment_name",
+        "product_description",
+        "stock_code",
+        "category",
+        "brand",
+        "risk_band",
+        "top_drivers",
+        "churn_probability",
+        "mobile_share",
+        "smartphone_views",
+        "shipping_days",
+        "breakdown_value",
+        "birth_year",
+        "order_count",
+        "reason",
+    ],
 )
 def test_denylist_allows_the_bi_columns(column):
     assert publish.denylisted(column) is None
@@ -147,8 +217,10 @@ def test_publish_refuses_a_personal_data_column_and_keeps_the_current_version(wh
     bi_dir = tmp_path / "bi"
     first = publish_bi_copy(wh, bi_dir)
     con = duckdb.connect(str(wh))
-    con.execute("CREATE TABLE bi.customer_contacts AS SELECT customer_id, 'x@example.com' AS email, "
-                "DATE '1980-01-01' AS birth_date FROM bi.customer_rfm")
+    con.execute(
+        "CREATE TABLE bi.customer_contacts AS SELECT customer_id, 'x@example.com' AS email, "
+        "DATE '1980-01-01' AS birth_date FROM bi.customer_rfm"
+    )
     con.close()
 
     with pytest.raises(PersonalDataError) as err:
@@ -192,9 +264,16 @@ def test_pseudonymised_ids_are_consistent_across_tables_and_stable_per_key(wh, t
     assert _ids(c1, "ml.churn_scores") == ids1
     assert _ids(c1, "ml.customer_segments") == ids1
     assert {int(x) for x in _ids(c1, "ml.product_recommendations")} == ids1
-    assert c1.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'product_recommendations' "
-                      "AND column_name = 'customer_id'").fetchone()[0] == "VARCHAR"
-    joined = c1.execute("SELECT count(*) FROM bi.customer_rfm r JOIN ml.churn_scores c USING (customer_id)").fetchone()[0]
+    assert (
+        c1.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'product_recommendations' "
+            "AND column_name = 'customer_id'"
+        ).fetchone()[0]
+        == "VARCHAR"
+    )
+    joined = c1.execute("SELECT count(*) FROM bi.customer_rfm r JOIN ml.churn_scores c USING (customer_id)").fetchone()[
+        0
+    ]
     assert joined == len(raw)
     # Per-customer facts travel with the pseudonym.
     src = _ro(wh)
@@ -293,7 +372,12 @@ def test_keeps_the_last_n_versions(wh, tmp_path):
     assert publish.current_version(bi_dir).name == names[-1]
     # No temp links or half-built folders left behind.
     assert sorted(p.name for p in bi_dir.iterdir() if not p.name.startswith(".publish")) == [
-        "current", "ecom_bi.duckdb", "manifest.json", "parquet", "versions"]
+        "current",
+        "ecom_bi.duckdb",
+        "manifest.json",
+        "parquet",
+        "versions",
+    ]
 
 
 def test_a_crashed_build_is_cleaned_up_and_never_current(wh, tmp_path):
@@ -327,7 +411,8 @@ def test_publishes_from_a_process_that_holds_the_warehouse_open_for_writing(wh, 
     assert s["rows"]["bi.sales_daily"] == 364
     # The live warehouse is untouched and the writer's connection still works.
     assert writer.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == before
-    assert [r[0] for r in writer.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()] \
-        == [wh.stem]
+    assert [
+        r[0] for r in writer.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()
+    ] == [wh.stem]
     writer.execute("CREATE TABLE bi.after_publish AS SELECT 1 AS x")
     writer.close()

@@ -26,7 +26,9 @@ def con():
 def test_required_not_null(con):
     ok = checks.required_not_null(con, "transactions")
     assert ok.passed
-    con.execute("INSERT INTO raw.transactions VALUES ('2', NULL, 'c', 1, '2024-01-02', 1, NULL, 'UK', 'g.csv', NULL, 'sha2', 1, now(), 'r')")
+    con.execute(
+        "INSERT INTO raw.transactions VALUES ('2', NULL, 'c', 1, '2024-01-02', 1, NULL, 'UK', 'g.csv', NULL, 'sha2', 1, now(), 'r')"
+    )
     bad = checks.required_not_null(con, "transactions")
     assert not bad.passed
     assert bad.metadata["null_counts"] == {"stock_code": 1}

@@ -13,10 +13,16 @@ from ecom_platform.lib import run_liveness
 
 def test_alive_while_the_process_lives_dead_once_it_is_killed(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from ecom_platform.lib import run_liveness as r; "
-         f"r.hold({str(tmp_path)!r}, 'run-1'); print('held', flush=True); time.sleep(60)"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from ecom_platform.lib import run_liveness as r; "
+            f"r.hold({str(tmp_path)!r}, 'run-1'); print('held', flush=True); time.sleep(60)",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     state, who = run_liveness.state(tmp_path, "run-1")
     assert state == run_liveness.ALIVE and f"pid {proc.pid}" in who

@@ -38,8 +38,9 @@ def test_a_file_still_being_written_is_left_for_later_and_named(tmp_path):
     t.start()
     said = []
     try:
-        stable, changing = split_stable([done, growing], lambda p: p, settle_seconds=0.3, max_wait_seconds=1.5,
-                                        log=said.append)
+        stable, changing = split_stable(
+            [done, growing], lambda p: p, settle_seconds=0.3, max_wait_seconds=1.5, log=said.append
+        )
     finally:
         stop.set()
         t.join()
@@ -76,8 +77,12 @@ def test_make_run_does_not_load_a_file_still_being_written(tmp_path, monkeypatch
     settings = use_environment(monkeypatch, tmp_path)
     done = write(settings.landing_dir, "transactions/done.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-02", 3))
     os.utime(done, (time.time() - 60, time.time() - 60))
-    growing = write(settings.landing_dir, "transactions/growing.csv", TRANSACTIONS_HEADER,
-                    transaction_lines("2024-01-03", 2, invoice_prefix="7"))
+    growing = write(
+        settings.landing_dir,
+        "transactions/growing.csv",
+        TRANSACTIONS_HEADER,
+        transaction_lines("2024-01-03", 2, invoice_prefix="7"),
+    )
     real = stability.split_stable
 
     def growing_while_we_look(items, path_of, **kw):
@@ -85,6 +90,7 @@ def test_make_run_does_not_load_a_file_still_being_written(tmp_path, monkeypatch
         def sleep(s):
             with open(growing, "a") as fh:
                 fh.write(transaction_lines("2024-01-03", 1, invoice_prefix="8")[0] + "\n")
+
         return real(items, path_of, **{**kw, "settle_seconds": 30, "max_wait_seconds": 0.5, "sleep": sleep})
 
     monkeypatch.setattr(stability, "split_stable", growing_while_we_look)

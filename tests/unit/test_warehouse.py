@@ -2,7 +2,6 @@ import duckdb
 import pytest
 
 from ecom_platform.lib import warehouse
-
 from ecom_platform.lib.warehouse import table_row_counts
 
 
@@ -13,8 +12,9 @@ def test_row_counts_cover_base_tables_only_in_one_pass():
     con.execute("CREATE TABLE marts.empty (i INTEGER)")
     con.execute('CREATE TABLE staging."odd name" AS SELECT 1 AS i')
     con.execute("CREATE VIEW staging.v AS SELECT * FROM marts.fct")
-    counts = table_row_counts(con, [("marts", "fct"), ("marts", "empty"), ("staging", "odd name"),
-                                    ("staging", "v"), ("marts", "missing")])
+    counts = table_row_counts(
+        con, [("marts", "fct"), ("marts", "empty"), ("staging", "odd name"), ("staging", "v"), ("marts", "missing")]
+    )
     assert counts == {("marts", "fct"): 7, ("marts", "empty"): 0, ("staging", "odd name"): 1}
     assert table_row_counts(con, []) == {}
     assert table_row_counts(con, [("staging", "v")]) == {}
@@ -26,9 +26,15 @@ def _hold_read_only(path, seconds: float):
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; c = duckdb.connect({str(path)!r}, read_only=True); print('held', flush=True); "
-         f"time.sleep({seconds})"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}, read_only=True); print('held', flush=True); "
+            f"time.sleep({seconds})",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -47,7 +53,7 @@ def test_a_writer_waits_for_a_reader_on_the_live_file_then_writes(tmp_path):
     con.close()
     holder.wait()
     assert 1.0 < waited < 30
-    assert len(said) == 1 and f"is held by" in said[0] and f"(PID {holder.pid})" in said[0]
+    assert len(said) == 1 and "is held by" in said[0] and f"(PID {holder.pid})" in said[0]
 
 
 def test_a_writer_gives_up_after_the_wait_with_a_clear_message(tmp_path):
@@ -55,7 +61,9 @@ def test_a_writer_gives_up_after_the_wait_with_a_clear_message(tmp_path):
     warehouse.connect(path).close()
     holder = _hold_read_only(path, 10.0)
     try:
-        with pytest.raises(warehouse.WarehouseLocked, match=rf"held by .*\(PID {holder.pid}\), still after 1 s .*BI copy"):
+        with pytest.raises(
+            warehouse.WarehouseLocked, match=rf"held by .*\(PID {holder.pid}\), still after 1 s .*BI copy"
+        ):
             warehouse.connect(path, lock_wait_seconds=1, log=lambda m: None)
     finally:
         holder.kill()

@@ -6,16 +6,26 @@ with
 
 sources as (
 
-    select * from (values
-        (1, 'transactions', 'landing/transactions/', true,
-            'sales KPIs, products, RFM, cohorts, churn, segments, forecasts, recommendations'),
-        (2, 'events', 'landing/events/', false,
-            'clickstream: sessions, funnel, category popularity, price sensitivity, engagement; churn web-activity features'),
-        (3, 'products', 'landing/products/', false,
-            'categories and brands of products (category charts, per-category forecasts)'),
-        (4, 'customers', 'landing/customers/', false,
-            'customer profiles (signup date, channel, demographics) for churn and segments')
-    ) as t(sort_order, source, landing_folder, is_required, fills)
+    select * from (
+        values
+        (
+            1, 'transactions', 'landing/transactions/', true,
+            'sales KPIs, products, RFM, cohorts, churn, segments, forecasts, recommendations'
+        ),
+        (
+            2, 'events', 'landing/events/', false,
+            'clickstream: sessions, funnel, category popularity, price sensitivity, engagement; churn web-activity features'  -- noqa: LT05
+        ),
+        (
+            3, 'products', 'landing/products/', false,
+            'categories and brands of products (category charts, per-category forecasts)'
+        ),
+        (
+            4, 'customers', 'landing/customers/', false,
+            'customer profiles (signup date, channel, demographics) for churn and segments'
+        )
+    -- the alias names the columns (sqlfluff reads it as unused)
+    ) as t (sort_order, source, landing_folder, is_required, fills)  -- noqa: AL05
 
 ),
 
@@ -37,9 +47,9 @@ loaded as (
 
     select
         source,
-        count(*)                                    as files_loaded,
-        sum(rows_accepted)                          as rows_loaded,
-        max(finished_at)                            as last_loaded_at
+        count(*) as files_loaded,
+        sum(rows_accepted) as rows_loaded,
+        max(finished_at) as last_loaded_at
     from file_versions
     where version_rank = 1
     group by source
@@ -47,13 +57,13 @@ loaded as (
 )
 
 select
-    cast(sources.source as varchar)                         as source,
-    cast(sources.landing_folder as varchar)                 as landing_folder,
-    cast(sources.is_required as boolean)                    as is_required,
-    cast(coalesce(loaded.files_loaded, 0) as bigint)        as files_loaded,
-    cast(coalesce(loaded.rows_loaded, 0) as bigint)         as rows_loaded,
-    cast(loaded.last_loaded_at as timestamp)                as last_loaded_at,
-    cast(sources.fills as varchar)                          as fills
+    cast(sources.source as varchar) as source,
+    cast(sources.landing_folder as varchar) as landing_folder,
+    cast(sources.is_required as boolean) as is_required,
+    cast(coalesce(loaded.files_loaded, 0) as bigint) as files_loaded,
+    cast(coalesce(loaded.rows_loaded, 0) as bigint) as rows_loaded,
+    cast(loaded.last_loaded_at as timestamp) as last_loaded_at,
+    cast(sources.fills as varchar) as fills
 from sources
 left join loaded
     on sources.source = loaded.source

@@ -5,18 +5,24 @@ with
 -- one pass over each source (min and max together)
 bounds as (
 
-    select min(min_day) as min_day, max(max_day) as max_day
+    select
+        min(min_day) as min_day,
+        max(max_day) as max_day
     from (
-        select min(invoice_day) as min_day, max(invoice_day) as max_day
+        select
+            min(invoice_day) as min_day,
+            max(invoice_day) as max_day
         from {{ ref('stg_retail__transactions') }}
         union all
-        select min(event_day), max(event_day)
+        select
+            min(event_day),
+            max(event_day)
         from {{ ref('stg_shop__events') }}
     ) as days
 
 )
 
 select
-    make_date(cast(year(coalesce(min_day, current_date)) as integer), 1, 1)   as start_date,
+    make_date(cast(year(coalesce(min_day, current_date)) as integer), 1, 1) as start_date,
     make_date(cast(year(coalesce(max_day, current_date)) as integer), 12, 31) as end_date
 from bounds

@@ -31,12 +31,12 @@ anchors as (
 
     select
         yr,
-        make_date(yr, 1, 1)                 as new_year,
-        make_date(yr, 12, 25)               as christmas,
-        {{ easter_sunday('yr') }}           as easter_sunday,
-        make_date(yr, 5, 1)                 as may_first,
-        make_date(yr, 5, 31)                as may_last,
-        make_date(yr, 8, 31)                as august_last
+        make_date(yr, 1, 1) as new_year,
+        make_date(yr, 12, 25) as christmas,
+        {{ easter_sunday('yr') }} as easter_sunday,
+        make_date(yr, 5, 1) as may_first,
+        make_date(yr, 5, 31) as may_last,
+        make_date(yr, 8, 31) as august_last
     from years
 
 ),
@@ -51,20 +51,35 @@ by_rule as (
     from anchors
 
     union all
-    select easter_sunday - 2, 'Good Friday' from anchors
+    select
+        easter_sunday - 2,
+        'Good Friday'
+    from anchors
 
     union all
-    select easter_sunday + 1, 'Easter Monday' from anchors
+    select
+        easter_sunday + 1,
+        'Easter Monday'
+    from anchors
 
     union all
-    select {{ first_weekday_on_or_after('may_first', 1) }}, 'Early May bank holiday'
-    from anchors where yr >= 1978
+    select
+        {{ first_weekday_on_or_after('may_first', 1) }},
+        'Early May bank holiday'
+    from anchors
+    where yr >= 1978
 
     union all
-    select {{ last_weekday_on_or_before('may_last', 1) }}, 'Spring bank holiday' from anchors
+    select
+        {{ last_weekday_on_or_before('may_last', 1) }},
+        'Spring bank holiday'
+    from anchors
 
     union all
-    select {{ last_weekday_on_or_before('august_last', 1) }}, 'Summer bank holiday' from anchors
+    select
+        {{ last_weekday_on_or_before('august_last', 1) }},
+        'Summer bank holiday'
+    from anchors
 
     -- Christmas on Saturday or Sunday: substitute Monday 27th or Tuesday 27th
     union all
@@ -85,23 +100,29 @@ by_rule as (
 
 kept as (
 
-    select by_rule.holiday_date, by_rule.holiday_name
+    select
+        by_rule.holiday_date,
+        by_rule.holiday_name
     from by_rule
     where not exists (
         select 1 from overrides
-        where overrides.action = 'remove'
-          and overrides.holiday_date = by_rule.holiday_date
+        where
+            overrides.action = 'remove'
+            and overrides.holiday_date = by_rule.holiday_date
     )
 
 ),
 
 added as (
 
-    select overrides.holiday_date, overrides.holiday_name
+    select
+        overrides.holiday_date,
+        overrides.holiday_name
     from overrides
     cross join date_range
-    where overrides.action = 'add'
-      and overrides.holiday_date between date_range.start_date and date_range.end_date
+    where
+        overrides.action = 'add'
+        and overrides.holiday_date between date_range.start_date and date_range.end_date
 
 )
 

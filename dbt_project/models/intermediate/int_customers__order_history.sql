@@ -28,12 +28,12 @@ history as (
 
     select
         customer_id,
-        min(invoice_date)                                               as first_seen_at,
-        min(invoice_date) filter (where not is_cancellation)            as first_order_at,
-        max(invoice_date) filter (where not is_cancellation)            as last_order_at,
-        count(distinct invoice) filter (where not is_cancellation)      as n_orders,
-        count(distinct invoice) filter (where is_cancellation)          as n_cancellations,
-        cast(sum(net_amount) as decimal(18, 3))                         as net_amount
+        min(invoice_date) as first_seen_at,
+        min(invoice_date) filter (where not is_cancellation) as first_order_at,
+        max(invoice_date) filter (where not is_cancellation) as last_order_at,
+        count(distinct invoice) filter (where not is_cancellation) as n_orders,
+        count(distinct invoice) filter (where is_cancellation) as n_cancellations,
+        cast(sum(net_amount) as decimal(18, 3)) as net_amount
     from lines
     group by customer_id
 
@@ -50,5 +50,6 @@ select
     history.net_amount
 from history
 left join country_ranked
-    on history.customer_id = country_ranked.customer_id
-    and country_ranked.country_rank = 1
+    on
+        history.customer_id = country_ranked.customer_id
+        and country_ranked.country_rank = 1

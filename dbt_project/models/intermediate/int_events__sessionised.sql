@@ -18,7 +18,8 @@ without_session as (
         *,
         case
             when lag(event_time) over by_user is null then 1
-            when event_time - lag(event_time) over by_user
+            when
+                event_time - lag(event_time) over by_user
                 > to_minutes(cast({{ var('session_gap_minutes', 30) }} as bigint)) then 1
             else 0
         end as starts_session
@@ -33,11 +34,11 @@ derived as (
     select
         * exclude (starts_session),
         'derived:' || cast(user_id as varchar) || ':'
-            || cast(sum(starts_session) over (
-                partition by user_id
-                order by event_time, _file_sha256, _row_number
-                rows between unbounded preceding and current row
-            ) as varchar) as session_id,
+        || cast(sum(starts_session) over (
+            partition by user_id
+            order by event_time, _file_sha256, _row_number
+            rows between unbounded preceding and current row
+        ) as varchar) as session_id,
         true as is_derived_session
     from without_session
 

@@ -39,11 +39,11 @@ sales as (
 
     select
         stock_code,
-        bool_and(is_merchandise)                                                    as is_merchandise,
-        count(distinct description)                                                 as n_descriptions,
-        median(unit_price) filter (where not is_cancellation and unit_price > 0)    as median_unit_price,
-        min(invoice_date)                                                           as first_sold_at,
-        max(invoice_date)                                                           as last_sold_at
+        bool_and(is_merchandise) as is_merchandise,
+        count(distinct description) as n_descriptions,
+        median(unit_price) filter (where not is_cancellation and unit_price > 0) as median_unit_price,
+        min(invoice_date) as first_sold_at,
+        max(invoice_date) as last_sold_at
     from lines
     group by stock_code
 
@@ -59,5 +59,6 @@ select
     sales.last_sold_at
 from sales
 left join canonical
-    on sales.stock_code = canonical.stock_code
-    and canonical.description_rank = 1
+    on
+        sales.stock_code = canonical.stock_code
+        and canonical.description_rank = 1

@@ -23,8 +23,9 @@ with
 lines as (
 
     select * from {{ ref('stg_retail__transactions') }}
-    where not is_duplicate
-      and {{ day_window_filter('invoice_day') }}
+    where
+        not is_duplicate
+        and {{ day_window_filter('invoice_day') }}
 
 ),
 
@@ -35,43 +36,58 @@ lines as (
 -- keeps a single consumer (DuckDB would materialise a CTE read four times).
 customer_keys as (
 
-    select customer_id, {{ stable_key('customer_id') }} as customer_key
-    from (select distinct customer_id from {{ ref('stg_retail__transactions') }} where customer_id is not null)
+    select
+        customer_id,
+        {{ stable_key('customer_id') }} as customer_key
+    from (
+        select distinct customer_id from {{ ref('stg_retail__transactions') }}
+        where customer_id is not null
+    )
 
 ),
 
 product_keys as (
 
-    select stock_code, {{ stable_key('stock_code') }} as product_key
-    from (select distinct stock_code from {{ ref('stg_retail__transactions') }} where stock_code is not null)
+    select
+        stock_code,
+        {{ stable_key('stock_code') }} as product_key
+    from (
+        select distinct stock_code from {{ ref('stg_retail__transactions') }}
+        where stock_code is not null
+    )
 
 ),
 
 country_keys as (
 
-    select country, {{ stable_key('country') }} as country_key
-    from (select distinct country from {{ ref('stg_retail__transactions') }} where country is not null)
+    select
+        country,
+        {{ stable_key('country') }} as country_key
+    from (
+        select distinct country from {{ ref('stg_retail__transactions') }}
+        where country is not null
+    )
 
 ),
 
 keyed as (
 
     select
-        {{ stable_key("lines._file_sha256 || ':' || cast(lines._row_number as varchar)") }}   as order_line_key,
+        {{ stable_key("lines._file_sha256 || ':' || cast(lines._row_number as varchar)") }} as order_line_key,
         lines.invoice,
         lines.stock_code,
         lines.description,
         lines.customer_id,
-        coalesce(customer_keys.customer_key, {{ unknown_key() }})                as customer_key,
+        coalesce(customer_keys.customer_key, {{ unknown_key() }}) as customer_key,
         product_keys.product_key,
-        {{ date_key('lines.invoice_day') }}                                    as date_key,
+        {{ date_key('lines.invoice_day') }} as date_key,
         lines.country,
-        coalesce(country_keys.country_key, {{ unknown_key() }})                  as country_key,
+        coalesce(country_keys.country_key, {{ unknown_key() }}) as country_key,
         lines.invoice_date,
         lines.invoice_day,
         lines.quantity,
         lines.unit_price,
-        lines.line_amount                                                      as net_amount,
+        lines.line_amount as net_amount,
         lines.is_cancellation,
         lines.is_merchandise,
         lines._source_file,

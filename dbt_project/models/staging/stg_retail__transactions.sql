@@ -16,7 +16,10 @@ source as not materialized (
 
 non_merchandise_codes as (
 
-    select upper(code) as code, match_type, reason
+    select
+        upper(code) as code,
+        match_type,
+        reason
     from {{ ref('non_merchandise_codes') }}
 
 ),
@@ -25,14 +28,14 @@ renamed as not materialized (
 
     select
         -- business columns
-        trim(invoice)                              as invoice,
-        trim(stock_code)                           as stock_code,
-        nullif(trim(description), '')              as description,
-        cast(quantity as integer)                  as quantity,
-        cast(invoice_date as timestamp)            as invoice_date,
-        cast(price as decimal(18, 3))              as unit_price,
-        cast(customer_id as bigint)                as customer_id,
-        nullif(trim(country), '')                  as country,
+        trim(invoice) as invoice,
+        trim(stock_code) as stock_code,
+        nullif(trim(description), '') as description,
+        cast(quantity as integer) as quantity,
+        cast(invoice_date as timestamp) as invoice_date,
+        cast(price as decimal(18, 3)) as unit_price,
+        cast(customer_id as bigint) as customer_id,
+        nullif(trim(country), '') as country,
 
         -- lineage
         _source_file,
@@ -55,8 +58,9 @@ stock_code_flags as (
         min(nm.reason) as non_merchandise_reason
     from (select distinct stock_code from renamed) as codes
     inner join non_merchandise_codes as nm
-        on (nm.match_type = 'exact' and upper(codes.stock_code) = nm.code)
-        or (nm.match_type = 'prefix' and starts_with(upper(codes.stock_code), nm.code))
+        on
+            (nm.match_type = 'exact' and upper(codes.stock_code) = nm.code)
+            or (nm.match_type = 'prefix' and starts_with(upper(codes.stock_code), nm.code))
     group by codes.stock_code
 
 ),
@@ -72,7 +76,14 @@ hashed as not materialized (
     select
         _file_sha256,
         _row_number,
-        invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country,
+        invoice,
+        stock_code,
+        description,
+        quantity,
+        invoice_date,
+        unit_price,
+        customer_id,
+        country,
         hash(invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country) as line_hash
     from renamed
 
@@ -91,7 +102,9 @@ repeated_hashes as (
 -- occurrence (by file sha256, then row number) is the one kept
 duplicates as (
 
-    select distinct _file_sha256, _row_number
+    select distinct
+        _file_sha256,
+        _row_number
     from hashed
     where line_hash in (select line_hash from repeated_hashes)
     qualify row_number() over (
@@ -109,17 +122,17 @@ flagged as (
         renamed.description,
         renamed.quantity,
         renamed.invoice_date,
-        cast(renamed.invoice_date as date)                              as invoice_day,
+        cast(renamed.invoice_date as date) as invoice_day,
         renamed.unit_price,
         -- exact: INTEGER x DECIMAL(18,3) stays DECIMAL(18,3)
-        cast(renamed.quantity * renamed.unit_price as decimal(18, 3))   as line_amount,
+        cast(renamed.quantity * renamed.unit_price as decimal(18, 3)) as line_amount,
         renamed.customer_id,
         renamed.country,
 
-        starts_with(upper(renamed.invoice), 'C')                        as is_cancellation,
-        stock_code_flags.non_merchandise_reason is null                 as is_merchandise,
+        starts_with(upper(renamed.invoice), 'C') as is_cancellation,
+        stock_code_flags.non_merchandise_reason is null as is_merchandise,
         stock_code_flags.non_merchandise_reason,
-        duplicates._row_number is not null                              as is_duplicate,
+        duplicates._row_number is not null as is_duplicate,
 
         renamed._source_file,
         renamed._source_sheet,
@@ -136,8 +149,9 @@ flagged as (
     -- join on a distinct key, DuckDB drops it, with the whole duplicate search, from any
     -- query that does not read is_duplicate (the column tests, the calendar range)
     left join duplicates
-        on renamed._file_sha256 = duplicates._file_sha256
-        and renamed._row_number = duplicates._row_number
+        on
+            renamed._file_sha256 = duplicates._file_sha256
+            and renamed._row_number = duplicates._row_number
 
 )
 

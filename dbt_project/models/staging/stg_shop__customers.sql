@@ -13,16 +13,16 @@ source as (
 renamed as (
 
     select
-        cast(customer_id as bigint)                 as customer_id,
-        nullif(trim(full_name), '')                 as full_name,
-        nullif(lower(trim(email)), '')              as email,
-        cast(birth_date as date)                    as birth_date,
-        cast(year(birth_date) as integer)           as birth_year,
-        cast(income as decimal(18, 2))              as income,
-        cast(household_size as integer)             as household_size,
-        cast(signup_date as date)                   as signup_date,
-        nullif(lower(trim(channel)), '')            as channel,
-        nullif(trim(country), '')                   as country,
+        cast(customer_id as bigint) as customer_id,
+        nullif(trim(full_name), '') as full_name,
+        nullif(lower(trim(email)), '') as email,
+        cast(birth_date as date) as birth_date,
+        cast(year(birth_date) as integer) as birth_year,
+        cast(income as decimal(18, 2)) as income,
+        cast(household_size as integer) as household_size,
+        cast(signup_date as date) as signup_date,
+        nullif(lower(trim(channel)), '') as channel,
+        nullif(trim(country), '') as country,
 
         _source_file,
         _source_sheet,

@@ -11,16 +11,16 @@ source as (
 renamed as (
 
     select
-        cast(event_time as timestamp)               as event_time,
-        cast(event_time as date)                    as event_day,
-        lower(trim(event_type))                     as event_type,
-        cast(product_id as bigint)                  as product_id,
-        cast(category_id as bigint)                 as category_id,
-        nullif(lower(trim(category_code)), '')      as category_code,
-        nullif(lower(trim(brand)), '')              as brand,
-        cast(price as decimal(18, 2))               as price,
-        cast(user_id as bigint)                     as user_id,
-        nullif(trim(user_session), '')              as user_session,
+        cast(event_time as timestamp) as event_time,
+        cast(event_time as date) as event_day,
+        lower(trim(event_type)) as event_type,
+        cast(product_id as bigint) as product_id,
+        cast(category_id as bigint) as category_id,
+        nullif(lower(trim(category_code)), '') as category_code,
+        nullif(lower(trim(brand)), '') as brand,
+        cast(price as decimal(18, 2)) as price,
+        cast(user_id as bigint) as user_id,
+        nullif(trim(user_session), '') as user_session,
 
         _source_file,
         _source_sheet,

@@ -11,12 +11,12 @@ source as (
 renamed as (
 
     select
-        trim(stock_code)                            as stock_code,
-        cast(product_id as bigint)                  as product_id,
-        nullif(trim(description), '')               as description,
-        nullif(trim(category), '')                  as category,
-        nullif(trim(brand), '')                     as brand,
-        cast(list_price as decimal(18, 2))          as list_price,
+        trim(stock_code) as stock_code,
+        cast(product_id as bigint) as product_id,
+        nullif(trim(description), '') as description,
+        nullif(trim(category), '') as category,
+        nullif(trim(brand), '') as brand,
+        cast(list_price as decimal(18, 2)) as list_price,
 
         _source_file,
         _source_sheet,

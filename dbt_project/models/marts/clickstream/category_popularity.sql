@@ -13,13 +13,13 @@ by_category as (
 
     select
         category,
-        count(*)                                                    as interactions,
-        count(*) filter (where event_type = 'view')                 as views,
-        count(*) filter (where event_type = 'cart')                 as carts,
-        count(*) filter (where event_type = 'remove_from_cart')     as removes_from_cart,
-        count(*) filter (where event_type = 'purchase')             as purchases,
-        count(distinct user_id)                                     as users,
-        count(distinct session_id)                                  as sessions,
+        count(*) as interactions,
+        count(*) filter (where event_type = 'view') as views,
+        count(*) filter (where event_type = 'cart') as carts,
+        count(*) filter (where event_type = 'remove_from_cart') as removes_from_cart,
+        count(*) filter (where event_type = 'purchase') as purchases,
+        count(distinct user_id) as users,
+        count(distinct session_id) as sessions,
         cast(coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)) as purchase_revenue
     from events
     group by category
@@ -28,6 +28,6 @@ by_category as (
 
 select
     *,
-    round(interactions / sum(interactions) over (), 4)                          as interaction_share,
-    row_number() over (order by interactions desc, purchases desc, category)    as popularity_rank
+    round(interactions / sum(interactions) over (), 4) as interaction_share,
+    row_number() over (order by interactions desc, purchases desc, category asc) as popularity_rank
 from by_category

@@ -11,7 +11,11 @@ with
 
 price_counts as (
 
-    select category, product_id, price, count(*) as n
+    select
+        category,
+        product_id,
+        price,
+        count(*) as n
     from {{ ref('fct_events') }}
     where price is not null
     group by category, product_id, price
@@ -21,10 +25,15 @@ price_counts as (
 ranked as (
 
     select
-        category, product_id, price, n,
-        sum(n) over (partition by category, product_id order by price
-                     rows between unbounded preceding and current row)   as n_through,
-        sum(n) over (partition by category, product_id)                   as n_events
+        category,
+        product_id,
+        price,
+        n,
+        sum(n) over (
+            partition by category, product_id order by price
+            rows between unbounded preceding and current row
+        ) as n_through,
+        sum(n) over (partition by category, product_id) as n_events
     from price_counts
 
 ),
@@ -33,11 +42,19 @@ ranked as (
 -- product's sorted prices (the same value when n_events is odd)
 middle as (
 
-    select category, product_id, n_events, price
+    select
+        category,
+        product_id,
+        n_events,
+        price
     from ranked
     where n_through - n <= (n_events - 1) // 2 and (n_events - 1) // 2 < n_through
     union all
-    select category, product_id, n_events, price
+    select
+        category,
+        product_id,
+        n_events,
+        price
     from ranked
     where n_through - n <= n_events // 2 and n_events // 2 < n_through
 
@@ -57,13 +74,13 @@ product_prices as (
 
 select
     category,
-    count(*)                                                                as n_products,
-    cast(sum(n_events) as bigint)                                           as n_events,
-    cast(round(avg(product_price), 2) as decimal(18, 2))                    as avg_price,
-    cast(min(product_price) as decimal(18, 2))                              as min_price,
-    cast(quantile_cont(product_price, 0.25) as decimal(18, 2))              as p25_price,
-    cast(quantile_cont(product_price, 0.5) as decimal(18, 2))               as median_price,
-    cast(quantile_cont(product_price, 0.75) as decimal(18, 2))              as p75_price,
-    cast(max(product_price) as decimal(18, 2))                              as max_price
+    count(*) as n_products,
+    cast(sum(n_events) as bigint) as n_events,
+    cast(round(avg(product_price), 2) as decimal(18, 2)) as avg_price,
+    cast(min(product_price) as decimal(18, 2)) as min_price,
+    cast(quantile_cont(product_price, 0.25) as decimal(18, 2)) as p25_price,
+    cast(quantile_cont(product_price, 0.5) as decimal(18, 2)) as median_price,
+    cast(quantile_cont(product_price, 0.75) as decimal(18, 2)) as p75_price,
+    cast(max(product_price) as decimal(18, 2)) as max_price
 from product_prices
 group by category

@@ -12,10 +12,20 @@ events as (
 
 long as (
 
-    select 'category' as dimension, category as dimension_value, user_id, event_type, price
+    select
+        'category' as dimension,
+        category as dimension_value,
+        user_id,
+        event_type,
+        price
     from events
     union all
-    select 'brand', brand, user_id, event_type, price
+    select
+        'brand',
+        brand,
+        user_id,
+        event_type,
+        price
     from events
     where brand is not null
 
@@ -27,10 +37,10 @@ per_user as (
         dimension,
         dimension_value,
         user_id,
-        count(*)                                                    as interactions,
-        count(*) filter (where event_type = 'view')                 as views,
-        count(*) filter (where event_type = 'cart')                 as carts,
-        count(*) filter (where event_type = 'purchase')             as purchases,
+        count(*) as interactions,
+        count(*) filter (where event_type = 'view') as views,
+        count(*) filter (where event_type = 'cart') as carts,
+        count(*) filter (where event_type = 'purchase') as purchases,
         cast(coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)) as purchase_revenue
     from long
     group by dimension, dimension_value, user_id

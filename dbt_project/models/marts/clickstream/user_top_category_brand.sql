@@ -17,8 +17,8 @@ user_category_brand as (
         user_id,
         category,
         brand,
-        count(*)                        as interactions,
-        max(customer_key)               as customer_key
+        count(*) as interactions,
+        max(customer_key) as customer_key
     from events
     group by user_id, category, brand
 
@@ -53,10 +53,10 @@ users as (
 
     select
         user_id,
-        max(customer_key)                   as customer_key,
-        cast(sum(interactions) as bigint)   as interactions,
-        count(distinct category)            as n_categories,
-        count(distinct brand)               as n_brands
+        max(customer_key) as customer_key,
+        cast(sum(interactions) as bigint) as interactions,
+        count(distinct category) as n_categories,
+        count(distinct brand) as n_brands
     from user_category_brand
     group by user_id
 
@@ -68,10 +68,10 @@ select
     users.interactions,
     users.n_categories,
     users.n_brands,
-    by_category.category                as top_category,
-    by_category.interactions            as top_category_interactions,
-    by_brand.brand                      as top_brand,
-    by_brand.interactions               as top_brand_interactions
+    by_category.category as top_category,
+    by_category.interactions as top_category_interactions,
+    by_brand.brand as top_brand,
+    by_brand.interactions as top_brand_interactions
 from users
 left join by_category
     on users.user_id = by_category.user_id and by_category.rank_in_user = 1

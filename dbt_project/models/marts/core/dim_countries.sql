@@ -23,11 +23,11 @@ regions as (
 known as (
 
     select
-        {{ stable_key('countries.country_name') }}      as country_key,
+        {{ stable_key('countries.country_name') }} as country_key,
         countries.country_name,
         regions.iso_alpha2,
-        coalesce(regions.region, 'Unknown')             as region,
-        false                                           as is_unknown_member
+        coalesce(regions.region, 'Unknown') as region,
+        false as is_unknown_member
     from countries
     left join regions
         on countries.country_name = regions.country_name
@@ -37,11 +37,11 @@ known as (
 unknown_member as (
 
     select
-        {{ unknown_key() }}                             as country_key,
-        'Unknown'                                       as country_name,
-        cast(null as varchar)                           as iso_alpha2,
-        'Unknown'                                       as region,
-        true                                            as is_unknown_member
+        {{ unknown_key() }} as country_key,
+        'Unknown' as country_name,
+        cast(null as varchar) as iso_alpha2,
+        'Unknown' as region,
+        true as is_unknown_member
 
 )
 

@@ -26,7 +26,9 @@ events as (
 
 customers as (
 
-    select customer_id, customer_key
+    select
+        customer_id,
+        customer_key
     from {{ ref('dim_customers') }}
     where customer_id is not null
 
@@ -35,7 +37,9 @@ customers as (
 -- one product per catalogue product_id (the first stock code if several share an id)
 products as (
 
-    select product_id, min(product_key) as product_key
+    select
+        product_id,
+        min(product_key) as product_key
     from {{ ref('dim_products') }}
     where product_id is not null
     group by product_id
@@ -46,15 +50,15 @@ select
     {{ stable_key("events._file_sha256 || ':' || cast(events._row_number as varchar)") }} as event_key,
     events.event_time,
     events.event_day,
-    {{ date_key('events.event_day') }}                          as date_key,
+    {{ date_key('events.event_day') }} as date_key,
     events.event_type,
     events.user_id,
-    coalesce(customers.customer_key, {{ unknown_key() }})       as customer_key,
+    coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key,
     events.product_id,
-    coalesce(products.product_key, {{ unknown_key() }})         as product_key,
+    coalesce(products.product_key, {{ unknown_key() }}) as product_key,
     events.category_id,
     events.category_code,
-    coalesce(events.category_code, 'unknown')                   as category,
+    coalesce(events.category_code, 'unknown') as category,
     events.brand,
     events.price,
     events.user_session,

@@ -10,20 +10,20 @@ events as (
 )
 
 select
-    session_id                                                      as user_session,
-    bool_or(is_derived_session)                                     as is_derived_session,
-    arg_min(user_id, event_time)                                    as user_id,
-    count(distinct user_id)                                         as n_users,
-    min(event_time)                                                 as started_at,
-    max(event_time)                                                 as ended_at,
+    session_id as user_session,
+    bool_or(is_derived_session) as is_derived_session,
+    arg_min(user_id, event_time) as user_id,
+    count(distinct user_id) as n_users,
+    min(event_time) as started_at,
+    max(event_time) as ended_at,
     cast(date_diff('second', min(event_time), max(event_time)) as bigint) as duration_seconds,
-    {{ date_key('min(event_time)') }}                               as date_key,
-    count(*)                                                        as n_events,
-    count(*) filter (where event_type = 'view')                     as views,
-    count(*) filter (where event_type = 'cart')                     as carts,
-    count(*) filter (where event_type = 'remove_from_cart')         as removes_from_cart,
-    count(*) filter (where event_type = 'purchase')                 as purchases,
-    count(*) filter (where event_type = 'purchase') > 0             as converted,
+    {{ date_key('min(event_time)') }} as date_key,
+    count(*) as n_events,
+    count(*) filter (where event_type = 'view') as views,
+    count(*) filter (where event_type = 'cart') as carts,
+    count(*) filter (where event_type = 'remove_from_cart') as removes_from_cart,
+    count(*) filter (where event_type = 'purchase') as purchases,
+    count(*) filter (where event_type = 'purchase') > 0 as converted,
     cast(coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)) as revenue
 from events
 group by session_id

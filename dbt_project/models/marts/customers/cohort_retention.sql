@@ -6,7 +6,9 @@ with
 
 orders as (
 
-    select customer_id, cast(date_trunc('month', invoice_day) as date) as order_month
+    select
+        customer_id,
+        cast(date_trunc('month', invoice_day) as date) as order_month
     from {{ ref('fct_orders') }}
     where customer_id is not null and not is_cancellation
 
@@ -14,7 +16,9 @@ orders as (
 
 customers as (
 
-    select customer_id, cohort_month
+    select
+        customer_id,
+        cohort_month
     from {{ ref('dim_customers') }}
     where cohort_month is not null
 
@@ -28,7 +32,9 @@ last_month as (
 
 cohort_sizes as (
 
-    select cohort_month, count(*) as cohort_size
+    select
+        cohort_month,
+        count(*) as cohort_size
     from customers
     group by cohort_month
 
@@ -39,7 +45,9 @@ grid as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_size,
-        cast(unnest(range(0, cast(date_diff('month', cohort_sizes.cohort_month, last_month.last_month) as bigint) + 1)) as integer)
+        cast(unnest(range(
+            0, cast(date_diff('month', cohort_sizes.cohort_month, last_month.last_month) as bigint) + 1
+        )) as integer)
             as months_since_first_order
     from cohort_sizes
     cross join last_month
@@ -64,9 +72,10 @@ select
     grid.months_since_first_order,
     cast(grid.cohort_month + to_months(grid.months_since_first_order) as date) as activity_month,
     grid.cohort_size,
-    coalesce(activity.active_customers, 0)                                  as active_customers,
-    round(coalesce(activity.active_customers, 0) / grid.cohort_size, 4)     as retention_rate
+    coalesce(activity.active_customers, 0) as active_customers,
+    round(coalesce(activity.active_customers, 0) / grid.cohort_size, 4) as retention_rate
 from grid
 left join activity
-    on grid.cohort_month = activity.cohort_month
-    and grid.months_since_first_order = activity.months_since_first_order
+    on
+        grid.cohort_month = activity.cohort_month
+        and grid.months_since_first_order = activity.months_since_first_order

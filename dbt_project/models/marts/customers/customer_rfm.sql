@@ -16,7 +16,12 @@ with
 
 customer_lines as (
 
-    select customer_id, invoice, invoice_day, is_cancellation, net_amount
+    select
+        customer_id,
+        invoice,
+        invoice_day,
+        is_cancellation,
+        net_amount
     from {{ ref('fct_order_lines') }}
     where customer_id is not null
 
@@ -25,17 +30,19 @@ customer_lines as (
 snapshot as (
 
     {% if snapshot_date -%}
-    select cast('{{ snapshot_date }}' as date) as snapshot_date
+        select cast('{{ snapshot_date }}' as date) as snapshot_date
     {%- else -%}
-    select cast(max(invoice_day) + 1 as date) as snapshot_date
-    from customer_lines
+        select cast(max(invoice_day) + 1 as date) as snapshot_date
+        from customer_lines
     {%- endif %}
 
 ),
 
 lines as (
 
-    select customer_lines.*, snapshot.snapshot_date
+    select
+        customer_lines.*,
+        snapshot.snapshot_date
     from customer_lines
     cross join snapshot
     where customer_lines.invoice_day < snapshot.snapshot_date
@@ -46,10 +53,10 @@ per_customer as (
 
     select
         customer_id,
-        any_value(snapshot_date)                                        as snapshot_date,
-        max(invoice_day) filter (where not is_cancellation)             as last_purchase_day,
-        count(distinct invoice) filter (where not is_cancellation)      as frequency,
-        sum(net_amount)                                                 as monetary
+        any_value(snapshot_date) as snapshot_date,
+        max(invoice_day) filter (where not is_cancellation) as last_purchase_day,
+        count(distinct invoice) filter (where not is_cancellation) as frequency,
+        sum(net_amount) as monetary
     from lines
     group by customer_id
 
@@ -59,9 +66,9 @@ measured as (
 
     select
         customer_id,
-        cast(date_diff('day', last_purchase_day, snapshot_date) as integer)    as recency_days,
-        cast(frequency as integer)                                              as frequency,
-        cast(monetary as decimal(18, 3))                                        as monetary
+        cast(date_diff('day', last_purchase_day, snapshot_date) as integer) as recency_days,
+        cast(frequency as integer) as frequency,
+        cast(monetary as decimal(18, 3)) as monetary
     from per_customer
     where frequency > 0
 
@@ -72,15 +79,18 @@ scored as (
     select
         *,
         cast(ntile(5) over (order by recency_days desc, customer_id asc) as integer) as r_score,
-        cast(ntile(5) over (order by frequency asc, customer_id asc) as integer)     as f_score,
-        cast(ntile(5) over (order by monetary asc, customer_id asc) as integer)      as m_score
+        cast(ntile(5) over (order by frequency asc, customer_id asc) as integer) as f_score,
+        cast(ntile(5) over (order by monetary asc, customer_id asc) as integer) as m_score
     from measured
 
 ),
 
 segment_map as (
 
-    select rfm_code, segment from {{ ref('rfm_segment_map') }}
+    select
+        rfm_code,
+        segment
+    from {{ ref('rfm_segment_map') }}
 
 )
 
@@ -97,5 +107,6 @@ select
     segment_map.segment
 from scored
 left join segment_map
-    on cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
+    on
+        cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
         = segment_map.rfm_code

@@ -25,11 +25,11 @@ by_segment as (
 
     select
         segment,
-        count(*)                    as customers,
-        avg(recency_days)           as avg_recency_days,
-        avg(frequency)              as avg_frequency,
-        avg(monetary)               as avg_monetary,
-        sum(monetary)               as total_monetary
+        count(*) as customers,
+        avg(recency_days) as avg_recency_days,
+        avg(frequency) as avg_frequency,
+        avg(monetary) as avg_monetary,
+        sum(monetary) as total_monetary
     from rfm
     group by segment
 
@@ -37,12 +37,12 @@ by_segment as (
 
 select
     segments.segment,
-    coalesce(by_segment.customers, 0)                                               as customers,
-    round(coalesce(by_segment.customers, 0) / nullif(totals.all_customers, 0), 4)   as customer_share,
-    round(by_segment.avg_recency_days, 1)                                           as avg_recency_days,
-    round(by_segment.avg_frequency, 2)                                              as avg_frequency,
-    cast(round(by_segment.avg_monetary, 2) as decimal(18, 2))                       as avg_monetary,
-    cast(coalesce(by_segment.total_monetary, 0) as decimal(18, 2))                  as total_monetary
+    coalesce(by_segment.customers, 0) as customers,
+    round(coalesce(by_segment.customers, 0) / nullif(totals.all_customers, 0), 4) as customer_share,
+    round(by_segment.avg_recency_days, 1) as avg_recency_days,
+    round(by_segment.avg_frequency, 2) as avg_frequency,
+    cast(round(by_segment.avg_monetary, 2) as decimal(18, 2)) as avg_monetary,
+    cast(coalesce(by_segment.total_monetary, 0) as decimal(18, 2)) as total_monetary
 from segments
 cross join totals
 left join by_segment

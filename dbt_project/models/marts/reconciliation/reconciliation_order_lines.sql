@@ -12,8 +12,8 @@ with
 raw_lines as (
 
     select
-        count(*)                                                as n_lines,
-        coalesce(sum(quantity), 0)                              as quantity,
+        count(*) as n_lines,
+        coalesce(sum(quantity), 0) as quantity,
         coalesce(sum(cast(quantity * price as decimal(18, 3))), 0) as amount
     from {{ source('raw', 'transactions') }}
 
@@ -22,9 +22,9 @@ raw_lines as (
 duplicate_lines as (
 
     select
-        count(*)                        as n_lines,
-        coalesce(sum(quantity), 0)      as quantity,
-        coalesce(sum(line_amount), 0)   as amount
+        count(*) as n_lines,
+        coalesce(sum(quantity), 0) as quantity,
+        coalesce(sum(line_amount), 0) as amount
     from {{ ref('stg_retail__transactions') }}
     where is_duplicate
 
@@ -33,38 +33,56 @@ duplicate_lines as (
 fct_lines as (
 
     select
-        count(*)                        as n_lines,
-        coalesce(sum(quantity), 0)      as quantity,
-        coalesce(sum(net_amount), 0)    as amount
+        count(*) as n_lines,
+        coalesce(sum(quantity), 0) as quantity,
+        coalesce(sum(net_amount), 0) as amount
     from {{ ref('fct_order_lines') }}
 
 ),
 
 steps as (
 
-    select 1 as step_order, 'raw accepted lines' as step, 'source_total' as step_type,
-           'raw.transactions as accepted by ingestion' as description,
-           n_lines, quantity, amount
+    select
+        1 as step_order,
+        'raw accepted lines' as step,
+        'source_total' as step_type,
+        'raw.transactions as accepted by ingestion' as description,
+        n_lines,
+        quantity,
+        amount
     from raw_lines
 
     union all
-    select 2, 'exact duplicate lines', 'exclusion',
-           'Second and later occurrences of a line identical on invoice, stock_code, description, quantity, invoice_date, price, customer_id and country (the first, by file sha256 and row number, is kept)',
-           n_lines, quantity, amount
+    select
+        2,
+        'exact duplicate lines',
+        'exclusion',
+        'Second and later occurrences of a line identical on invoice, stock_code, description, quantity, invoice_date, price, customer_id and country (the first, by file sha256 and row number, is kept)',  -- noqa: LT05
+        n_lines,
+        quantity,
+        amount
     from duplicate_lines
 
     union all
-    select 3, 'fct_order_lines', 'target_total',
-           'marts.fct_order_lines',
-           n_lines, quantity, amount
+    select
+        3,
+        'fct_order_lines',
+        'target_total',
+        'marts.fct_order_lines',
+        n_lines,
+        quantity,
+        amount
     from fct_lines
 
     union all
-    select 4, 'unexplained difference', 'difference',
-           'raw accepted lines - exclusions - fct_order_lines; must be zero',
-           r.n_lines - d.n_lines - f.n_lines,
-           r.quantity - d.quantity - f.quantity,
-           r.amount - d.amount - f.amount
+    select
+        4,
+        'unexplained difference',
+        'difference',
+        'raw accepted lines - exclusions - fct_order_lines; must be zero',
+        r.n_lines - d.n_lines - f.n_lines,
+        r.quantity - d.quantity - f.quantity,
+        r.amount - d.amount - f.amount
     from raw_lines as r, duplicate_lines as d, fct_lines as f
 
 )
@@ -74,7 +92,7 @@ select
     step,
     step_type,
     description,
-    cast(n_lines as bigint)             as n_lines,
-    cast(quantity as bigint)            as quantity,
-    cast(amount as decimal(18, 3))      as amount
+    cast(n_lines as bigint) as n_lines,
+    cast(quantity as bigint) as quantity,
+    cast(amount as decimal(18, 3)) as amount
 from steps

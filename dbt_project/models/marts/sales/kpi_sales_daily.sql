@@ -30,13 +30,13 @@ daily as (
 
     select
         invoice_day,
-        sum(net_amount)                                                 as revenue,
+        sum(net_amount) as revenue,
         coalesce(sum(net_amount) filter (where not is_cancellation), 0) as gross_revenue,
-        coalesce(-sum(net_amount) filter (where is_cancellation), 0)    as cancelled_revenue,
-        count(distinct invoice) filter (where not is_cancellation)      as orders,
-        count(distinct invoice) filter (where is_cancellation)          as cancellations,
-        sum(quantity)                                                   as units,
-        count(distinct customer_id) filter (where not is_cancellation)  as unique_customers
+        coalesce(-sum(net_amount) filter (where is_cancellation), 0) as cancelled_revenue,
+        count(distinct invoice) filter (where not is_cancellation) as orders,
+        count(distinct invoice) filter (where is_cancellation) as cancellations,
+        sum(quantity) as units,
+        count(distinct customer_id) filter (where not is_cancellation) as unique_customers
     from lines
     group by invoice_day
 
@@ -44,24 +44,27 @@ daily as (
 
 span as (
 
-    select min(invoice_day) as first_day, max(invoice_day) as last_day from daily
+    select
+        min(invoice_day) as first_day,
+        max(invoice_day) as last_day
+    from daily
 
 )
 
 select
     dates.date_key,
-    dates.date_day                                                      as sales_day,
+    dates.date_day as sales_day,
     dates.is_weekend,
     dates.is_uk_bank_holiday,
-    cast(coalesce(daily.revenue, 0) as decimal(18, 3))                  as revenue,
-    cast(coalesce(daily.gross_revenue, 0) as decimal(18, 3))            as gross_revenue,
-    cast(coalesce(daily.cancelled_revenue, 0) as decimal(18, 3))        as cancelled_revenue,
-    coalesce(daily.orders, 0)                                           as orders,
-    coalesce(daily.cancellations, 0)                                    as cancellations,
-    cast(coalesce(daily.units, 0) as bigint)                            as units,
-    coalesce(daily.unique_customers, 0)                                 as unique_customers,
+    cast(coalesce(daily.revenue, 0) as decimal(18, 3)) as revenue,
+    cast(coalesce(daily.gross_revenue, 0) as decimal(18, 3)) as gross_revenue,
+    cast(coalesce(daily.cancelled_revenue, 0) as decimal(18, 3)) as cancelled_revenue,
+    coalesce(daily.orders, 0) as orders,
+    coalesce(daily.cancellations, 0) as cancellations,
+    cast(coalesce(daily.units, 0) as bigint) as units,
+    coalesce(daily.unique_customers, 0) as unique_customers,
     cast(round(daily.gross_revenue / nullif(daily.orders, 0), 2) as decimal(18, 2)) as aov,
-    round(daily.cancellations / nullif(daily.orders + daily.cancellations, 0), 4)   as cancellation_rate
+    round(daily.cancellations / nullif(daily.orders + daily.cancellations, 0), 4) as cancellation_rate
 from dates
 cross join span
 left join daily

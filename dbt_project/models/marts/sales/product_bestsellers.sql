@@ -11,7 +11,10 @@ lines as (
 
 products as (
 
-    select product_key, description from {{ ref('dim_products') }}
+    select
+        product_key,
+        description
+    from {{ ref('dim_products') }}
 
 ),
 
@@ -20,10 +23,10 @@ totals as (
     select
         product_key,
         stock_code,
-        sum(net_amount)                                                 as revenue,
-        sum(quantity)                                                   as units,
-        count(distinct invoice) filter (where not is_cancellation)      as orders,
-        count(distinct customer_id) filter (where not is_cancellation)  as customers
+        sum(net_amount) as revenue,
+        sum(quantity) as units,
+        count(distinct invoice) filter (where not is_cancellation) as orders,
+        count(distinct customer_id) filter (where not is_cancellation) as customers
     from lines
     group by product_key, stock_code
 
@@ -33,12 +36,12 @@ select
     totals.product_key,
     totals.stock_code,
     products.description,
-    cast(totals.revenue as decimal(18, 3))                                          as revenue,
-    cast(totals.units as bigint)                                                    as units,
+    cast(totals.revenue as decimal(18, 3)) as revenue,
+    cast(totals.units as bigint) as units,
     totals.orders,
     totals.customers,
-    row_number() over (order by totals.revenue desc, totals.stock_code)             as revenue_rank,
-    row_number() over (order by totals.units desc, totals.stock_code)               as units_rank
+    row_number() over (order by totals.revenue desc, totals.stock_code asc) as revenue_rank,
+    row_number() over (order by totals.units desc, totals.stock_code asc) as units_rank
 from totals
 left join products
     on totals.product_key = products.product_key

@@ -17,11 +17,11 @@ weekly as (
     select
         product_key,
         stock_code,
-        cast(date_trunc('week', invoice_day) as date)                   as week_start,
-        cast(sum(net_amount) as decimal(18, 3))                         as revenue,
-        cast(sum(quantity) as bigint)                                   as units,
-        count(distinct invoice) filter (where not is_cancellation)      as orders,
-        count(distinct customer_id) filter (where not is_cancellation)  as customers,
+        cast(date_trunc('week', invoice_day) as date) as week_start,
+        cast(sum(net_amount) as decimal(18, 3)) as revenue,
+        cast(sum(quantity) as bigint) as units,
+        count(distinct invoice) filter (where not is_cancellation) as orders,
+        count(distinct customer_id) filter (where not is_cancellation) as customers,
         cast(coalesce(-sum(quantity) filter (where is_cancellation), 0) as bigint) as cancelled_units
     from lines
     group by product_key, stock_code, cast(date_trunc('week', invoice_day) as date)
@@ -32,8 +32,8 @@ select
     product_key,
     stock_code,
     week_start,
-    cast(isoyear(week_start) as integer)                            as iso_year,
-    cast(week(week_start) as integer)                               as iso_week,
+    cast(isoyear(week_start) as integer) as iso_year,
+    cast(week(week_start) as integer) as iso_week,
     revenue,
     units,
     orders,

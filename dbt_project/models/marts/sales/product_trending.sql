@@ -28,22 +28,25 @@ lines as (
 
 products as (
 
-    select product_key, description from {{ ref('dim_products') }}
+    select
+        product_key,
+        description
+    from {{ ref('dim_products') }}
 
 ),
 
 periods as (
 
     select
-        as_of_day - {{ window_days - 1 }}                        as current_start,
-        as_of_day                                                as current_end,
-        as_of_day - {{ 2 * window_days - 1 }}                    as prior_start,
-        as_of_day - {{ window_days }}                            as prior_end
+        as_of_day - {{ window_days - 1 }} as current_start,
+        as_of_day as current_end,
+        as_of_day - {{ 2 * window_days - 1 }} as prior_start,
+        as_of_day - {{ window_days }} as prior_end
     from (
         {% if as_of -%}
-        select cast('{{ as_of }}' as date) as as_of_day
+            select cast('{{ as_of }}' as date) as as_of_day
         {%- else -%}
-        select max(invoice_day) as as_of_day from lines
+            select max(invoice_day) as as_of_day from lines
         {%- endif %}
     ) as a
 
@@ -58,16 +61,16 @@ by_product as (
         periods.current_end,
         periods.prior_start,
         periods.prior_end,
-        coalesce(sum(lines.quantity) filter (where lines.invoice_day >= periods.current_start), 0)  as current_units,
-        coalesce(sum(lines.quantity) filter (where lines.invoice_day <= periods.prior_end), 0)      as prior_units,
+        coalesce(sum(lines.quantity) filter (where lines.invoice_day >= periods.current_start), 0) as current_units,
+        coalesce(sum(lines.quantity) filter (where lines.invoice_day <= periods.prior_end), 0) as prior_units,
         coalesce(sum(lines.net_amount) filter (where lines.invoice_day >= periods.current_start), 0) as current_revenue,
-        coalesce(sum(lines.net_amount) filter (where lines.invoice_day <= periods.prior_end), 0)     as prior_revenue,
+        coalesce(sum(lines.net_amount) filter (where lines.invoice_day <= periods.prior_end), 0) as prior_revenue,
         count(distinct lines.invoice) filter (
             where lines.invoice_day >= periods.current_start and not lines.is_cancellation
-        )                                                                                          as current_orders,
+        ) as current_orders,
         count(distinct lines.customer_id) filter (
             where lines.invoice_day >= periods.current_start and not lines.is_cancellation
-        )                                                                                          as current_customers
+        ) as current_customers
     from lines
     cross join periods
     where lines.invoice_day between periods.prior_start and periods.current_end
@@ -81,10 +84,11 @@ current_buyers as (
     select
         lines.product_key,
         coalesce(cast(lines.customer_id as varchar), 'guest order ' || lines.invoice) as buyer,
-        sum(lines.quantity)                                                           as units
+        sum(lines.quantity) as units
     from lines
     cross join periods
-    where lines.invoice_day between periods.current_start and periods.current_end
+    where
+        lines.invoice_day between periods.current_start and periods.current_end
         and not lines.is_cancellation
     group by all
 
@@ -107,9 +111,9 @@ scored as (
         concentration.top_buyer_share,
         by_product.current_units >= {{ min_units }} and by_product.prior_units >= {{ min_units }} as meets_min_volume,
         by_product.current_orders >= {{ min_orders }}
-            and by_product.current_customers >= {{ min_customers }}
-            and coalesce(concentration.top_buyer_share, 0) <= {{ max_buyer_share }}      as meets_min_breadth,
-        case when prior_units > 0 then current_units / prior_units - 1 end  as units_growth,
+        and by_product.current_customers >= {{ min_customers }}
+        and coalesce(concentration.top_buyer_share, 0) <= {{ max_buyer_share }} as meets_min_breadth,
+        case when prior_units > 0 then current_units / prior_units - 1 end as units_growth,
         case when prior_revenue > 0 then current_revenue / prior_revenue - 1 end as revenue_growth
     from by_product
     left join concentration
@@ -125,24 +129,26 @@ select
     scored.current_end,
     scored.prior_start,
     scored.prior_end,
-    cast(scored.current_units as bigint)                    as current_units,
-    cast(scored.prior_units as bigint)                      as prior_units,
-    cast(scored.current_revenue as decimal(18, 3))          as current_revenue,
-    cast(scored.prior_revenue as decimal(18, 3))            as prior_revenue,
-    round(scored.units_growth, 4)                           as units_growth,
-    round(cast(scored.revenue_growth as double), 4)         as revenue_growth,
-    cast(scored.current_orders as bigint)                   as current_orders,
-    cast(scored.current_customers as bigint)                as current_customers,
-    round(cast(scored.top_buyer_share as double), 4)        as top_buyer_share,
+    cast(scored.current_units as bigint) as current_units,
+    cast(scored.prior_units as bigint) as prior_units,
+    cast(scored.current_revenue as decimal(18, 3)) as current_revenue,
+    cast(scored.prior_revenue as decimal(18, 3)) as prior_revenue,
+    round(scored.units_growth, 4) as units_growth,
+    round(cast(scored.revenue_growth as double), 4) as revenue_growth,
+    cast(scored.current_orders as bigint) as current_orders,
+    cast(scored.current_customers as bigint) as current_customers,
+    round(cast(scored.top_buyer_share as double), 4) as top_buyer_share,
     scored.meets_min_volume,
     scored.meets_min_breadth,
-    scored.meets_min_volume and scored.meets_min_breadth    as is_trending,
-    case when scored.meets_min_volume and scored.meets_min_breadth then
-        row_number() over (
-            partition by scored.meets_min_volume and scored.meets_min_breadth
-            order by scored.units_growth desc, scored.current_units desc, scored.stock_code
-        )
-    end                                                     as trend_rank
+    scored.meets_min_volume and scored.meets_min_breadth as is_trending,
+    case
+        when scored.meets_min_volume and scored.meets_min_breadth
+            then
+                row_number() over (
+                    partition by scored.meets_min_volume and scored.meets_min_breadth
+                    order by scored.units_growth desc, scored.current_units desc, scored.stock_code asc
+                )
+    end as trend_rank
 from scored
 left join products
     on scored.product_key = products.product_key
