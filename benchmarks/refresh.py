@@ -24,18 +24,20 @@ for the run (loading the code location), reported as ``code_location_load_s``.
 from __future__ import annotations
 
 import argparse
-import os  # load average only (settings come from ecom_platform.config)
 import contextlib
 import csv
 import gzip
 import io
 import json
+import os  # load average only (settings come from ecom_platform.config)
 import shutil
 import subprocess
 import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
+
+from ecom_platform.contract import DAYS_TAG
 
 DATE_HEADERS = {"transactions": ("invoicedate",), "events": ("eventtime",)}
 
@@ -142,8 +144,11 @@ def prepare_landing(args, landing: Path) -> dict:
 
     t0 = time.perf_counter()
     manifest = generate(landing, scale=args.scale, seed=args.seed, progress=None)
-    return {"source": f"generator scale={args.scale} seed={args.seed}", "seconds": time.perf_counter() - t0,
-            "files": len(manifest.get("files", []))}
+    return {
+        "source": f"generator scale={args.scale} seed={args.seed}",
+        "seconds": time.perf_counter() - t0,
+        "files": len(manifest.get("files", [])),
+    }
 
 
 # ---------------------------------------------------------------------------- runs
@@ -168,7 +173,14 @@ def overheads(instance, result) -> dict:
     """
     logs = instance.all_logs(result.run_id)
     first = logs[0].timestamp if logs else None
-    start = next((e.timestamp for e in logs if e.dagster_event and e.dagster_event.event_type_value in ("RUN_START", "PIPELINE_START")), None)
+    start = next(
+        (
+            e.timestamp
+            for e in logs
+            if e.dagster_event and e.dagster_event.event_type_value in ("RUN_START", "PIPELINE_START")
+        ),
+        None,
+    )
     steps: dict[str, dict] = {}
     for e in logs:
         key, msg = e.step_key, e.message or ""
@@ -209,7 +221,9 @@ def overheads(instance, result) -> dict:
 
 
 def _failures(result) -> list[str]:
-    return [f"{e.step_key}: {e.event_specific_data.error.message[:500]}" for e in result.all_events if e.is_step_failure]
+    return [
+        f"{e.step_key}: {e.event_specific_data.error.message[:500]}" for e in result.all_events if e.is_step_failure
+    ]
 
 
 def execute(defs, instance, keys, check_keys, tags, name: str):
@@ -237,14 +251,18 @@ def warehouse_state(path: Path, day: str) -> dict:
     import duckdb
 
     with duckdb.connect(str(path), read_only=True) as con:
-        kpi = con.execute("SELECT count(*), sum(revenue) FROM marts.kpi_sales_daily WHERE sales_day = ?", [day]).fetchone()
+        kpi = con.execute(
+            "SELECT count(*), sum(revenue) FROM marts.kpi_sales_daily WHERE sales_day = ?", [day]
+        ).fetchone()
         rfm = con.execute("SELECT count(*), sum(frequency), sum(monetary) FROM marts.customer_rfm").fetchone()
         lines = con.execute("SELECT count(*) FROM marts.fct_order_lines WHERE invoice_day = ?", [day]).fetchone()[0]
         events = con.execute("SELECT count(*) FROM marts.fct_events WHERE event_day = ?", [day]).fetchone()[0]
     return {
-        "kpi_rows_for_day": kpi[0], "kpi_revenue_for_day": str(kpi[1]) if kpi[1] is not None else None,
+        "kpi_rows_for_day": kpi[0],
+        "kpi_revenue_for_day": str(kpi[1]) if kpi[1] is not None else None,
         "customer_rfm": {"customers": rfm[0], "sum_frequency": rfm[1], "sum_monetary": str(rfm[2])},
-        "fct_order_lines_for_day": lines, "fct_events_for_day": events,
+        "fct_order_lines_for_day": lines,
+        "fct_events_for_day": events,
     }
 
 
@@ -255,15 +273,23 @@ def bi_copy_state(bi_dir: Path, day: str) -> dict:
     if not path.exists():
         return {"published": False}
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+        }
         n = None
         if "bi.sales_daily" in tables:
-            cols = {r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema='bi' AND table_name='sales_daily'").fetchall()}
+            cols = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema='bi' AND table_name='sales_daily'"
+                ).fetchall()
+            }
             col = next((c for c in ("sales_date", "sales_day", "date_day") if c in cols), None)
             if col:
-                n = con.execute(f"SELECT count(*) FROM bi.sales_daily WHERE cast({col} AS varchar) = ?", [day]).fetchone()[0]
+                n = con.execute(
+                    f"SELECT count(*) FROM bi.sales_daily WHERE cast({col} AS varchar) = ?", [day]
+                ).fetchone()[0]
     manifest = bi_dir / "manifest.json"
     version = json.loads(manifest.read_text()).get("version") if manifest.exists() else None
     return {"published": True, "version": version, "sales_daily_rows_for_day": n}
@@ -271,14 +297,24 @@ def bi_copy_state(bi_dir: Path, day: str) -> dict:
 
 def code_location_load_seconds(env: dict) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import ecom_platform.definitions"], env=env, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", "import ecom_platform.definitions"],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t0
 
 
 def _group(steps: dict[str, float]) -> dict[str, float]:
-    out = {"ingestion": 0.0, "dbt (unpartitioned models)": 0.0, "dbt (daily facts)": 0.0, "bi copy + dashboard": 0.0,
-           "other": 0.0}
+    out = {
+        "ingestion": 0.0,
+        "dbt (unpartitioned models)": 0.0,
+        "dbt (daily facts)": 0.0,
+        "bi copy + dashboard": 0.0,
+        "other": 0.0,
+    }
     for step, s in steps.items():
         if step.startswith("raw__"):
             out["ingestion"] += s
@@ -315,8 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     landing, holdout = work / "landing", work / "holdout"
     settings = override_environment(
-        ECOM_DATA_DIR=work, ECOM_LANDING=landing, ECOM_WAREHOUSE=work / "dev" / "warehouse.duckdb",
-        ECOM_BI_DIR=work / "dev" / "bi", DAGSTER_HOME=work / "dagster_home",
+        ECOM_DATA_DIR=work,
+        ECOM_LANDING=landing,
+        ECOM_WAREHOUSE=work / "dev" / "warehouse.duckdb",
+        ECOM_BI_DIR=work / "dev" / "bi",
+        DAGSTER_HOME=work / "dagster_home",
     )
     settings.export_for_dbt()
     from ecom_platform.cli import init_dagster_home, prepare
@@ -327,12 +366,16 @@ def main(argv: list[str] | None = None) -> int:
     prepare(settings)
 
     load_start = os.getloadavg()
-    _say(f"bench folder {work}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} cores")
+    _say(
+        f"bench folder {work}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} cores"
+    )
     data = prepare_landing(args, landing)
     held = hold_out_last_day(landing, holdout)
     day = held["day"]
-    _say(f"data: {data['source']}; held out {day}: "
-         + ", ".join(f"{s} {f['rows']:,} rows" for s, f in held["files"].items()))
+    _say(
+        f"data: {data['source']}; held out {day}: "
+        + ", ".join(f"{s} {f['rows']:,} rows" for s, f in held["files"].items())
+    )
 
     import dagster as dg
 
@@ -372,7 +415,6 @@ def main(argv: list[str] | None = None) -> int:
         _say("baseline: the sensor adopted the existing files (their run is the full rebuild above)")
 
     # 3. drop the day
-    t_drop = time.perf_counter()
     for source, f in held["files"].items():
         src = Path(f["path"])
         tmp = landing / source / (src.name + ".part")
@@ -391,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         _say("the sensor requested no run")
         return 1
     tick_eval_s = time.perf_counter() - t_tick
-    _say(f"sensor: run requested at look {ticks} (key {request.run_key[:60]}...), "
-         f"{len(request.asset_selection)} assets, window {request.tags.get(automation.DAYS_TAG)}")
+    _say(
+        f"sensor: run requested at look {ticks} (key {request.run_key[:60]}...), "
+        f"{len(request.asset_selection)} assets, window {request.tags.get(DAYS_TAG)}"
+    )
     refresh, refresh_s = execute(
         defs, instance, request.asset_selection, request.asset_check_keys, dict(request.tags), "bench_refresh"
     )
@@ -442,8 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         "after": after,
         "bi_copy_before": bi_before,
         "bi_copy_after": bi_after,
-        "partition_window": request.tags.get(automation.DAYS_TAG),
-        "tables_updated": bool(after["kpi_rows_for_day"]) and bool(after["fct_order_lines_for_day"])
+        "partition_window": request.tags.get(DAYS_TAG),
+        "tables_updated": bool(after["kpi_rows_for_day"])
+        and bool(after["fct_order_lines_for_day"])
         and after["customer_rfm"] != before["customer_rfm"]
         and (not bi_after.get("published") or bool(bi_after.get("sales_daily_rows_for_day"))),
     }
@@ -459,18 +504,26 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"{'whole run':<30} {full_s:>17.1f} {refresh_s:>12.1f} {refresh_s / full_s:>7.1%}")
     ro = refresh_overheads
     work = sum(r["dbt_work_s"] or 0 for r in ro["dbt_steps"].values())
-    _say(f"new day, fixed costs whatever the data: {ro['fixed_s']:.1f}s ({ro['fixed_s'] / full_s:.1%} of the full "
-         f"rebuild): run start {ro['run_start_s']}s; per dbt step (before dbt / dbt start-up / after dbt): "
-         + "; ".join(f"{k} {r['before_dbt_s']}/{r['dbt_start_s']}/{r['after_dbt_s']}s" for k, r in ro["dbt_steps"].items())
-         + f". dbt's own work (models and tests): {work:.1f}s")
+    _say(
+        f"new day, fixed costs whatever the data: {ro['fixed_s']:.1f}s ({ro['fixed_s'] / full_s:.1%} of the full "
+        f"rebuild): run start {ro['run_start_s']}s; per dbt step (before dbt / dbt start-up / after dbt): "
+        + "; ".join(
+            f"{k} {r['before_dbt_s']}/{r['dbt_start_s']}/{r['after_dbt_s']}s" for k, r in ro["dbt_steps"].items()
+        )
+        + f". dbt's own work (models and tests): {work:.1f}s"
+    )
     _say("")
-    _say(f"new day {day}: {after['fct_order_lines_for_day']:,} order lines, {after['fct_events_for_day']:,} events "
-         f"(before: {before['fct_order_lines_for_day']:,} / {before['fct_events_for_day']:,}); "
-         f"kpi_sales_daily rows for the day: {after['kpi_rows_for_day']}; "
-         f"BI copy version {bi_before.get('version')} -> {bi_after.get('version')}")
-    _say(f"latency from the sensor tick to kpi_sales_daily, customer_rfm and the BI copy updated: "
-         f"{latency_tick:.1f}s in process; + {load_s:.1f}s for the daemon to launch the run process "
-         f"= {latency_tick + load_s:.1f}s (from the drop, add up to 2 sensor intervals of {interval:.0f}s)")
+    _say(
+        f"new day {day}: {after['fct_order_lines_for_day']:,} order lines, {after['fct_events_for_day']:,} events "
+        f"(before: {before['fct_order_lines_for_day']:,} / {before['fct_events_for_day']:,}); "
+        f"kpi_sales_daily rows for the day: {after['kpi_rows_for_day']}; "
+        f"BI copy version {bi_before.get('version')} -> {bi_after.get('version')}"
+    )
+    _say(
+        f"latency from the sensor tick to kpi_sales_daily, customer_rfm and the BI copy updated: "
+        f"{latency_tick:.1f}s in process; + {load_s:.1f}s for the daemon to launch the run process "
+        f"= {latency_tick + load_s:.1f}s (from the drop, add up to 2 sensor intervals of {interval:.0f}s)"
+    )
     _say(f"results: {out}")
     return 0 if results["tables_updated"] else 1
 

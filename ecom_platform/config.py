@@ -34,6 +34,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecom_platform.contract import DUCKDB_MEMORY_DEFAULT, ML_MAX_CUSTOMERS_DEFAULT
 from ecom_platform.lib.schemas import DEFAULT_RANGES, Ranges
 
 # LightGBM / scikit-learn use OpenMP; with the default (active) wait policy, idle threads
@@ -67,7 +68,7 @@ class Settings:
     max_quarantine_rate: float
     dagster_home: Path
     bi_pseudonym_key: str | None = None
-    ml_max_customers: int = 50_000
+    ml_max_customers: int = ML_MAX_CUSTOMERS_DEFAULT
     lock_wait_seconds: float = 300.0
     run_history_days: float = 30.0
     ingest_ranges: Ranges = DEFAULT_RANGES
@@ -117,7 +118,7 @@ def dbt_run_environment(values: dict[str, str | None]):
     """Expose ``values`` (keys of :data:`DBT_RUN_ENV`) to the dbt processes started inside.
 
     Through the environment and not ``--vars``: dbt re-parses the whole project whenever
-    its vars change (2-3 s per partition run); the macros read these variables only when
+    its vars change (seconds per partition run); the macros read these variables only when
     executing, so the parsed manifest never depends on them. A key without a value is
     removed, so a stale value can never leak into another build.
     """
@@ -167,9 +168,7 @@ def get_settings() -> Settings:
     if env not in ENVIRONMENTS:
         raise ConfigError(f"ECOM_ENV={env!r}: expected one of {', '.join(ENVIRONMENTS)}")
     data_dir = Path(os.environ.get("ECOM_DATA_DIR") or REPO_ROOT / "data").resolve()
-    warehouse = Path(
-        os.environ.get("ECOM_WAREHOUSE") or data_dir / env / "warehouse.duckdb"
-    ).resolve()
+    warehouse = Path(os.environ.get("ECOM_WAREHOUSE") or data_dir / env / "warehouse.duckdb").resolve()
     landing = Path(os.environ.get("ECOM_LANDING") or data_dir / "landing").resolve()
     bi_dir = Path(os.environ.get("ECOM_BI_DIR") or warehouse.parent / "bi").resolve()
     scale = _float("ECOM_SCALE", "1")
@@ -190,12 +189,12 @@ def get_settings() -> Settings:
         bi_dir=bi_dir,
         scale=scale,
         seed=seed,
-        duckdb_memory_limit=os.environ.get("ECOM_DUCKDB_MEMORY", "4GB"),
+        duckdb_memory_limit=os.environ.get("ECOM_DUCKDB_MEMORY", DUCKDB_MEMORY_DEFAULT),
         duckdb_threads=threads,
         max_quarantine_rate=_float("ECOM_MAX_QUARANTINE_RATE", "0.01"),
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve(),
         bi_pseudonym_key=_secret("ECOM_BI_PSEUDONYM_KEY"),
-        ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", "50000"),
+        ml_max_customers=_positive_int("ECOM_ML_MAX_CUSTOMERS", str(ML_MAX_CUSTOMERS_DEFAULT)),
         lock_wait_seconds=_float("ECOM_LOCK_WAIT_SECONDS", "300"),
         run_history_days=_float("ECOM_RUN_HISTORY_DAYS", "30"),
         ingest_ranges=_ranges(),
@@ -224,7 +223,15 @@ def override_environment(**values: str | Path) -> Settings:
     """Set ``ECOM_*`` / ``DAGSTER_HOME`` variables for this process (and its children) and
     return the resulting settings; used by tools that run on their own state (the refresh
     benchmark)."""
-    allowed = {"ECOM_DATA_DIR", "ECOM_LANDING", "ECOM_WAREHOUSE", "ECOM_BI_DIR", "DAGSTER_HOME", "ECOM_SCALE", "ECOM_SEED"}
+    allowed = {
+        "ECOM_DATA_DIR",
+        "ECOM_LANDING",
+        "ECOM_WAREHOUSE",
+        "ECOM_BI_DIR",
+        "DAGSTER_HOME",
+        "ECOM_SCALE",
+        "ECOM_SEED",
+    }
     unknown = set(values) - allowed
     if unknown:
         raise ConfigError(f"cannot override {sorted(unknown)}: expected some of {sorted(allowed)}")

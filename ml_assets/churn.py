@@ -41,9 +41,9 @@ from dataclasses import asdict, dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from scipy.special import expit
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -51,40 +51,105 @@ from ml_assets.common import DataCheck, ModelRun, Requirement, artifact_hash, mi
 from ml_assets.data import prepare_customers, prepare_events, prepare_lines
 from ml_assets.evaluation import calibration_table, classification_metrics, roc_auc
 from ml_assets.features import (
-    DAY, FeatureEncoder, before_cutoff, customer_features, label_population, take_rows,
+    DAY,
+    FeatureEncoder,
+    before_cutoff,
+    customer_features,
+    label_population,
+    take_rows,
     text_as_categories,
 )
 
-SCORE_COLUMNS = ["customer_id", "as_of_date", "churn_probability", "risk_band", "top_drivers",
-                 "recency_days", "frequency", "monetary"]
-IMPORTANCE_COLUMNS = ["feature", "rank", "importance_gain", "importance_split",
-                      "mean_abs_contribution"]
-LOG_FEATURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                "ipi_mean", "ipi_std", "ipi_last", "recency_over_ipi", "orders_30d",
-                "orders_90d", "orders_180d", "orders_365d", "orders_per_30d", "spend_per_30d", "orders_next90d_last_year", "spend_90d", "spend_prev_90d", "n_products",
-                "avg_lines_per_order", "avg_units_per_order", "avg_unit_price", "income",
-                "ev_events_30d", "ev_events_90d", "ev_views_30d", "ev_days_since_last",
-                "days_since_signup",
-                "purchase_days", "purchase_days_30d", "purchase_days_60d", "purchase_days_90d",
-                "purchase_days_180d", "purchase_days_per_30d", "recency_over_median_gap",
-                "recency_over_max_gap", "purchase_rate", "expected_purchases_horizon",
-                "last_order_rel", "median_line_quantity")
+SCORE_COLUMNS = [
+    "customer_id",
+    "as_of_date",
+    "churn_probability",
+    "risk_band",
+    "top_drivers",
+    "recency_days",
+    "frequency",
+    "monetary",
+]
+IMPORTANCE_COLUMNS = ["feature", "rank", "importance_gain", "importance_split", "mean_abs_contribution"]
+LOG_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "tenure_days",
+    "ipi_mean",
+    "ipi_std",
+    "ipi_last",
+    "recency_over_ipi",
+    "orders_30d",
+    "orders_90d",
+    "orders_180d",
+    "orders_365d",
+    "orders_per_30d",
+    "spend_per_30d",
+    "orders_next90d_last_year",
+    "spend_90d",
+    "spend_prev_90d",
+    "n_products",
+    "avg_lines_per_order",
+    "avg_units_per_order",
+    "avg_unit_price",
+    "income",
+    "ev_events_30d",
+    "ev_events_90d",
+    "ev_views_30d",
+    "ev_days_since_last",
+    "days_since_signup",
+    "purchase_days",
+    "purchase_days_30d",
+    "purchase_days_60d",
+    "purchase_days_90d",
+    "purchase_days_180d",
+    "purchase_days_per_30d",
+    "recency_over_median_gap",
+    "recency_over_max_gap",
+    "purchase_rate",
+    "expected_purchases_horizon",
+    "last_order_rel",
+    "median_line_quantity",
+)
 # churn-only features added to ml_assets.features.customer_features (see churn_features)
 CHURN_FEATURES = [
-    "purchase_days", "purchase_days_30d", "purchase_days_60d", "purchase_days_90d",
-    "purchase_days_180d", "purchase_days_per_30d", "active_period_share",
-    "recency_over_median_gap", "recency_over_max_gap", "recency_gap_z",
-    "purchase_rate", "p_silent_since_last", "expected_purchases_horizon",
-    "last_order_rel", "return_value_share", "product_repeat_share", "median_line_quantity",
+    "purchase_days",
+    "purchase_days_30d",
+    "purchase_days_60d",
+    "purchase_days_90d",
+    "purchase_days_180d",
+    "purchase_days_per_30d",
+    "active_period_share",
+    "recency_over_median_gap",
+    "recency_over_max_gap",
+    "recency_gap_z",
+    "purchase_rate",
+    "p_silent_since_last",
+    "expected_purchases_horizon",
+    "last_order_rel",
+    "return_value_share",
+    "product_repeat_share",
+    "median_line_quantity",
 ]
 
 
 # the columns of ``lines`` the churn features (with customer_features) and labels read
-_FEATURE_LINE_COLUMNS = ["customer_id", "invoice", "invoice_date", "stock_code", "quantity",
-                         "net_amount", "is_cancellation", "is_merchandise", "category", "country"]
+_FEATURE_LINE_COLUMNS = [
+    "customer_id",
+    "invoice",
+    "invoice_date",
+    "stock_code",
+    "quantity",
+    "net_amount",
+    "is_cancellation",
+    "is_merchandise",
+    "category",
+    "country",
+]
 # what churn_features keeps of the purchases before a cutoff
-_BUY_COLUMNS = ["customer_id", "invoice", "invoice_date", "net_amount", "is_merchandise",
-                "stock_code", "quantity"]
+_BUY_COLUMNS = ["customer_id", "invoice", "invoice_date", "net_amount", "is_merchandise", "stock_code", "quantity"]
 
 
 @dataclass
@@ -129,8 +194,9 @@ class ChurnResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None,
-                     span: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> DataCheck:
+def check_churn_data(
+    lines: pd.DataFrame, config: ChurnConfig | None = None, span: tuple[pd.Timestamp, pd.Timestamp] | None = None
+) -> DataCheck:
     """>= ``min_repeat_customers`` customers with >= 2 orders and enough days of history.
 
     The history needed is ``max(min_history_days, 2 * horizon + 30)``: the time-based
@@ -138,8 +204,7 @@ def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None,
     last invoice date of all the data when ``lines`` are a sample of it.
     """
     cfg = config or ChurnConfig()
-    buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna(),
-                    ["customer_id", "invoice"]]
+    buy = lines.loc[~lines["is_cancellation"] & lines["customer_id"].notna(), ["customer_id", "invoice"]]
     n_orders = buy.groupby("customer_id")["invoice"].nunique()
     repeat = int((n_orders >= 2).sum())
     if span is not None:
@@ -149,14 +214,18 @@ def check_churn_data(lines: pd.DataFrame, config: ChurnConfig | None = None,
     else:
         hist = 0.0
     need_days = max(cfg.min_history_days, 2 * cfg.horizon_days + 30)
-    return min_data("churn prediction", [
-        Requirement("repeat_customers", "customers with >= 2 orders", cfg.min_repeat_customers, repeat),
-        Requirement("history_days", "days of order history", need_days, round(hist, 1)),
-    ])
+    return min_data(
+        "churn prediction",
+        [
+            Requirement("repeat_customers", "customers with >= 2 orders", cfg.min_repeat_customers, repeat),
+            Requirement("history_days", "days of order history", need_days, round(hist, 1)),
+        ],
+    )
 
 
-def churn_cutoffs(lines: pd.DataFrame, config: ChurnConfig | None = None,
-                  span: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> dict[str, object]:
+def churn_cutoffs(
+    lines: pd.DataFrame, config: ChurnConfig | None = None, span: tuple[pd.Timestamp, pd.Timestamp] | None = None
+) -> dict[str, object]:
     """The dates of the time split: as_of, eval cutoff, training and refit cutoffs; from
     ``span`` (first and last invoice date of all the data) when given, else from ``lines``."""
     cfg = config or ChurnConfig()
@@ -176,12 +245,18 @@ def churn_cutoffs(lines: pd.DataFrame, config: ChurnConfig | None = None,
         return [c for c in out if c >= min_start]
 
     train = series(t_eval - h)
-    return {"data_start": start, "data_end": end, "as_of": as_of, "eval_cutoff": t_eval,
-            "train_cutoffs": train, "refit_cutoffs": series(t_eval),
-            # inner validation (choose the LightGBM capacity): validate at the latest
-            # training cutoff, train on cutoffs whose labels end by then
-            "validation_cutoff": train[0] if train else None,
-            "validation_train_cutoffs": series(train[0] - h) if train else []}
+    return {
+        "data_start": start,
+        "data_end": end,
+        "as_of": as_of,
+        "eval_cutoff": t_eval,
+        "train_cutoffs": train,
+        "refit_cutoffs": series(t_eval),
+        # inner validation (choose the LightGBM capacity): validate at the latest
+        # training cutoff, train on cutoffs whose labels end by then
+        "validation_cutoff": train[0] if train else None,
+        "validation_train_cutoffs": series(train[0] - h) if train else [],
+    }
 
 
 def churn_features(
@@ -226,16 +301,16 @@ def churn_features(
     if len(f) == 0 or len(buy) == 0:
         return f.join(x)
 
-    d = pd.DataFrame({"customer_id": buy["customer_id"].to_numpy(),
-                      "day": buy["invoice_date"].dt.normalize().to_numpy()}).drop_duplicates()
+    d = pd.DataFrame(
+        {"customer_id": buy["customer_id"].to_numpy(), "day": buy["invoice_date"].dt.normalize().to_numpy()}
+    ).drop_duplicates()
     d = d.sort_values(["customer_id", "day"])
     d["age"] = (T - d["day"]) / DAY
     g = d.groupby("customer_id")
     n_days = g.size().reindex(idx).astype(float)
     x["purchase_days"] = n_days
     for w in (30, 60, 90, 180):
-        x[f"purchase_days_{w}d"] = d.loc[d["age"] <= w].groupby("customer_id").size() \
-            .reindex(idx).fillna(0.0)
+        x[f"purchase_days_{w}d"] = d.loc[d["age"] <= w].groupby("customer_id").size().reindex(idx).fillna(0.0)
     first_age = g["age"].max().reindex(idx)
     last_age = g["age"].min().reindex(idx)
     x["purchase_days_per_30d"] = n_days / first_age.clip(lower=30.0) * 30.0
@@ -256,8 +331,11 @@ def churn_features(
     x["p_silent_since_last"] = np.exp(-rate * recency)
     x["expected_purchases_horizon"] = rate * float(horizon_days)
 
-    o = buy.groupby(["customer_id", "invoice"], sort=False, observed=True).agg(
-        when=("invoice_date", "min"), amount=("net_amount", "sum")).reset_index()
+    o = (
+        buy.groupby(["customer_id", "invoice"], sort=False, observed=True)
+        .agg(when=("invoice_date", "min"), amount=("net_amount", "sum"))
+        .reset_index()
+    )
     o = o.sort_values(["customer_id", "when", "invoice"])
     og = o.groupby("customer_id")["amount"]
     mean_amount = og.mean().reindex(idx)
@@ -280,12 +358,19 @@ def _risk_band(p: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
 
 def _lgb_params(cfg: ChurnConfig, num_leaves: int | None = None) -> dict:
     return {
-        "objective": "binary", "learning_rate": cfg.learning_rate,
+        "objective": "binary",
+        "learning_rate": cfg.learning_rate,
         "num_leaves": num_leaves or cfg.num_leaves,
-        "min_data_in_leaf": cfg.min_child_samples, "feature_fraction": 0.8,
-        "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": cfg.reg_lambda,
-        "num_threads": cfg.num_threads, "seed": cfg.random_state, "deterministic": True,
-        "force_row_wise": True, "verbose": -1,
+        "min_data_in_leaf": cfg.min_child_samples,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": cfg.reg_lambda,
+        "num_threads": cfg.num_threads,
+        "seed": cfg.random_state,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbose": -1,
     }
 
 
@@ -336,8 +421,7 @@ def validate_candidates(lines, cut, customers, events, cfg, cache=None) -> dict:
     "auc"}``; ``auc`` = ``{candidate: validation ROC-AUC}`` (LightGBM at the chosen
     capacity), or None when there is too little data to validate (then LightGBM gets the
     fixed ``num_leaves`` / ``n_estimators``)."""
-    out = {"num_leaves": cfg.num_leaves, "n_rounds": cfg.n_estimators, "how": "fixed",
-           "auc": None}
+    out = {"num_leaves": cfg.num_leaves, "n_rounds": cfg.n_estimators, "how": "fixed", "auc": None}
     if not cut.get("validation_train_cutoffs"):
         return out
     X_in, y_in = _stack(lines, cut["validation_train_cutoffs"], customers, events, cfg, cache)
@@ -347,9 +431,13 @@ def validate_candidates(lines, cut, customers, events, cfg, cache=None) -> dict:
             out["how"] = "fixed (too little data to validate)"
         return out
     enc = FeatureEncoder(impute=False).fit(X_in)
-    ds = lgb.Dataset(enc.transform(X_in).to_numpy(), label=y_in.to_numpy(),
-                     feature_name=_safe_names(list(enc.columns_)), params={"verbose": -1},
-                     free_raw_data=False)
+    ds = lgb.Dataset(
+        enc.transform(X_in).to_numpy(),
+        label=y_in.to_numpy(),
+        feature_name=_safe_names(list(enc.columns_)),
+        params={"verbose": -1},
+        free_raw_data=False,
+    )
     Xv = enc.transform(X_va).to_numpy()
     best, scores = None, []
     for leaves, rounds in cfg.model_candidates or ((cfg.num_leaves, cfg.n_estimators),):
@@ -359,15 +447,17 @@ def validate_candidates(lines, cut, customers, events, cfg, cache=None) -> dict:
         if best is None or auc > best[0] + 1e-3:
             best = (auc, leaves, rounds)
     if cfg.model_candidates:
-        out.update(num_leaves=best[1], n_rounds=best[2],
-                   how=f"validation AUC at {cut['validation_cutoff'].date()}: " + ", ".join(scores))
+        out.update(
+            num_leaves=best[1],
+            n_rounds=best[2],
+            how=f"validation AUC at {cut['validation_cutoff'].date()}: " + ", ".join(scores),
+        )
     enc_lin = _lin_encoder(X_in)
     logreg = _logreg_pipeline()
     with threadpool_limits(limits=1, user_api="blas"):  # see _Models.fit
         logreg.fit(enc_lin.transform(X_in).to_numpy(), y_in.to_numpy())
         p_lr = logreg.predict_proba(enc_lin.transform(X_va).to_numpy())[:, 1]
-    out["auc"] = {"lightgbm": float(best[0]),
-                  "logistic_regression": float(roc_auc(y_va.to_numpy(), p_lr))}
+    out["auc"] = {"lightgbm": float(best[0]), "logistic_regression": float(roc_auc(y_va.to_numpy(), p_lr))}
     return out
 
 
@@ -386,8 +476,7 @@ def _pick(auc: dict[str, float]) -> str:
     """The candidate with the higher ROC-AUC; an exact tie (or no AUC) goes to logistic
     regression, the simpler model."""
     lgb_auc, lr_auc = auc.get("lightgbm"), auc.get("logistic_regression")
-    if lgb_auc is not None and not np.isnan(lgb_auc) and (
-            lr_auc is None or np.isnan(lr_auc) or lgb_auc > lr_auc):
+    if lgb_auc is not None and not np.isnan(lgb_auc) and (lr_auc is None or np.isnan(lr_auc) or lgb_auc > lr_auc):
         return "lightgbm"
     return "logistic_regression"
 
@@ -397,8 +486,14 @@ class _Models:
     regression) and the naive baseline (recency alone), or only ``only`` of them.
     ``champion``: the candidate that scores customers (see :func:`score_churn`)."""
 
-    def __init__(self, cfg: ChurnConfig, n_rounds: int | None = None, num_leaves: int | None = None,
-                 only: tuple[str, ...] | None = None, champion: str = "lightgbm"):
+    def __init__(
+        self,
+        cfg: ChurnConfig,
+        n_rounds: int | None = None,
+        num_leaves: int | None = None,
+        only: tuple[str, ...] | None = None,
+        champion: str = "lightgbm",
+    ):
         self.cfg = cfg
         self.n_rounds = n_rounds or cfg.n_estimators
         self.num_leaves = num_leaves or cfg.num_leaves
@@ -407,16 +502,21 @@ class _Models:
         self.booster = self.logreg = self.recency = None
         self.enc_tree = self.enc_lin = None
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> "_Models":
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> _Models:
         cfg = self.cfg
         if "lightgbm" in self.only:
             self.enc_tree = FeatureEncoder(impute=False).fit(X)
             Xt = self.enc_tree.transform(X)
-            ds = lgb.Dataset(Xt.to_numpy(), label=y.to_numpy(), feature_name=_safe_names(list(Xt.columns)),
-                             free_raw_data=True, params={"verbose": -1})
+            ds = lgb.Dataset(
+                Xt.to_numpy(),
+                label=y.to_numpy(),
+                feature_name=_safe_names(list(Xt.columns)),
+                free_raw_data=True,
+                params={"verbose": -1},
+            )
             self.booster = lgb.train(_lgb_params(cfg, self.num_leaves), ds, num_boost_round=self.n_rounds)
         # one BLAS thread: on a busy machine multi-threaded OpenBLAS made these small
-        # lbfgs fits ~30x slower (9 s instead of 0.25 s on 8.5k rows)
+        # lbfgs fits much slower (docs/benchmarks.md, Measured choices)
         with threadpool_limits(limits=1, user_api="blas"):
             if "logistic_regression" in self.only:
                 self.enc_lin = _lin_encoder(X)
@@ -436,8 +536,7 @@ class _Models:
         if self.booster is not None:
             out["lightgbm"] = self.booster.predict(self.enc_tree.transform(X).to_numpy())
         if self.logreg is not None:
-            out["logistic_regression"] = self.logreg.predict_proba(
-                self.enc_lin.transform(X).to_numpy())[:, 1]
+            out["logistic_regression"] = self.logreg.predict_proba(self.enc_lin.transform(X).to_numpy())[:, 1]
         if self.recency is not None:
             out[NAIVE_BASELINE] = self.recency.predict_proba(_recency_x(X))[:, 1]
         return out
@@ -465,8 +564,10 @@ class _Models:
     def importance(self) -> tuple[np.ndarray, np.ndarray]:
         """(gain, split) of the champion: LightGBM's, or |coef| and zero splits."""
         if self.champion == "lightgbm":
-            return (self.booster.feature_importance("gain").astype(float),
-                    self.booster.feature_importance("split").astype("int64"))
+            return (
+                self.booster.feature_importance("gain").astype(float),
+                self.booster.feature_importance("split").astype("int64"),
+            )
         coef = np.abs(self.logreg[-1].coef_[0]).astype(float)
         return coef, np.zeros(len(coef), dtype="int64")
 
@@ -499,7 +600,7 @@ class ChurnModel:
     """The published churn model: the champion (LightGBM or logistic regression) refitted
     on the cutoffs ending at the eval cutoff, and the date it scores customers as of."""
 
-    models: "_Models"
+    models: _Models
     as_of: pd.Timestamp
     config: ChurnConfig
 
@@ -565,10 +666,16 @@ def fit_churn(
     check = check_churn_data(lines, cfg, span)
     cut = churn_cutoffs(lines, cfg, span) if len(lines) else {}
     params = {k: v for k, v in asdict(cfg).items()}
-    run = ModelRun(model="churn", task="churn", params=params,
-                   data_start=cut.get("data_start"), data_end=cut.get("data_end"),
-                   primary_metric="roc_auc", required_baselines=[NAIVE_BASELINE],
-                   data_check=check)
+    run = ModelRun(
+        model="churn",
+        task="churn",
+        params=params,
+        data_start=cut.get("data_start"),
+        data_end=cut.get("data_end"),
+        primary_metric="roc_auc",
+        required_baselines=[NAIVE_BASELINE],
+        data_check=check,
+    )
     run.params.update(candidates=list(CANDIDATES), naive_baseline=NAIVE_BASELINE)
 
     def refuse(msg: str) -> ChurnFit:
@@ -640,21 +747,28 @@ def fit_churn(
     timings["fit_total"] = time.perf_counter() - t0
     run.artifact_hash = artifact_hash(final.champion_artifact())
     run.decide()
-    return ChurnFit(ChurnModel(final, cut["as_of"], cfg), calibration, evaluation, run, check,
-                    (lines, customers, events), timings)
+    return ChurnFit(
+        ChurnModel(final, cut["as_of"], cfg), calibration, evaluation, run, check, (lines, customers, events), timings
+    )
 
 
 def _champion_note(champion, other, chosen_on, val_auc, eval_auc, cut) -> str:
-    ev = (f"at the eval cutoff {cut['eval_cutoff'].date()}: {champion} {eval_auc[champion]:.4f}"
-          f" vs {other} {eval_auc[other]:.4f} ({eval_auc[champion] - eval_auc[other]:+.4f})")
+    ev = (
+        f"at the eval cutoff {cut['eval_cutoff'].date()}: {champion} {eval_auc[champion]:.4f}"
+        f" vs {other} {eval_auc[other]:.4f} ({eval_auc[champion] - eval_auc[other]:+.4f})"
+    )
     if chosen_on == "validation":
-        return (f"champion {champion}, chosen on the inner validation at "
-                f"{cut['validation_cutoff'].date()} (ROC-AUC {val_auc[champion]:.4f} vs {other} "
-                f"{val_auc[other]:.4f}, {val_auc[champion] - val_auc[other]:+.4f}); {ev}; it must "
-                f"beat {NAIVE_BASELINE}, not {other}")
-    return (f"champion {champion}, chosen on the eval cutoff (too little data for the inner "
-            f"validation, so its eval figures are optimistic): {ev}; it must beat "
-            f"{NAIVE_BASELINE}, not {other}")
+        return (
+            f"champion {champion}, chosen on the inner validation at "
+            f"{cut['validation_cutoff'].date()} (ROC-AUC {val_auc[champion]:.4f} vs {other} "
+            f"{val_auc[other]:.4f}, {val_auc[champion] - val_auc[other]:+.4f}); {ev}; it must "
+            f"beat {NAIVE_BASELINE}, not {other}"
+        )
+    return (
+        f"champion {champion}, chosen on the eval cutoff (too little data for the inner "
+        f"validation, so its eval figures are optimistic): {ev}; it must beat "
+        f"{NAIVE_BASELINE}, not {other}"
+    )
 
 
 def score_churn(
@@ -677,16 +791,18 @@ def score_churn(
     final = model.models
     X_now = churn_features(lines, T, customers, events, cfg.active_window_days, cfg.horizon_days)
     prob, contrib = final.score(X_now)
-    scores = pd.DataFrame({
-        "customer_id": X_now.index.astype("Int64"),
-        "as_of_date": T,
-        "churn_probability": prob,
-        "risk_band": _risk_band(prob, cfg.risk_thresholds),
-        "top_drivers": format_drivers(contrib, final.feature_names, cfg.n_drivers),
-        "recency_days": X_now["recency_days"].to_numpy(),
-        "frequency": X_now["frequency"].astype("int64").to_numpy(),
-        "monetary": X_now["monetary"].to_numpy(),
-    })
+    scores = pd.DataFrame(
+        {
+            "customer_id": X_now.index.astype("Int64"),
+            "as_of_date": T,
+            "churn_probability": prob,
+            "risk_band": _risk_band(prob, cfg.risk_thresholds),
+            "top_drivers": format_drivers(contrib, final.feature_names, cfg.n_drivers),
+            "recency_days": X_now["recency_days"].to_numpy(),
+            "frequency": X_now["frequency"].astype("int64").to_numpy(),
+            "monetary": X_now["monetary"].to_numpy(),
+        }
+    )
     scores["risk_band"] = scores["risk_band"].astype("string")
     scores["top_drivers"] = scores["top_drivers"].astype("string")
     abs_sum = np.abs(contrib).sum(axis=0) if len(contrib) else np.zeros(len(final.feature_names))
@@ -706,16 +822,19 @@ def churn_importance(model: ChurnModel, scored: list[ChurnScores]) -> pd.DataFra
     else:
         mean_abs = np.sum([s.abs_contribution_sum for s in scored], axis=0) / n if n else 0.0
     gain, split = final.importance()
-    importance = pd.DataFrame({
-        "feature": final.feature_names,
-        "importance_gain": gain,
-        "importance_split": split,
-        "mean_abs_contribution": mean_abs,
-    })
+    importance = pd.DataFrame(
+        {
+            "feature": final.feature_names,
+            "importance_gain": gain,
+            "importance_split": split,
+            "mean_abs_contribution": mean_abs,
+        }
+    )
     total = importance["importance_gain"].sum()
     importance["importance_gain"] = importance["importance_gain"] / total if total > 0 else 0.0
-    importance = importance.sort_values(["mean_abs_contribution", "feature"],
-                                        ascending=[False, True], ignore_index=True)
+    importance = importance.sort_values(
+        ["mean_abs_contribution", "feature"], ascending=[False, True], ignore_index=True
+    )
     importance["rank"] = np.arange(1, len(importance) + 1)
     return importance[IMPORTANCE_COLUMNS]
 
@@ -737,18 +856,23 @@ def churn_result(fit: ChurnFit, scored: list[ChurnScores] | None = None) -> Chur
     """The :class:`ChurnResult` of a fit: ``scored`` (default: the fit's own customers,
     scored now) give the scores and the importance."""
     if fit.model is None:
-        return ChurnResult(_empty(SCORE_COLUMNS), _empty(IMPORTANCE_COLUMNS), fit.calibration,
-                           fit.evaluation, fit.run, fit.check, fit.timings)
+        return ChurnResult(
+            _empty(SCORE_COLUMNS),
+            _empty(IMPORTANCE_COLUMNS),
+            fit.calibration,
+            fit.evaluation,
+            fit.run,
+            fit.check,
+            fit.timings,
+        )
     t0 = time.perf_counter()
     if scored is None:
         scored = [score_churn(fit.model, *fit.inputs, prepared=True)]
         fit.inputs = None
-    scores = scored[0].scores if len(scored) == 1 else pd.concat(
-        [s.scores for s in scored], ignore_index=True)
+    scores = scored[0].scores if len(scored) == 1 else pd.concat([s.scores for s in scored], ignore_index=True)
     importance = churn_importance(fit.model, scored)
     timings = {**fit.timings, "score": time.perf_counter() - t0}
-    return ChurnResult(scores, importance, fit.calibration, fit.evaluation, fit.run, fit.check,
-                       timings)
+    return ChurnResult(scores, importance, fit.calibration, fit.evaluation, fit.run, fit.check, timings)
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:

@@ -3,11 +3,11 @@ forecast``) and how each level's champion is chosen among them.
 
 The statistical models come from statsforecast (Nixtla; ETS and Theta run on its compiled
 C++ core, Croston SBA on numba) rather than code of our own: reference implementations of
-the M-competition methods, at a few milliseconds per series (about 4-8 ms for AutoETS,
-2 ms for Theta on two years of weeks), so they run for every series at every backtest
-origin. Importing statsforecast takes about 2.5 s and Croston's numba functions compile
-on first use in each process (about 0.6 s; statsforecast's on-disk numba cache, env
-``NIXTLA_NUMBA_CACHE=1``, saves about half of that, so it is left off).
+the M-competition methods, at a few milliseconds per series, so they run for every
+series at every backtest origin. Importing statsforecast and compiling Croston's numba
+functions on first use cost a few seconds a process; statsforecast's on-disk numba cache
+(env ``NIXTLA_NUMBA_CACHE=1``) saves too little of that to be worth it (figures:
+docs/benchmarks.md, Measured choices).
 
 - ``naive``: the last value; ``seasonal_naive``: the value a season earlier (naive when
   the history is shorter than a season) — the naive baselines;
@@ -64,8 +64,7 @@ def moving_average_forecast(y: np.ndarray, h: int, window: int = 8) -> np.ndarra
     return np.repeat(float(np.mean(y[-window:])), h)
 
 
-def statistical_forecast(name: str, y: np.ndarray, h: int, m: int = 52,
-                         window: int = 8) -> tuple[np.ndarray, bool]:
+def statistical_forecast(name: str, y: np.ndarray, h: int, m: int = 52, window: int = 8) -> tuple[np.ndarray, bool]:
     """(forecast, fell_back) of the statsforecast model ``name`` (see :data:`STATISTICAL`)
     on history ``y``; ``fell_back`` when it could not fit and the moving average stood in."""
     from statsforecast.models import AutoETS, CrostonSBA, Theta
@@ -101,8 +100,9 @@ def statistical_forecast(name: str, y: np.ndarray, h: int, m: int = 52,
 # --------------------------------------------------------------------------- champion
 
 
-def split_origins(origins: list[int], season_length: int = 52,
-                  min_train_weeks: int = 26) -> tuple[list[int], list[int], str]:
+def split_origins(
+    origins: list[int], season_length: int = 52, min_train_weeks: int = 26
+) -> tuple[list[int], list[int], str]:
     """(selection, evaluation, how): the figures are those of the newer half of the
     backtest ``origins``; the champion is chosen on the same weeks a season earlier when
     the history reaches back that far (retail demand is seasonal: a model chosen in
@@ -123,7 +123,8 @@ def series_origin_mase(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     ``series_id``, ``origin``): ``mae`` over the horizon and ``mase`` = mae / the series'
     in-sample scale (NaN without one). The overall MASE of a group is their mean."""
     so = frame.groupby([*keys, "series_id", "origin"], sort=True).agg(
-        mae=("abs_err", "mean"), scale=("mase_scale", "first"))
+        mae=("abs_err", "mean"), scale=("mase_scale", "first")
+    )
     so["mase"] = so["mae"] / so["scale"].where(so["scale"] > 0)
     return so
 
@@ -131,17 +132,25 @@ def series_origin_mase(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def level_figures(detail: pd.DataFrame, series_type: pd.Series) -> pd.DataFrame:
     """Per (model, level) of ``detail`` rows: ``mase`` (mean of the series-origin MASEs, as
     the overall figure) and ``wape`` (pooled); ``series_type`` maps series_id to level."""
-    frame = pd.DataFrame({"model": detail["model"].astype(str).to_numpy(),
-                          "series_id": detail["series_id"].astype(str).to_numpy(),
-                          "origin": detail["origin"].to_numpy(),
-                          "abs_err": (detail["actual"] - detail["forecast"]).abs().to_numpy(dtype=float),
-                          "act": detail["actual"].abs().to_numpy(dtype=float),
-                          "mase_scale": detail["mase_scale"].to_numpy(dtype=float)})
+    frame = pd.DataFrame(
+        {
+            "model": detail["model"].astype(str).to_numpy(),
+            "series_id": detail["series_id"].astype(str).to_numpy(),
+            "origin": detail["origin"].to_numpy(),
+            "abs_err": (detail["actual"] - detail["forecast"]).abs().to_numpy(dtype=float),
+            "act": detail["actual"].abs().to_numpy(dtype=float),
+            "mase_scale": detail["mase_scale"].to_numpy(dtype=float),
+        }
+    )
     frame["level"] = frame["series_id"].map(series_type)
     so = series_origin_mase(frame, ["level", "model"])
     sums = frame.groupby(["level", "model"], sort=True)[["abs_err", "act"]].sum()
-    return pd.DataFrame({"mase": so.groupby(level=["level", "model"])["mase"].mean(),
-                         "wape": sums["abs_err"] / sums["act"].where(sums["act"] > 0)})
+    return pd.DataFrame(
+        {
+            "mase": so.groupby(level=["level", "model"])["mase"].mean(),
+            "wape": sums["abs_err"] / sums["act"].where(sums["act"] > 0),
+        }
+    )
 
 
 def choose_champions(detail: pd.DataFrame, series_type: pd.Series) -> dict[str, str]:

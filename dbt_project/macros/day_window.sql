@@ -7,7 +7,7 @@
     `dbt build`). By hand, pass them as vars: `dbt build --vars '{window_start_date: ...}'`.
     Dagster passes the same two values in the environment variables ECOM_DBT_WINDOW_START /
     ECOM_DBT_WINDOW_END instead, read here only while executing: changed vars make dbt
-    re-parse the whole project (2-3 s per partition run), environment variables read at
+    re-parse the whole project (seconds per partition run), environment variables read at
     execution time do not. A var wins over the environment. Without a window the models
     build fully.
 

@@ -25,7 +25,6 @@ and ``sensors`` to the code location.
   ``ops.run_failures`` (:mod:`ecom_platform.lib.failure_log`).
 """
 
-
 import datetime as dt
 import json
 import warnings
@@ -33,15 +32,28 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecom_platform.defs.dbt import (
+from ecom_platform.contract import (
+    BI_COPY_KEY,
+    BI_FACING_MARTS,
+    CHURN_KEYS,
     COLUMN_METADATA_TAG,
+    DASHBOARD_KEY,
+    DAYS_TAG,
+    FAILED_RUN_TAG,
+    FILES_TAG,
+    LANDING_TRIGGER,
+    MODEL_METRICS_KEY,
+    ON_REJECTED_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    RUN_FAILURES_KEY,
+    SOURCES_TAG,
     TESTS_SCOPE_TAG,
+    TRIGGER_TAG,
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
-    daily_partitions,
-    dbt_models,
 )
-from ecom_platform.defs.ingestion import ON_REJECTED_TAG, RANGE_END_TAG, RANGE_START_TAG
+from ecom_platform.defs.dbt import daily_partitions, dbt_models
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import failure_log, ingest, landing_watch
 
@@ -63,20 +75,8 @@ SOURCE_FRESHNESS_HOURS = {"transactions": 26, "events": 26, "customers": 8 * 24,
 BI_FRESHNESS_HOURS = 26
 
 # ---------------------------------------------------------------------------- tags & keys
-TRIGGER_TAG = "ecom/trigger"
-FILES_TAG = "ecom/files"
-SOURCES_TAG = "ecom/sources"
-DAYS_TAG = "ecom/days"
-LANDING_TRIGGER = "landing_sensor"
 
 ML_GROUP = "ml"
-CHURN_KEYS = [dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_scores"]),
-              dg.AssetKey(["ml", "churn_feature_importance"])]
-MODEL_METRICS_KEY = dg.AssetKey(["ml", "model_metrics"])
-BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
-DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
-BI_FACING_MARTS = [dg.AssetKey(["marts", "kpi_sales_daily"]), dg.AssetKey(["marts", "customer_rfm"])]
-RUN_FAILURES_KEY = dg.AssetKey(["ops", "run_failures"])
 
 # ---------------------------------------------------------------------------- assets
 automation_assets = [
@@ -205,10 +205,12 @@ def ingested_files(path: Path) -> dict[str, tuple[str, int | None]]:
     except duckdb.Error as exc:
         raise WarehouseBusy(
             f"first look: the warehouse is busy ({str(exc).splitlines()[0][:160]}); it is read at the next "
-            "tick to learn which landing files are already loaded, so nothing is requested twice") from exc
+            "tick to learn which landing files are already loaded, so nothing is requested twice"
+        ) from exc
     try:
-        has_log = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                              "AND table_name = 'ingest_log'").fetchone()[0]
+        has_log = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'ingest_log'"
+        ).fetchone()[0]
         if not has_log:
             return {}
         rows = con.execute("""
@@ -255,9 +257,7 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
     """One run: ingestion of the batch's sources and everything downstream in the refresh selection."""
     raw_keys = [dg.AssetKey(["raw", s]) for s in decision.sources]
     selection = dg.AssetSelection.assets(*raw_keys).downstream() & REFRESH_SELECTION
-    keys = sorted(
-        (k for k in selection.resolve(asset_graph) if asset_graph.get(k).is_executable), key=lambda k: k.path
-    )
+    keys = sorted((k for k in selection.resolve(asset_graph) if asset_graph.get(k).is_executable), key=lambda k: k.path)
     check_keys = sorted(selection.resolve_checks(asset_graph), key=lambda c: (c.asset_key.path, c.name))
     tags = {
         TRIGGER_TAG: LANDING_TRIGGER,
@@ -291,8 +291,9 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         "run key = file + sha256 (batch: hash of the sorted pairs)."
     ),
 )
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder,
-                   warehouse: WarehouseResource) -> dg.SensorResult:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingFolder, warehouse: WarehouseResource
+) -> dg.SensorResult:
     root = landing.root
     listing, refused = landing_listing(root)
     for msg in refused:
@@ -384,11 +385,11 @@ def _trigger(run: dg.DagsterRun) -> str:
 def _ts(timestamp: float | None) -> str | None:
     if not timestamp:
         return None
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def failed_check_rows(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[dict]:
@@ -464,7 +465,7 @@ def _record_request(run: dg.DagsterRun, rows: list[dict]) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"record_failures:{run.run_id}",
         run_config={"ops": {"write_run_failures": {"config": {"rows_json": json.dumps(rows, default=str)}}}},
-        tags={"ecom/failed_run": run.run_id},
+        tags={FAILED_RUN_TAG: run.run_id},
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from ecom_platform.config import ConfigError, get_settings
+from ecom_platform.contract import BI_COPY_KEY, DASHBOARD_KEY, MODEL_METRICS_KEY
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib import dashboard as dashboard_lib
 from ecom_platform.lib import publish as publish_lib
@@ -35,8 +36,6 @@ BI_TABLES = (
 # ML outputs, published when present (asset keys ["ml", <table>]).
 ML_TABLES = publish_lib.ML_TABLES
 
-BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
-
 
 def _bi_model_keys() -> list[dg.AssetKey]:
     """Every dbt model in schema `bi` (from the prepared manifest) plus the contracted list."""
@@ -53,11 +52,10 @@ def _upstream_keys() -> list[dg.AssetKey]:
     ml.model_status)."""
     from ecom_platform.defs.ml import MODEL_RUN_KEYS
 
-    return _bi_model_keys() + [*MODEL_RUN_KEYS, dg.AssetKey(["ml", "model_metrics"])]
+    return _bi_model_keys() + [*MODEL_RUN_KEYS, MODEL_METRICS_KEY]
 
 
 UPSTREAM_KEYS = _upstream_keys()
-DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
 
 
 def _md_tables(summary: dict) -> str:

@@ -13,15 +13,15 @@ Two ``@dbt_assets`` over the same manifest:
   invocation. An unpartitioned run (``make run``) builds them with ``--full-refresh``.
 """
 
-
 import datetime as dt
 import gc
 import sys
+from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
@@ -29,9 +29,16 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_mani
 from packaging import version
 
 from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
-from ecom_platform.defs.ingestion import RANGE_END_TAG, RANGE_START_TAG
+from ecom_platform.contract import (
+    COLUMN_METADATA_TAG,
+    HISTORY_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    TESTS_SCOPE_TAG,
+    UNIT_TESTS_TAG,
+    WINDOWED_UPSTREAM_TAG,
+)
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
-from ecom_platform.defs.runs import HISTORY_TAG
 from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_counts, wait_until_writable
 
 _settings = get_settings()
@@ -98,10 +105,11 @@ class EcomDbtTranslator(DagsterDbtTranslator):
 # A dependency's update counts unless the run that made it also runs this model (eager's
 # rule) or only recorded an old partition's history anew (defs/runs.py, HISTORY_TAG).
 _DEPS_UPDATED = dg.AutomationCondition.any_deps_match(
-    (dg.AutomationCondition.newly_updated()
-     & ~dg.AutomationCondition.executed_with_root_target()
-     & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
-     ).with_label("newly_updated_without_root_or_history")
+    (
+        dg.AutomationCondition.newly_updated()
+        & ~dg.AutomationCondition.executed_with_root_target()
+        & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
+    ).with_label("newly_updated_without_root_or_history")
     | dg.AutomationCondition.will_be_requested()
 ).with_label("any_deps_updated")
 EAGER_ON_INPUTS = (
@@ -140,13 +148,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     yield from _build(context, dbt, warehouse, ["build"] if window else ["build", "--full-refresh"], window=window)
 
 
-# Run tag: "on" (the landing sensor sets it with the partition range of its files' days)
-# makes the unpartitioned dbt step build its day-windowed model, int_retail__order_lines,
-# over that range only. The range covers every day whose lines changed, also the days of
-# a replaced version, so the table stays equal to a full rebuild.
-WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
-
-
 def upstream_window(tags: Mapping[str, str]) -> dict[str, str] | None:
     """The window ({window_start_date, window_end_date}, end exclusive) for the unpartitioned
     dbt step: the run's partition range when the run asks for it, else None (full rebuild)."""
@@ -154,8 +155,10 @@ def upstream_window(tags: Mapping[str, str]) -> dict[str, str] | None:
     if tags.get(WINDOWED_UPSTREAM_TAG) != "on" or not (start and end):
         return None
     last = dt.date.fromisoformat(end)
-    return {"window_start_date": dt.date.fromisoformat(start).isoformat(),
-            "window_end_date": (last + dt.timedelta(days=1)).isoformat()}
+    return {
+        "window_start_date": dt.date.fromisoformat(start).isoformat(),
+        "window_end_date": (last + dt.timedelta(days=1)).isoformat(),
+    }
 
 
 def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
@@ -194,19 +197,29 @@ def dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     if window is None:
         context.log.info("unpartitioned run: building the daily facts in full (--full-refresh)")
     else:
-        context.log.info(f"partition window {window['window_start_date']} .. {window['window_end_date']} (end exclusive)")
+        context.log.info(
+            f"partition window {window['window_start_date']} .. {window['window_end_date']} (end exclusive)"
+        )
     yield from _build(context, dbt, warehouse, incremental_build_args(window), window=window)
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-           command: list[str], window: dict[str, str] | None):
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    command: list[str],
+    window: dict[str, str] | None,
+):
     """Start dbt (``command`` + the step's selection) and yield its events with row counts."""
     tags = context.run.tags if context.run else {}
     column_metadata = tags.get(COLUMN_METADATA_TAG) != "off"
     args = [*command, *_indirect_selection(context)]
     if tags.get(UNIT_TESTS_TAG) == "off":
         args += ["--exclude-resource-type", "unit_test"]
-    run_env = {**(window or {}), "new_rows_run_id": context.run.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None}
+    run_env = {
+        **(window or {}),
+        "new_rows_run_id": context.run.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None,
+    }
     # dbt opens the file itself: wait here (bounded, said in the log) while another process,
     # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock
     wait_until_writable(warehouse.path, warehouse.lock_wait_seconds, log=context.log.warning)
@@ -323,18 +336,6 @@ def _planned_tests_beyond_buildable(
     return extra
 
 
-# Run tag: "off" skips the column schema / lineage metadata (the landing sensor sets it).
-COLUMN_METADATA_TAG = "ecom/column_metadata"
-# Run tag: "off" leaves dbt's unit tests out (the landing sensor sets it). They test the SQL
-# on fixed inputs, so new data cannot change their result; every other run still runs them.
-UNIT_TESTS_TAG = "ecom/dbt_unit_tests"
-# Run tag: "new_rows" makes the tests of the staging views (models tagged `new_rows_tests`)
-# check only the rows this run ingested (the landing sensor sets it): those views only
-# rename and cast raw rows, every older row passed them when it arrived, and a full build
-# still checks every row. See dbt_project/macros/new_rows.sql.
-TESTS_SCOPE_TAG = "ecom/dbt_tests_scope"
-
-
 def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: WarehouseResource, column_metadata: bool):
     """Row counts always; column schema and lineage unless the run says ``ecom/column_metadata=off``.
 
@@ -345,7 +346,7 @@ def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: Warehou
     Row counts are counted here, in one DuckDB connection once dbt has exited (it holds the
     file's write lock until then, so no count can run earlier), not by dagster-dbt's
     ``fetch_row_counts``, which opens the warehouse through the dbt adapter for every model
-    and took 2-9 s per step at the default scale. The events are held until the counts are
+    and cost seconds per step (docs/benchmarks.md, Measured choices). The events are held until the counts are
     attached, as dagster-dbt's row counts held them too; a failed dbt run still yields
     what it built, then raises.
     """
@@ -389,7 +390,7 @@ def release_adapter_connection() -> None:
 
 
 # dagster-dbt opens a dbt adapter in this process before every invocation (parsing every
-# macro: 1.8 s the first time in a process, 0.4 s after), used only to read column metadata.
+# macro, seconds the first time in a process), used only to read column metadata.
 _ADAPTER_WANTED: ContextVar[bool] = ContextVar("ecom_dbt_adapter_wanted", default=True)
 
 
@@ -405,7 +406,7 @@ def _dbt_adapter(wanted: bool):
 class EcomDbtCliResource(DbtCliResource):
     """``DbtCliResource`` without two fixed costs of every dbt step that a sensor run pays.
 
-    - The dbt version: dagster-dbt runs ``dbt --version`` in a subprocess (1.4 s) once per
+    - The dbt version: dagster-dbt runs ``dbt --version`` in a subprocess (over a second) once per
       resource; the dbt beside this interpreter is the dbt-core imported here, so its version
       is read in process. Any other executable keeps dagster-dbt's way.
     - The in-process dbt adapter, which only column metadata uses (row counts are ours, see

@@ -13,20 +13,22 @@ run stays committed). What happens next depends on who started the run:
   records the failed check in ``ops.run_failures``.
 """
 
-
 import dagster as dg
 
 from ecom_platform.config import get_settings
+from ecom_platform.contract import (
+    FILES_TAG,
+    ON_REJECTED_TAG,
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    landing_key,
+)
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import checks, ingest, stability
 from ecom_platform.lib.schemas import SOURCES
 
 GROUP = "ingestion"
-# Run tag set by the landing sensor: a rejected file fails a check instead of the run.
-ON_REJECTED_TAG = "ecom/on_rejected_file"
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def _days_by_file(con, source: str, names: list[str]) -> dict[str, set[str]]:
@@ -36,7 +38,7 @@ def _days_by_file(con, source: str, names: list[str]) -> dict[str, set[str]]:
         return {}
     rows = con.execute(
         f'SELECT DISTINCT _source_file, CAST("{col}" AS DATE) FROM {SOURCES[source].table} '
-        f"WHERE _source_file IN (SELECT unnest(?)) AND \"{col}\" IS NOT NULL",
+        f'WHERE _source_file IN (SELECT unnest(?)) AND "{col}" IS NOT NULL',
         [names],
     ).fetchall()
     out: dict[str, set[str]] = {}
@@ -75,10 +77,6 @@ def _md_files(results: list[ingest.FileResult]) -> str:
 
 
 LANDING_GROUP = "landing"
-
-
-def landing_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(["landing", source])
 
 
 def build_landing_spec(source: str) -> dg.AssetSpec:
@@ -122,11 +120,9 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def _ingest(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolder
-    ):
+    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolder):
         tags = context.run.tags if context.run else {}
-        paths = tags.get("ecom/files")
+        paths = tags.get(FILES_TAG)
         with warehouse.connect() as con:
             ingest.ensure_raw_schema(con)
             files, refused = ingest.discover_files(landing.root, [source])
@@ -140,13 +136,18 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             # Days held by the versions about to be replaced (a corrected file may drop days).
             days_before = _days_by_file(con, source, [f.rel for f in files])
             results, _ = ingest.ingest_source(
-                con, landing.root, source, context.run.run_id, files=files, progress=context.log.info,
+                con,
+                landing.root,
+                source,
+                context.run.run_id,
+                files=files,
+                progress=context.log.info,
                 ranges=get_settings().ingest_ranges,
             )
             summary = ingest.summarise(results)
             changed = [r.file_name for r in results if r.status in ("loaded", "replaced")]
             days_touched: set[str] = set()
-            for name, days in _days_by_file(con, source, changed).items():
+            for days in _days_by_file(con, source, changed).values():
                 days_touched |= days
             for r in results:
                 if r.status == "replaced":
@@ -160,8 +161,10 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         for msg in refused:
             context.log.warning(msg)
         for f in still_writing:
-            context.log.warning(f"{f.rel}: still being written (its size or time changed while we looked); "
-                                "not loaded now, the next run or the landing sensor loads it once complete")
+            context.log.warning(
+                f"{f.rel}: still being written (its size or time changed while we looked); "
+                "not loaded now, the next run or the landing sensor loads it once complete"
+            )
         rejected = [r for r in results if r.status == "rejected"]
         metadata = {
             "dagster/row_count": int(total),
@@ -225,7 +228,9 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 passed=outcome.passed,
                 description=outcome.description,
                 metadata=outcome.metadata,
-                severity=dg.AssetCheckSeverity.ERROR if name != "quarantine_rate_below_threshold" else dg.AssetCheckSeverity.WARN,
+                severity=dg.AssetCheckSeverity.ERROR
+                if name != "quarantine_rate_below_threshold"
+                else dg.AssetCheckSeverity.WARN,
             )
         if rejected and tags.get(ON_REJECTED_TAG) != "check":
             # What this run committed is recorded above (materialization and checks); now

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import dagster as dg
 import duckdb
 
 from ecom_platform.config import Settings
+from ecom_platform.contract import DUCKDB_MEMORY_DEFAULT, ML_MAX_CUSTOMERS_DEFAULT
 from ecom_platform.lib import run_liveness, warehouse
 
 # Every step that writes the DuckDB file runs in this pool; dagster.yaml limits it to 1.
@@ -20,7 +21,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """The live DuckDB warehouse (one writer at a time)."""
 
     path: str
-    memory_limit: str = "4GB"
+    memory_limit: str = DUCKDB_MEMORY_DEFAULT
     threads: int | None = None
     # a process holding the file (a BI tool on the live warehouse) delays a writer this long
     lock_wait_seconds: float = 300.0
@@ -41,8 +42,12 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse.connection(
-            self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads,
-            lock_wait_seconds=self.lock_wait_seconds, log=dg.get_dagster_logger().warning,
+            self.path,
+            read_only=read_only,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            lock_wait_seconds=self.lock_wait_seconds,
+            log=dg.get_dagster_logger().warning,
         ) as con:
             yield con
 
@@ -52,7 +57,7 @@ class MLSettings(dg.ConfigurableResource):
 
     # the churn, segmentation and recommendation models train on at most this many
     # customers (the smallest customer_key first) and score the rest in chunks of this size
-    max_customers: int = 50_000
+    max_customers: int = ML_MAX_CUSTOMERS_DEFAULT
 
 
 class LandingFolder(dg.ConfigurableResource):

@@ -25,17 +25,17 @@ small event per partition: it grows with the days the shop has, not with the run
 Deleting a run also removes what Dagster's ``delete_run`` leaves behind (:func:`_delete_run`).
 """
 
-
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import dagster as dg
 
+from ecom_platform.contract import HISTORY_TAG
 from ecom_platform.lib import run_liveness
 
 try:  # Dagster's own table (no public API deletes a run's check executions)
@@ -59,14 +59,17 @@ def release_stale_runs(instance: dg.DagsterInstance, log: Callable[[str], None] 
     folder = liveness_folder(instance)
     storage = instance.event_log_storage
     out: list[str] = []
-    active = {r.dagster_run.run_id: r.dagster_run
-              for r in instance.get_run_records(filters=dg.RunsFilter(statuses=_ACTIVE))}
+    active = {
+        r.dagster_run.run_id: r.dagster_run for r in instance.get_run_records(filters=dg.RunsFilter(statuses=_ACTIVE))
+    }
     for run_id, run in active.items():
         state, who = run_liveness.state(folder, run_id)
         if state != run_liveness.DEAD:
             continue
-        msg = (f"run {run_id} ({run.job_name}) was {run.status.value} but its process is gone ({who}): "
-               "killed or out of memory; marked as failed")
+        msg = (
+            f"run {run_id} ({run.job_name}) was {run.status.value} but its process is gone ({who}): "
+            "killed or out of memory; marked as failed"
+        )
         instance.report_run_failed(run, message=msg)
         run_liveness.forget(folder, run_id)
         out.append(msg)
@@ -77,15 +80,16 @@ def release_stale_runs(instance: dg.DagsterInstance, log: Callable[[str], None] 
                 continue
             freed = storage.free_concurrency_slots_for_run(run_id)
             if freed:
-                out.append(f"released {freed} duckdb_writer slot(s) still held by run {run_id} "
-                           f"({'unknown run' if run is None else run.status.value})")
+                out.append(
+                    f"released {freed} duckdb_writer slot(s) still held by run {run_id} "
+                    f"({'unknown run' if run is None else run.status.value})"
+                )
     for msg in out:
         log(msg)
     return out
 
 
 HISTORY_JOB = "keep_partition_history"
-HISTORY_TAG = "ecom/partition_history"
 # the materialization tags worth keeping with a partition's history (what staleness reads)
 _KEPT_TAGS = ("dagster/data_version", "dagster/code_version")
 
@@ -96,26 +100,35 @@ class PartitionHistoryConfig(dg.Config):
     items_json: str
 
 
-@dg.op(description="Records anew the latest materialization of partitions whose old run the "
-                   "run history is about to delete, so the partitions stay materialized.")
+@dg.op(
+    description="Records anew the latest materialization of partitions whose old run the "
+    "run history is about to delete, so the partitions stay materialized."
+)
 def record_partition_history(context: dg.OpExecutionContext, config: PartitionHistoryConfig) -> None:
     items = json.loads(config.items_json)
     for item in items:
         at = item["at"]
-        context.log_event(dg.AssetMaterialization(
-            asset_key=dg.AssetKey(item["asset"]),
-            partition=item["partition"],
-            description=f"history: materialized by run {item['run']} at {at}; that run was deleted "
-                        "from the run history (ECOM_RUN_HISTORY_DAYS)",
-            metadata={"materialized_by_run": item["run"], "materialized_at": at},
-            tags=item.get("tags") or None,
-        ))
-    context.log.info(f"recorded the history of {len(items)} partition materialization(s) "
-                     f"held by {len({item['held_by'] for item in items})} old run(s)")
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=dg.AssetKey(item["asset"]),
+                partition=item["partition"],
+                description=f"history: materialized by run {item['run']} at {at}; that run was deleted "
+                "from the run history (ECOM_RUN_HISTORY_DAYS)",
+                metadata={"materialized_by_run": item["run"], "materialized_at": at},
+                tags=item.get("tags") or None,
+            )
+        )
+    context.log.info(
+        f"recorded the history of {len(items)} partition materialization(s) "
+        f"held by {len({item['held_by'] for item in items})} old run(s)"
+    )
 
 
-@dg.job(name=HISTORY_JOB, tags={HISTORY_TAG: "1"},
-        description="Keeps old partitions materialized when the run history deletes their run.")
+@dg.job(
+    name=HISTORY_JOB,
+    tags={HISTORY_TAG: "1"},
+    description="Keeps old partitions materialized when the run history deletes their run.",
+)
 def keep_partition_history_job() -> None:
     record_partition_history()
 
@@ -123,8 +136,8 @@ def keep_partition_history_job() -> None:
 @dataclass
 class Pruned:
     deleted: list[str] = field(default_factory=list)  # run ids deleted
-    kept: int = 0                                     # old runs kept: they hold a latest value
-    after: str | None = None                          # the kept run to resume after ("": from the
+    kept: int = 0  # old runs kept: they hold a latest value
+    after: str | None = None  # the kept run to resume after ("": from the
     #                                                   first old run), None once all were looked at
     history: list[dict] = field(default_factory=list)  # partitions to record anew (HISTORY_JOB config)
 
@@ -136,8 +149,13 @@ def _what_it_holds(instance: dg.DagsterInstance, record: dg.RunRecord) -> tuple[
     into one)."""
     E = dg.DagsterEventType
     run_id = record.dagster_run.run_id
-    kinds = {E.ASSET_MATERIALIZATION, E.ASSET_OBSERVATION, E.ASSET_MATERIALIZATION_PLANNED,
-             E.ASSET_CHECK_EVALUATION, E.ASSET_CHECK_EVALUATION_PLANNED}
+    kinds = {
+        E.ASSET_MATERIALIZATION,
+        E.ASSET_OBSERVATION,
+        E.ASSET_MATERIALIZATION_PLANNED,
+        E.ASSET_CHECK_EVALUATION,
+        E.ASSET_CHECK_EVALUATION_PLANNED,
+    }
     records = instance.get_records_for_run(run_id, of_type=kinds).records
     check_keys = set()
     partitions: dict[tuple, dict] = {}
@@ -155,22 +173,28 @@ def _what_it_holds(instance: dg.DagsterInstance, record: dg.RunRecord) -> tuple[
             if asset is not None and asset.asset_entry.last_run_id == run_id:
                 return f"the last run of {key.to_user_string()}", []
             continue
-        fetch = instance.fetch_materializations if ev.event_type == E.ASSET_MATERIALIZATION else instance.fetch_observations
-        latest = fetch(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None),
-                       limit=1).records
+        fetch = (
+            instance.fetch_materializations if ev.event_type == E.ASSET_MATERIALIZATION else instance.fetch_observations
+        )
+        latest = fetch(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=1
+        ).records
         # (compared by run: the run's own event log and the index number events apart)
         if not latest or latest[0].run_id != run_id:
             continue
         if partition and ev.event_type == E.ASSET_MATERIALIZATION:
             materialization = ev.event_specific_data.materialization
             tags, meta = materialization.tags or {}, materialization.metadata
-            at = datetime.fromtimestamp(rec.event_log_entry.timestamp, timezone.utc).isoformat(timespec="seconds")
+            at = datetime.fromtimestamp(rec.event_log_entry.timestamp, UTC).isoformat(timespec="seconds")
             partitions[(tuple(key.path), partition)] = {
-                "asset": list(key.path), "partition": partition, "held_by": run_id,
+                "asset": list(key.path),
+                "partition": partition,
+                "held_by": run_id,
                 # a history run's record names the run that materialized the partition
                 "run": meta["materialized_by_run"].value if "materialized_by_run" in meta else run_id,
                 "at": meta["materialized_at"].value if "materialized_at" in meta else at,
-                "tags": {k: tags[k] for k in _KEPT_TAGS if k in tags}}
+                "tags": {k: tags[k] for k in _KEPT_TAGS if k in tags},
+            }
             continue
         return f"the latest value of {key.to_user_string()}{f' [{partition}]' if partition else ''}", []
     if check_keys:
@@ -201,9 +225,14 @@ def _delete_run(instance: dg.DagsterInstance, run_id: str) -> None:
         pass
 
 
-def prune_run_history(instance: dg.DagsterInstance, keep_days: float, now: datetime | None = None,
-                      after: str | None = None, budget_seconds: float = 20.0,
-                      log: Callable[[str], None] = print) -> Pruned:
+def prune_run_history(
+    instance: dg.DagsterInstance,
+    keep_days: float,
+    now: datetime | None = None,
+    after: str | None = None,
+    budget_seconds: float = 20.0,
+    log: Callable[[str], None] = print,
+) -> Pruned:
     """Delete the finished runs created more than ``keep_days`` ago (oldest first, from the
     kept run ``after`` on) that hold no latest value (:func:`_what_it_holds`), for at most
     ``budget_seconds`` (a sensor evaluation must stay short). A run that holds nothing but
@@ -213,14 +242,18 @@ def prune_run_history(instance: dg.DagsterInstance, keep_days: float, now: datet
     out = Pruned()
     if keep_days <= 0:
         return out
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
     deadline = time.monotonic() + budget_seconds
     out.after = after
     done = False
     while not done:
         # the page starts after the last run kept (a deleted run cannot be a cursor)
-        page = instance.get_run_records(filters=dg.RunsFilter(statuses=_FINISHED, created_before=cutoff),
-                                        limit=100, ascending=True, cursor=out.after or None)
+        page = instance.get_run_records(
+            filters=dg.RunsFilter(statuses=_FINISHED, created_before=cutoff),
+            limit=100,
+            ascending=True,
+            cursor=out.after or None,
+        )
         done = len(page) == 0
         for record in page:
             run_id = record.dagster_run.run_id
@@ -243,13 +276,17 @@ def prune_run_history(instance: dg.DagsterInstance, keep_days: float, now: datet
         out.after = ""
     if out.deleted or out.history:
         held = len({item["held_by"] for item in out.history})
-        said = [f"deleted {len(out.deleted)} finished run(s) older than {keep_days:g} days from the run "
-                "history (ECOM_RUN_HISTORY_DAYS)"]
+        said = [
+            f"deleted {len(out.deleted)} finished run(s) older than {keep_days:g} days from the run "
+            "history (ECOM_RUN_HISTORY_DAYS)"
+        ]
         if out.kept > held:
             said.append(f"{out.kept - held} older run(s) kept: they hold an asset's or check's latest value")
         if held:
-            said.append(f"{held} kept for now: they hold only partitions' latest materializations, recorded "
-                        f"anew by a {HISTORY_JOB} run, and go on the next pass")
+            said.append(
+                f"{held} kept for now: they hold only partitions' latest materializations, recorded "
+                f"anew by a {HISTORY_JOB} run, and go on the next pass"
+            )
         log("; ".join(said))
     return out
 
@@ -266,30 +303,35 @@ def build_stale_run_janitor(run_history_days: float) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         jobs=[keep_partition_history_job],
         description="Fails runs whose process died (kill -9, out of memory) and frees their single-writer "
-                    "slot, so later runs never wait behind them; once an hour deletes finished runs older "
-                    f"than {run_history_days:g} days (ECOM_RUN_HISTORY_DAYS) whose values all have newer ones "
-                    f"(a {HISTORY_JOB} run first records anew the partitions only such a run holds).",
+        "slot, so later runs never wait behind them; once an hour deletes finished runs older "
+        f"than {run_history_days:g} days (ECOM_RUN_HISTORY_DAYS) whose values all have newer ones "
+        f"(a {HISTORY_JOB} run first records anew the partitions only such a run holds).",
     )
     def stale_run_janitor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         acted = release_stale_runs(context.instance, log=context.log.warning)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         requests = []
         # cursor: when the last pass over the history started, and where an unfinished one stopped
         state = json.loads(context.cursor) if context.cursor else {"at": 0.0, "after": None}
         if state["after"] is not None or now.timestamp() - state["at"] >= PRUNE_EVERY_SECONDS:
-            pruned = prune_run_history(context.instance, run_history_days, now=now,
-                                       after=state["after"], log=context.log.info)
+            pruned = prune_run_history(
+                context.instance, run_history_days, now=now, after=state["after"], log=context.log.info
+            )
             if pruned.deleted:
                 acted.append(f"deleted {len(pruned.deleted)} old run(s) from the run history")
             if pruned.history and not _history_run_pending(context.instance):
                 items = json.dumps(pruned.history, sort_keys=True)
-                requests.append(dg.RunRequest(
-                    run_key=f"history-{hashlib.sha256(items.encode()).hexdigest()[:16]}",
-                    job_name=HISTORY_JOB,
-                    run_config={"ops": {"record_partition_history": {"config": {"items_json": items}}}},
-                ))
-                acted.append(f"requested {HISTORY_JOB} for {len(pruned.history)} partition(s) of "
-                             f"{len({item['held_by'] for item in pruned.history})} old run(s)")
+                requests.append(
+                    dg.RunRequest(
+                        run_key=f"history-{hashlib.sha256(items.encode()).hexdigest()[:16]}",
+                        job_name=HISTORY_JOB,
+                        run_config={"ops": {"record_partition_history": {"config": {"items_json": items}}}},
+                    )
+                )
+                acted.append(
+                    f"requested {HISTORY_JOB} for {len(pruned.history)} partition(s) of "
+                    f"{len({item['held_by'] for item in pruned.history})} old run(s)"
+                )
             at = state["at"] if state["after"] is not None else now.timestamp()
             context.update_cursor(json.dumps({"at": at, "after": pruned.after}))
         if requests:

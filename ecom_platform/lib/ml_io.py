@@ -88,27 +88,36 @@ def customer_chunks(con: duckdb.DuckDBPyConnection, max_customers: int) -> list[
     if len(rows) <= 1:
         return [CustomerChunk(0, 1, total, total)]
     lows = [int(r[1]) for r in rows]
-    return [CustomerChunk(i, len(rows), int(r[2]), total,
-                          low=None if i == 0 else lows[i],
-                          high=lows[i + 1] if i + 1 < len(rows) else None)
-            for i, r in enumerate(rows)]
+    return [
+        CustomerChunk(
+            i,
+            len(rows),
+            int(r[2]),
+            total,
+            low=None if i == 0 else lows[i],
+            high=lows[i + 1] if i + 1 < len(rows) else None,
+        )
+        for i, r in enumerate(rows)
+    ]
 
 
 # Guest lines (no customer id) sampled by basket when the customers are: the invoices whose
 # md5 (as the dbt keys take it: 60 bits) falls below the sampled share of customers, so the
 # sample keeps the shop's mix of guest and customer baskets (recommendations count them for
 # popularity, the item universe and frequently-bought-together).
-_GUEST_BUCKETS = 16 ** 15
+_GUEST_BUCKETS = 16**15
 
 
 def _guest_filter(fraction: float) -> str:
     threshold = int(min(max(fraction, 0.0), 1.0) * _GUEST_BUCKETS)
-    return (f"(f.customer_id IS NULL AND "
-            f"CAST(('0x' || left(md5(f.invoice), 15)) AS BIGINT) < {threshold})")
+    return f"(f.customer_id IS NULL AND CAST(('0x' || left(md5(f.invoice), 15)) AS BIGINT) < {threshold})"
 
 
-def lines_sql(columns: tuple[str, ...] | list[str] | None = None,
-              chunk: CustomerChunk | None = None, guest_fraction: float | None = None) -> str:
+def lines_sql(
+    columns: tuple[str, ...] | list[str] | None = None,
+    chunk: CustomerChunk | None = None,
+    guest_fraction: float | None = None,
+) -> str:
     """The order lines, in a fixed order, with ``columns`` (default: all of LINE_COLUMN_SQL).
 
     With a ``chunk`` of several: only the lines of its customers, plus the guest lines of
@@ -118,16 +127,21 @@ def lines_sql(columns: tuple[str, ...] | list[str] | None = None,
     if unknown or not cols:
         raise ValueError(f"unknown line columns {unknown}: expected some of {list(LINE_COLUMN_SQL)}")
     select = ",\n       ".join(f"{LINE_COLUMN_SQL[c]} AS {c}" for c in cols)
-    join = "LEFT JOIN marts.dim_products AS p USING (product_key)\n" if any(
-        "p." in LINE_COLUMN_SQL[c] for c in cols) else ""
+    join = (
+        "LEFT JOIN marts.dim_products AS p USING (product_key)\n"
+        if any("p." in LINE_COLUMN_SQL[c] for c in cols)
+        else ""
+    )
     where = ""
     if chunk is not None and not chunk.everyone:
         where = f"WHERE f.customer_id IN ({chunk.ids_sql()})"
         if guest_fraction is not None:
             where = f"WHERE (f.customer_id IN ({chunk.ids_sql()}) OR {_guest_filter(guest_fraction)})"
         where += "\n"
-    return (f"SELECT {select}\nFROM marts.fct_order_lines AS f\n{join}{where}"
-            "ORDER BY f.invoice_date, f.invoice, f.order_line_key\n")
+    return (
+        f"SELECT {select}\nFROM marts.fct_order_lines AS f\n{join}{where}"
+        "ORDER BY f.invoice_date, f.invoice, f.order_line_key\n"
+    )
 
 
 LINES_SQL = lines_sql()
@@ -144,18 +158,19 @@ ORDER BY customer_id
 def customers_sql(chunk: CustomerChunk | None = None) -> str:
     if chunk is None or chunk.everyone:
         return CUSTOMERS_SQL
-    return CUSTOMERS_SQL.replace("WHERE customer_key <> -1 AND has_profile",
-                                 f"WHERE {chunk.key_filter()} AND has_profile")
+    return CUSTOMERS_SQL.replace(
+        "WHERE customer_key <> -1 AND has_profile", f"WHERE {chunk.key_filter()} AND has_profile"
+    )
 
 
 def line_span(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last ``invoice_date`` of all order lines (guests included); None without
     lines. A model trained on a sample takes its dates (as-of date, time split) from here."""
-    first, last = con.execute(
-        "SELECT min(invoice_date), max(invoice_date) FROM marts.fct_order_lines").fetchone()
+    first, last = con.execute("SELECT min(invoice_date), max(invoice_date) FROM marts.fct_order_lines").fetchone()
     if first is None:
         return None
     return pd.Timestamp(first), pd.Timestamp(last)
+
 
 # What the churn features read of the clickstream, and no more: known customers' events
 # only (anonymous visitors have no label), the type as an ENUM (a pandas categorical, not
@@ -215,15 +230,19 @@ def events_sql(chunk: CustomerChunk | None = None, recent_from: pd.Timestamp | N
 def rfm_sql(chunk: CustomerChunk | None = None) -> str:
     if chunk is None or chunk.everyone:
         return RFM_SQL
-    return (f"SELECT * FROM marts.customer_rfm WHERE customer_id IN ({chunk.ids_sql()}) "
-            "ORDER BY customer_id")
+    return f"SELECT * FROM marts.customer_rfm WHERE customer_id IN ({chunk.ids_sql()}) ORDER BY customer_id"
 
 
 # Nullable pandas dtypes for integer columns with NULLs (what DuckDB's .df() gives).
 _NULLABLE_INT = {
-    pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-    pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
 }
 
 
@@ -266,26 +285,36 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 # DuckDB's memory limit while the ML inputs are read. The reads are sorts of up to 30M
 # rows (events at scale 10) that DuckDB would otherwise hold in memory up to the
 # warehouse's limit (4 GB) beside the Arrow and pandas copies of the result; with 512 MB
-# it spills the sort to its temp directory and the read is no slower (scale 10 events:
-# 1.7 GB peak instead of 3.8 GB, 4.3 s instead of 6.2 s).
+# it spills the sort to its temp directory and the read is no slower, with less than half
+# the peak (docs/benchmarks.md, Measured choices).
 READ_MEMORY_LIMIT = "512MB"
 
 
 def _bytes(setting: str) -> float | None:
     """``'953.6 MiB'`` / ``'4GB'`` -> bytes (None when it cannot be read)."""
-    units = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-             "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+    units = {
+        "b": 1,
+        "kb": 1e3,
+        "mb": 1e6,
+        "gb": 1e9,
+        "tb": 1e12,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+        "tib": 2**40,
+    }
     text = setting.strip().lower().replace(" ", "")
     num = text.rstrip("abcdefghijklmnopqrstuvwxyz")
     try:
-        return float(num) * units[text[len(num):] or "b"]
+        return float(num) * units[text[len(num) :] or "b"]
     except (KeyError, ValueError):
         return None
 
 
 @contextmanager
-def read_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None = READ_MEMORY_LIMIT,
-                      restore: str | None = None):
+def read_memory_limit(
+    con: duckdb.DuckDBPyConnection, limit: str | None = READ_MEMORY_LIMIT, restore: str | None = None
+):
     """Lower DuckDB's memory_limit to ``limit`` inside the block (never raise it), then set
     it back: to ``restore`` when given (the configured limit), else to the value DuckDB
     reported before (which it rounds to 0.1 GiB)."""
@@ -337,8 +366,10 @@ def read_inputs(
 # NULL quantity 0) summed per product, category and week in SQL (weeks start on Monday, as
 # forecasting.week_start), and the first and last day of all lines. Its size grows with
 # products and weeks, not with lines (scale 10: 9.8M lines -> 0.6M rows).
-DEMAND_WHERE = ("NOT coalesce(f.is_cancellation, false) AND coalesce(f.is_merchandise, false)\n"
-                "  AND f.quantity > 0 AND f.invoice_date IS NOT NULL")
+DEMAND_WHERE = (
+    "NOT coalesce(f.is_cancellation, false) AND coalesce(f.is_merchandise, false)\n"
+    "  AND f.quantity > 0 AND f.invoice_date IS NOT NULL"
+)
 WEEKLY_UNITS_SQL = f"""
 SELECT f.stock_code, p.category, date_trunc('week', f.invoice_date) AS week_start,
        CAST(sum(f.quantity) AS DOUBLE) AS units, count(*) AS n
@@ -387,8 +418,11 @@ def weekly_revenue(con: duckdb.DuckDBPyConnection, batch_rows: int = REVENUE_BAT
     return pd.concat(parts)
 
 
-def read_weekly_demand(con: duckdb.DuckDBPyConnection, memory_limit: str | None = READ_MEMORY_LIMIT,
-                       restore_memory_limit: str | None = None):
+def read_weekly_demand(
+    con: duckdb.DuckDBPyConnection,
+    memory_limit: str | None = READ_MEMORY_LIMIT,
+    restore_memory_limit: str | None = None,
+):
     """The forecast's input (:class:`ml_assets.forecasting.WeeklyDemand`): the same as
     ``weekly_demand`` of the order lines, without reading the lines into pandas."""
     from ml_assets.forecasting import WeeklyDemand
@@ -418,8 +452,14 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
 
 # ml.model_metrics columns that a run may leave empty, with their types.
 METRICS_NULLABLE_TYPES = {
-    "baseline_name": "VARCHAR", "baseline_value": "DOUBLE", "beats_baseline": "BOOLEAN", "reason": "VARCHAR",
-    "data_start": "VARCHAR", "data_end": "VARCHAR", "n_train": "BIGINT", "n_eval": "BIGINT",
+    "baseline_name": "VARCHAR",
+    "baseline_value": "DOUBLE",
+    "beats_baseline": "BOOLEAN",
+    "reason": "VARCHAR",
+    "data_start": "VARCHAR",
+    "data_end": "VARCHAR",
+    "n_train": "BIGINT",
+    "n_eval": "BIGINT",
     "artifact_hash": "VARCHAR",
 }
 

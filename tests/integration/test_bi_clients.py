@@ -23,7 +23,8 @@ KEY = "test-pseudonym-key-0123456789"
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, dbt_manifest):
     """The BI copy and dashboard as the Dagster assets materialize them (settings from the env)."""
-    from ecom_platform.defs.bi import BI_COPY_KEY, DASHBOARD_KEY, bi_assets
+    from ecom_platform.contract import BI_COPY_KEY, DASHBOARD_KEY
+    from ecom_platform.defs.bi import bi_assets
     from ecom_platform.defs.resources import WarehouseResource
 
     root = tmp_path_factory.mktemp("bi_clients")
@@ -72,7 +73,11 @@ def test_dagster_assets_publish_the_copy_and_the_dashboard(published):
     assert md["missing_ml_tables"].value == []
     assert md["seconds"].value > 0
     assert set(md["pseudonymised_columns"].value) == {
-        "bi.customer_rfm", "ml.churn_scores", "ml.customer_segments", "ml.product_recommendations"}
+        "bi.customer_rfm",
+        "ml.churn_scores",
+        "ml.customer_segments",
+        "ml.product_recommendations",
+    }
 
     dash = published["dash"]
     html_path = Path(dash["path"].value)
@@ -102,8 +107,9 @@ def test_sqlalchemy_duckdb_engine_reads_every_table_read_only(published, how):
         for table, n in expected.items():
             assert con.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == n, table
         # Joins across tables work on the pseudonymised ids; no raw id is visible.
-        joined = con.execute(sa.text(
-            "SELECT count(*) FROM bi.customer_rfm r JOIN ml.churn_scores c USING (customer_id)")).scalar()
+        joined = con.execute(
+            sa.text("SELECT count(*) FROM bi.customer_rfm r JOIN ml.churn_scores c USING (customer_id)")
+        ).scalar()
         assert joined == len(CUSTOMER_IDS)
         ids = {r[0] for r in con.execute(sa.text("SELECT customer_id FROM bi.customer_rfm"))}
         assert ids == {publish.pseudonym(i, KEY) for i in CUSTOMER_IDS}
@@ -126,8 +132,9 @@ def test_unpooled_client_sees_each_new_version(published, tmp_path):
     wh = make_warehouse(tmp_path / "w.duckdb", with_ml=False)
     bi_dir = tmp_path / "bi"
     v1 = publish.publish_bi_copy(wh, bi_dir)
-    engine = sa.create_engine(f"duckdb:///{publish.stable_path(bi_dir)}", connect_args={"read_only": True},
-                              poolclass=NullPool)
+    engine = sa.create_engine(
+        f"duckdb:///{publish.stable_path(bi_dir)}", connect_args={"read_only": True}, poolclass=NullPool
+    )
     with engine.connect() as con:
         assert con.execute(sa.text("SELECT version FROM meta.publish_info")).scalar() == v1["version"]
     v2 = publish.publish_bi_copy(wh, bi_dir)

@@ -41,13 +41,13 @@ INDEPENDENT_TABLE = "marts.dim_customers"  # not downstream of stg_shop__events
 
 def materialize(settings, selection, instance):
     """Materialize ``selection`` in process (column lineage metadata off: it only costs time)."""
-    from ecom_platform.defs.dbt import COLUMN_METADATA_TAG
+    from ecom_platform.contract import COLUMN_METADATA_TAG
     from ecom_platform.definitions import build_defs
 
     defs = build_defs(settings)
-    job = dg.define_asset_job(
-        "blocking_dbt_checks", selection=selection, tags={COLUMN_METADATA_TAG: "off"}
-    ).resolve(asset_graph=defs.resolve_asset_graph())
+    job = dg.define_asset_job("blocking_dbt_checks", selection=selection, tags={COLUMN_METADATA_TAG: "off"}).resolve(
+        asset_graph=defs.resolve_asset_graph()
+    )
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,

@@ -58,7 +58,9 @@ def test_after_make_run_the_first_tick_requests_nothing_and_new_or_changed_files
     cursor = json.loads(first.cursor)
     assert set(cursor["files"]) == {"transactions/2024-01-02.csv", "transactions/2024-01-03.csv", "events/e1.csv"}
     assert cursor["files"]["events/e1.csv"]["sha256"] == sha(e) and cursor["looks"] == {}
-    assert tick(defs, instance, first.cursor).skip_message == "nothing new in the landing folder (3 file(s) already taken)"
+    assert (
+        tick(defs, instance, first.cursor).skip_message == "nothing new in the landing folder (3 file(s) already taken)"
+    )
 
     # a new file and a changed one (same name, new bytes) are still picked up, after two looks
     n = write(landing, "transactions/2024-01-04.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-04", 2))
@@ -67,7 +69,9 @@ def test_after_make_run_the_first_tick_requests_nothing_and_new_or_changed_files
     assert look.run_requests == [] and "2 new or changed file(s) not yet stable" in look.skip_message
     (req,) = tick(defs, instance, look.cursor).run_requests
     assert req.tags["ecom/files"] == "events/e1.csv,transactions/2024-01-04.csv"
-    assert json.loads(tick(defs, instance, look.cursor).cursor)["files"]["transactions/2024-01-04.csv"]["sha256"] == sha(n)
+    assert json.loads(tick(defs, instance, look.cursor).cursor)["files"]["transactions/2024-01-04.csv"][
+        "sha256"
+    ] == sha(n)
 
 
 def test_a_file_changed_since_make_run_is_not_adopted(env):
@@ -91,8 +95,15 @@ def test_the_first_tick_waits_for_a_busy_warehouse_instead_of_requesting_everyth
     ingest_all(settings)
     # another process (a pipeline run) holds the write lock
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-         "time.sleep(60)", str(settings.warehouse_path)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(settings.warehouse_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         busy = tick(defs, instance)
@@ -136,8 +147,16 @@ def test_first_tick_waits_then_one_run_for_every_stable_file(env):
     # near-real-time: no column lineage, no dbt unit tests (they cannot change with new data)
     assert (req.tags["ecom/column_metadata"], req.tags["ecom/dbt_unit_tests"]) == ("off", "off")
     selected = keys(req)
-    assert {"raw/transactions", "raw/events", "marts/fct_order_lines", "marts/fct_events",
-            "marts/kpi_sales_daily", "marts/customer_rfm", "bi/sales_daily", "bi_copy/warehouse"} <= selected
+    assert {
+        "raw/transactions",
+        "raw/events",
+        "marts/fct_order_lines",
+        "marts/fct_events",
+        "marts/kpi_sales_daily",
+        "marts/customer_rfm",
+        "bi/sales_daily",
+        "bi_copy/warehouse",
+    } <= selected
     assert not {k for k in selected if k.startswith(("ml/", "raw/customers", "raw/products"))}
     cursor = json.loads(second.cursor)
     assert cursor["files"]["transactions/t1.csv"]["sha256"] == sha(t)
@@ -163,7 +182,8 @@ def test_one_new_file_runs_its_source_only_with_a_file_hash_run_key(env):
     assert req.run_key == f"events/2024-01-05.csv@{sha(e)}"
     assert req.tags["ecom/files"] == "events/2024-01-05.csv"
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
-        "2024-01-05", "2024-01-05",
+        "2024-01-05",
+        "2024-01-05",
     )
     selected = keys(req)
     assert "raw/events" in selected and "marts/fct_events" in selected
@@ -184,7 +204,8 @@ def test_a_changed_file_reruns_with_the_new_hash_and_both_versions_days(env):
     assert sha(t) != old and req.run_key == f"transactions/t.csv@{sha(t)}"
     # the old version's day is rebuilt too (its rows leave it)
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
-        "2024-01-02", "2024-01-04",
+        "2024-01-02",
+        "2024-01-04",
     )
     # every changed day is in the range: int_retail__order_lines may be built over it too
     assert req.tags["ecom/dbt_windowed_upstream"] == "on"
@@ -195,16 +216,22 @@ def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
 
     settings, defs, instance = env
     landing = settings.landing_dir
-    write(landing, "transactions/old.csv", TRANSACTIONS_HEADER,
-          [*transaction_lines("2009-11-30", 1), *transaction_lines("2010-01-04", 2)])
+    write(
+        landing,
+        "transactions/old.csv",
+        TRANSACTIONS_HEADER,
+        [*transaction_lines("2009-11-30", 1), *transaction_lines("2010-01-04", 2)],
+    )
     (req,) = tick(defs, instance, tick(defs, instance).cursor).run_requests
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
-        "2010-01-04", "2010-01-04",
+        "2010-01-04",
+        "2010-01-04",
     )
     assert "ecom/dbt_windowed_upstream" not in req.tags
     assert upstream_window(req.tags) is None  # the day before the partitions is not lost
     assert upstream_window({**req.tags, "ecom/dbt_windowed_upstream": "on"}) == {
-        "window_start_date": "2010-01-04", "window_end_date": "2010-01-05",
+        "window_start_date": "2010-01-04",
+        "window_end_date": "2010-01-05",
     }
 
 
@@ -272,7 +299,8 @@ def test_jobs_and_schedules_select_what_they_promise(env):
     _, defs, _ = env
     graph = defs.resolve_asset_graph()
     all_dbt_unpartitioned = {
-        k.to_user_string() for k in graph.get_all_asset_keys()
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
         if k.path[0] in ("staging", "intermediate", "marts", "bi", "seeds") and graph.get(k).partitions_def is None
     }
     ml = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "ml"}
@@ -280,7 +308,11 @@ def test_jobs_and_schedules_select_what_they_promise(env):
 
     daily = _job_keys(defs, "daily_batch")
     assert daily == all_dbt_unpartitioned | {
-        "ml/churn_model", "ml/churn_scores", "ml/churn_feature_importance", "ml/model_metrics", "bi_copy/warehouse",
+        "ml/churn_model",
+        "ml/churn_scores",
+        "ml/churn_feature_importance",
+        "ml/model_metrics",
+        "bi_copy/warehouse",
         "bi_copy/dashboard",
     }
     assert "marts/fct_order_lines" not in daily and "marts/kpi_sales_daily" in daily
@@ -299,8 +331,12 @@ def test_jobs_and_schedules_select_what_they_promise(env):
     assert schedules["weekly_retrain_schedule"].job_name == "weekly_retrain"
     assert schedules["weekly_retrain_schedule"].cron_schedule == "0 3 * * 1"
     assert {s.name for s in defs.sensors} == {
-        "landing_sensor", "default_automation_condition_sensor", "freshness_checks_sensor",
-        "record_run_failures", "record_failed_checks", "stale_run_janitor",
+        "landing_sensor",
+        "default_automation_condition_sensor",
+        "freshness_checks_sensor",
+        "record_run_failures",
+        "record_failed_checks",
+        "stale_run_janitor",
     }
 
 
@@ -323,11 +359,18 @@ def test_partitions_incremental_assets_and_automation_conditions(env):
 def test_freshness_checks_cover_sources_and_bi_facing_tables(env):
     _, defs, _ = env
     checked = {
-        c.asset_key.to_user_string() for c in defs.resolve_asset_graph().asset_check_keys
-        if c.name == "freshness_check"
+        c.asset_key.to_user_string() for c in defs.resolve_asset_graph().asset_check_keys if c.name == "freshness_check"
     }
-    assert {"raw/transactions", "raw/events", "raw/customers", "raw/products",
-            "marts/kpi_sales_daily", "marts/customer_rfm", "bi/sales_daily", "bi_copy/warehouse"} <= checked
+    assert {
+        "raw/transactions",
+        "raw/events",
+        "raw/customers",
+        "raw/products",
+        "marts/kpi_sales_daily",
+        "marts/customer_rfm",
+        "bi/sales_daily",
+        "bi_copy/warehouse",
+    } <= checked
 
 
 # ------------------------------------------------------------------ failure log
@@ -372,27 +415,38 @@ def test_run_failure_sensor_records_the_failing_step_and_file_through_the_writer
     assert len(rows) == 1
     run_id, kind, job, step, file, trigger, run_files, has_time, message = rows[0]
     assert (run_id, kind, job, step, file, trigger, run_files, has_time) == (
-        failed.run_id, "run_failure", "_failing_job", "_ingest_bad_file", "transactions/broken.csv",
-        "landing_sensor", "transactions/broken.csv", True,
+        failed.run_id,
+        "run_failure",
+        "_failing_job",
+        "_ingest_bad_file",
+        "transactions/broken.csv",
+        "landing_sensor",
+        "transactions/broken.csv",
+        True,
     )
     assert "the file is empty" in message
 
     # a failed recording run is never answered with another recording
     rec_fail = record_failures_job.execute_in_process(
         run_config={"ops": {"write_run_failures": {"config": {"rows_json": '[{"kind": "bad"}]'}}}},
-        instance=instance, resources={"warehouse": warehouse}, raise_on_error=False,
+        instance=instance,
+        resources={"warehouse": warehouse},
+        raise_on_error=False,
     )
     assert not rec_fail.success
     ctx = dg.build_run_status_sensor_context(
-        sensor_name="record_run_failures", dagster_instance=instance,
-        dagster_run=rec_fail.dagster_run, dagster_event=rec_fail.get_run_failure_event(),
+        sensor_name="record_run_failures",
+        dagster_instance=instance,
+        dagster_run=rec_fail.dagster_run,
+        dagster_event=rec_fail.get_run_failure_event(),
     ).for_run_failure()
     skip = record_run_failures(ctx)
     assert isinstance(skip, dg.SkipReason) and "not recorded" in skip.skip_message
 
 
 def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, monkeypatch, dbt_manifest):
-    from ecom_platform.defs.ingestion import ON_REJECTED_TAG, ingestion_assets
+    from ecom_platform.contract import ON_REJECTED_TAG
+    from ecom_platform.defs.ingestion import ingestion_assets
     from ecom_platform.defs.resources import LandingFolder, WarehouseResource
 
     settings = use_environment(monkeypatch, tmp_path)
@@ -405,7 +459,9 @@ def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, mon
         "landing": LandingFolder(path=str(settings.landing_dir)),
     }
     result = dg.materialize(
-        [events_asset], resources=resources, instance=dg.DagsterInstance.ephemeral(),
+        [events_asset],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
         tags={ON_REJECTED_TAG: "check", "ecom/files": "events/empty.csv,events/good.csv"},
     )
     assert result.success
@@ -416,13 +472,15 @@ def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, mon
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.events").fetchone()[0] == 3
         assert dict(con.execute("SELECT file_name, status FROM raw.ingest_log").fetchall()) == {
-            "events/empty.csv": "rejected", "events/good.csv": "loaded",
+            "events/empty.csv": "rejected",
+            "events/good.csv": "loaded",
         }
 
     # a new bad file in a run started by hand (no tag): the run fails and names the file
     write(settings.landing_dir, "events/header_only.csv", EVENTS_HEADER, [])
-    failed = dg.materialize([events_asset], resources=resources, instance=dg.DagsterInstance.ephemeral(),
-                            raise_on_error=False)
+    failed = dg.materialize(
+        [events_asset], resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert not failed.success
     (failure,) = [e for e in failed.all_events if e.is_step_failure]
     assert "events/header_only.csv" in failure.event_specific_data.error.message
@@ -431,8 +489,12 @@ def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, mon
     assert mat.metadata["files_rejected"].value == 1
     assert mat.metadata["dagster/row_count"].value == 3
     evals = {c.check_name: c for c in failed.get_asset_check_evaluations()}
-    assert sorted(evals) == ["no_rejected_files", "quarantine_rate_below_threshold",
-                             "required_columns_not_null", "unique_lineage_key"]
+    assert sorted(evals) == [
+        "no_rejected_files",
+        "quarantine_rate_below_threshold",
+        "required_columns_not_null",
+        "unique_lineage_key",
+    ]
     assert not evals["no_rejected_files"].passed
     assert "events/header_only.csv" in evals["no_rejected_files"].description
     assert evals["required_columns_not_null"].passed and evals["unique_lineage_key"].passed

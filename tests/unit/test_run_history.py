@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 import ecom_platform.defs.runs as runs_module
+from ecom_platform.contract import HISTORY_TAG
 from ecom_platform.defs.dbt import EAGER_ON_INPUTS
 from ecom_platform.defs.runs import (
     HISTORY_JOB,
-    HISTORY_TAG,
     Pruned,
     build_stale_run_janitor,
     keep_partition_history_job,
@@ -49,7 +49,8 @@ def _latest(instance) -> dict:
     out = {}
     for key, part in ((a.key, None), (b.key, None), (p.key, "x"), (p.key, "y")):
         (rec,) = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[part] if part else None), limit=1).records
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[part] if part else None), limit=1
+        ).records
         out[(key.to_user_string(), part)] = rec.storage_id
     check = dg.AssetCheckKey(a.key, "a_ok")
     out["a_ok"] = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check].run_id
@@ -58,17 +59,17 @@ def _latest(instance) -> dict:
 
 def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        run1 = _run(instance, [a, b])                      # a, a_ok, b
-        run2 = _run(instance, [p], partition="x")          # p[x]
-        run3 = _run(instance, [a])                         # a, a_ok again: run1's a is history
-        run4 = _run(instance, [p], partition="y")          # p[y], the only one
-        run5 = _run(instance, [b])                         # b again: run1 holds nothing latest now
-        run6 = _run(instance, [p], partition="x")          # p[x] again: run2 holds nothing latest
+        run1 = _run(instance, [a, b])  # a, a_ok, b
+        run2 = _run(instance, [p], partition="x")  # p[x]
+        run3 = _run(instance, [a])  # a, a_ok again: run1's a is history
+        run4 = _run(instance, [p], partition="y")  # p[y], the only one
+        run5 = _run(instance, [b])  # b again: run1 holds nothing latest now
+        run6 = _run(instance, [p], partition="x")  # p[x] again: run2 holds nothing latest
         before = _latest(instance)
-        later = datetime.now(timezone.utc) + timedelta(days=31)
+        later = datetime.now(UTC) + timedelta(days=31)
 
         assert prune_run_history(instance, keep_days=0, now=later) == Pruned()  # 0 keeps every run
-        assert prune_run_history(instance, keep_days=30, now=datetime.now(timezone.utc)) == Pruned()  # all young
+        assert prune_run_history(instance, keep_days=30, now=datetime.now(UTC)) == Pruned()  # all young
 
         messages = []
         pruned = prune_run_history(instance, keep_days=30, now=later, log=messages.append)
@@ -87,17 +88,24 @@ def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
         assert (tmp_path / "history" / "runs" / f"{run3}.db").exists()
         assert all(instance.get_run_by_id(r) is not None for r in (run3, run4, run5, run6))
         assert _latest(instance) == before  # what the UI and the automation read is unchanged
-        assert messages == ["deleted 2 finished run(s) older than 30 days from the run history "
-                            "(ECOM_RUN_HISTORY_DAYS); 3 older run(s) kept: they hold an asset's or check's latest "
-                            "value; 1 kept for now: they hold only partitions' latest materializations, recorded "
-                            "anew by a keep_partition_history run, and go on the next pass"]
+        assert messages == [
+            "deleted 2 finished run(s) older than 30 days from the run history "
+            "(ECOM_RUN_HISTORY_DAYS); 3 older run(s) kept: they hold an asset's or check's latest "
+            "value; 1 kept for now: they hold only partitions' latest materializations, recorded "
+            "anew by a keep_partition_history run, and go on the next pass"
+        ]
 
 
 def test_a_pass_out_of_time_resumes_after_the_last_run_it_kept(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        runs = [_run(instance, [b]), _run(instance, [p], partition="x"), _run(instance, [b]),
-                _run(instance, [p], partition="y"), _run(instance, [b])]
-        later = datetime.now(timezone.utc) + timedelta(days=31)
+        runs = [
+            _run(instance, [b]),
+            _run(instance, [p], partition="x"),
+            _run(instance, [b]),
+            _run(instance, [p], partition="y"),
+            _run(instance, [b]),
+        ]
+        later = datetime.now(UTC) + timedelta(days=31)
         deleted, kept, after, passes = [], 0, None, 0
         while True:  # no time at all: one run per pass
             pruned = prune_run_history(instance, keep_days=30, now=later, after=after, budget_seconds=0)
@@ -129,7 +137,7 @@ def test_the_janitor_prunes_at_most_once_an_hour(tmp_path):
 def _young_after(instance, assets, partition=None) -> datetime:
     """A moment between the runs so far and a run of ``assets`` started now."""
     time.sleep(0.01)
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     time.sleep(0.01)
     _run(instance, assets, partition)
     return moment
@@ -137,16 +145,18 @@ def _young_after(instance, assets, partition=None) -> datetime:
 
 def _record_history(instance, pruned: Pruned) -> str:
     result = keep_partition_history_job.execute_in_process(
-        instance=instance, tags={HISTORY_TAG: "1"},
-        run_config={"ops": {"record_partition_history": {"config": {
-            "items_json": json.dumps(pruned.history)}}}})
+        instance=instance,
+        tags={HISTORY_TAG: "1"},
+        run_config={"ops": {"record_partition_history": {"config": {"items_json": json.dumps(pruned.history)}}}},
+    )
     assert result.success
     return result.run_id
 
 
 def _partition_record(instance, part):
     (rec,) = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=p.key, asset_partitions=[part]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=p.key, asset_partitions=[part]), limit=1
+    ).records
     return rec
 
 
@@ -154,14 +164,18 @@ def test_a_run_that_holds_only_partitions_goes_once_their_history_is_recorded(tm
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         run_x = _run(instance, [p], partition="x")
         run_y = _run(instance, [p], partition="y")
-        stamp = {part: datetime.fromtimestamp(_partition_record(instance, part).timestamp, timezone.utc).isoformat(
-            timespec="seconds") for part in ("x", "y")}
+        stamp = {
+            part: datetime.fromtimestamp(_partition_record(instance, part).timestamp, UTC).isoformat(timespec="seconds")
+            for part in ("x", "y")
+        }
         later = _young_after(instance, [b]) + timedelta(days=30)  # run_x, run_y old; b's and p's last run young
         run_z = _run(instance, [p], partition="z")
         first = prune_run_history(instance, keep_days=30, now=later)
         assert first.deleted == [] and first.kept == 2
         assert sorted((i["partition"], i["run"], i["held_by"], i["at"]) for i in first.history) == [
-            ("x", run_x, run_x, stamp["x"]), ("y", run_y, run_y, stamp["y"])]
+            ("x", run_x, run_x, stamp["x"]),
+            ("y", run_y, run_y, stamp["y"]),
+        ]
 
         history_run = _record_history(instance, first)
         second = prune_run_history(instance, keep_days=30, now=later)
@@ -176,11 +190,14 @@ def test_a_run_that_holds_only_partitions_goes_once_their_history_is_recorded(tm
 
         # once old itself, a history run is merged into the next one with the newer partitions,
         # still naming the runs that materialized them
-        much_later = datetime.now(timezone.utc) + timedelta(days=31)
+        much_later = datetime.now(UTC) + timedelta(days=31)
         third = prune_run_history(instance, keep_days=30, now=much_later)
         assert third.deleted == [] and third.kept == 3  # with b's last run
         assert sorted((i["partition"], i["run"], i["held_by"]) for i in third.history) == [
-            ("x", run_x, history_run), ("y", run_y, history_run), ("z", run_z, run_z)]
+            ("x", run_x, history_run),
+            ("y", run_y, history_run),
+            ("z", run_z, run_z),
+        ]
         merged = _record_history(instance, third)
         fourth = prune_run_history(instance, keep_days=30, now=much_later)
         assert sorted(fourth.deleted) == sorted([history_run, run_z])
@@ -222,8 +239,9 @@ def downstream():
 
 
 # the same without the history exclusion: what a recorded history would do to the marts
-@dg.asset(deps=[p], automation_condition=dg.AutomationCondition.eager().without(
-    ~dg.AutomationCondition.any_deps_missing()))
+@dg.asset(
+    deps=[p], automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+)
 def downstream_stock():
     return None
 
@@ -241,17 +259,17 @@ def test_recorded_history_does_not_rebuild_the_eager_models(tmp_path):
         _run(instance, [p], partition="x")
         _run(instance, both)
         requested, cursor = _requested(defs, instance, None)
-        assert requested == set()                             # nothing new since they ran
-        _run(instance, [p], partition="y")                    # a real update of an input
+        assert requested == set()  # nothing new since they ran
+        _run(instance, [p], partition="y")  # a real update of an input
         requested, cursor = _requested(defs, instance, cursor)
         assert requested == {"downstream", "downstream_stock"}
         later = _young_after(instance, both) + timedelta(days=30)
-        _run(instance, [p], partition="z")                    # p's last run, young
+        _run(instance, [p], partition="z")  # p's last run, young
         _run(instance, both)
         requested, cursor = _requested(defs, instance, cursor)
         assert requested == set()
         pruned = prune_run_history(instance, keep_days=30, now=later)
         assert {i["partition"] for i in pruned.history} == {"x", "y"}
-        _record_history(instance, pruned)                     # history recorded anew: no rebuild
+        _record_history(instance, pruned)  # history recorded anew: no rebuild
         requested, cursor = _requested(defs, instance, cursor)
         assert requested == {"downstream_stock"}

@@ -4,7 +4,7 @@
     the values, e.g. a 64-character file sha256 and a row number), and only the rows whose
     hash repeats are grouped by their values. Equal values have equal hashes, so the result
     is the same as grouping every row by its values; when no hash repeats (a passing test),
-    the second pass reads nothing. At scale 50 (157M events) 14.8 s -> 9.2 s alone. -#}
+    the second pass reads nothing (figures: docs/benchmarks.md, Measured choices). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
 {%- set columns = combination_of_columns | join(', ') -%}
 with repeated_hashes as (

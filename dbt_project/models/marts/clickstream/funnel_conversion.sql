@@ -12,18 +12,18 @@ with
 -- category and brand. Every count below is a roll-up of these rows (a third as many as the
 -- events at scale 10), and each breakdown is one of them repeated by the cross join, not a
 -- UNION ALL of three scans: at scale 50 the earlier form, grouping the events three times
--- over for sessions and again for users, was the slowest model of the build (155-227 s).
+-- over for sessions and again for users, was the slowest model of the build.
 -- Sessions are told apart by a 64-bit hash of their id: an 8-byte key instead of a
--- 36-character text in the 78M (breakdown, value, session) groups of scale 50 (98 -> 62 s
--- standalone). Two sessions sharing a hash would be counted once: the test
+-- 36-character text in the 78M (breakdown, value, session) groups of scale 50 (figures:
+-- docs/benchmarks.md, Measured choices). Two sessions sharing a hash would be counted once: the test
 -- assert_funnel_sessions_match_fct_sessions would then fail (odds ~1e-6 at 8M sessions).
 reached as not materialized (
 
     select
-        hash(session_id)                                as session_key,
+        hash(session_id) as session_key,
         user_id,
         category,
-        coalesce(brand, 'unknown')                      as brand,
+        coalesce(brand, 'unknown') as brand,
         max(case event_type when 'purchase' then 3 when 'cart' then 2 else 1 end) as stage
     from {{ ref('fct_events') }}
     where event_type in ('view', 'cart', 'purchase')
@@ -40,21 +40,27 @@ long as not materialized (
         r.user_id,
         r.stage
     from reached as r
-    cross join (values ('overall'), ('category'), ('brand')) as b(breakdown)
+    cross join (values ('overall'), ('category'), ('brand')) as b (breakdown)
 
 ),
 
 session_counts as (
 
     select
-        breakdown, breakdown_value,
-        count(*)                            as sessions_viewed,
-        count(*) filter (where stage >= 2)  as sessions_carted,
-        count(*) filter (where stage = 3)   as sessions_purchased
+        breakdown,
+        breakdown_value,
+        count(*) as sessions_viewed,
+        count(*) filter (where stage >= 2) as sessions_carted,
+        count(*) filter (where stage = 3) as sessions_purchased
     from (
-        select breakdown, breakdown_value, session_key, max(stage) as stage
-        from long group by all
-    )
+        select
+            breakdown,
+            breakdown_value,
+            session_key,
+            max(stage) as stage
+        from long
+        group by all
+    ) as furthest_stage
     group by all
 
 ),
@@ -62,14 +68,20 @@ session_counts as (
 user_counts as (
 
     select
-        breakdown, breakdown_value,
-        count(*)                            as users_viewed,
-        count(*) filter (where stage >= 2)  as users_carted,
-        count(*) filter (where stage = 3)   as users_purchased
+        breakdown,
+        breakdown_value,
+        count(*) as users_viewed,
+        count(*) filter (where stage >= 2) as users_carted,
+        count(*) filter (where stage = 3) as users_purchased
     from (
-        select breakdown, breakdown_value, user_id, max(stage) as stage
-        from long group by all
-    )
+        select
+            breakdown,
+            breakdown_value,
+            user_id,
+            max(stage) as stage
+        from long
+        group by all
+    ) as furthest_stage
     group by all
 
 )
@@ -83,13 +95,14 @@ select
     u.users_viewed,
     u.users_carted,
     u.users_purchased,
-    round(s.sessions_carted / nullif(s.sessions_viewed, 0), 4)      as session_view_to_cart_rate,
-    round(s.sessions_purchased / nullif(s.sessions_carted, 0), 4)   as session_cart_to_purchase_rate,
-    round(s.sessions_purchased / nullif(s.sessions_viewed, 0), 4)   as session_view_to_purchase_rate,
-    round(u.users_carted / nullif(u.users_viewed, 0), 4)            as user_view_to_cart_rate,
-    round(u.users_purchased / nullif(u.users_carted, 0), 4)         as user_cart_to_purchase_rate,
-    round(u.users_purchased / nullif(u.users_viewed, 0), 4)         as user_view_to_purchase_rate
+    round(s.sessions_carted / nullif(s.sessions_viewed, 0), 4) as session_view_to_cart_rate,
+    round(s.sessions_purchased / nullif(s.sessions_carted, 0), 4) as session_cart_to_purchase_rate,
+    round(s.sessions_purchased / nullif(s.sessions_viewed, 0), 4) as session_view_to_purchase_rate,
+    round(u.users_carted / nullif(u.users_viewed, 0), 4) as user_view_to_cart_rate,
+    round(u.users_purchased / nullif(u.users_carted, 0), 4) as user_cart_to_purchase_rate,
+    round(u.users_purchased / nullif(u.users_viewed, 0), 4) as user_view_to_purchase_rate
 from session_counts as s
 inner join user_counts as u
-    on s.breakdown = u.breakdown
-    and s.breakdown_value = u.breakdown_value
+    on
+        s.breakdown = u.breakdown
+        and s.breakdown_value = u.breakdown_value

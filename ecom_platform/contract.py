@@ -1,0 +1,68 @@
+"""The names other code relies on, in one place: asset keys, run tags, defaults.
+
+A run tag changes what a run does; the landing sensor sets most of them on the runs it
+starts. An asset key here is one that more than one module refers to. Defaults are the
+values a setting takes when its environment variable is unset (``config.py`` reads the
+environment; the resources in ``defs/resources.py`` carry the values into the assets).
+"""
+
+import dagster as dg
+
+# ---------------------------------------------------------------------------- defaults
+DUCKDB_MEMORY_DEFAULT = "4GB"  # ECOM_DUCKDB_MEMORY: DuckDB memory_limit
+ML_MAX_CUSTOMERS_DEFAULT = 50_000  # ECOM_ML_MAX_CUSTOMERS: customers a model trains on
+
+# ---------------------------------------------------------------------------- run tags
+# Set by the landing sensor: what started the run, which files, sources and days it covers.
+TRIGGER_TAG = "ecom/trigger"
+FILES_TAG = "ecom/files"
+SOURCES_TAG = "ecom/sources"
+DAYS_TAG = "ecom/days"
+LANDING_TRIGGER = "landing_sensor"  # the value of TRIGGER_TAG on its runs
+# "check": a rejected landing file fails the no_rejected_files check instead of the run.
+ON_REJECTED_TAG = "ecom/on_rejected_file"
+# "off" skips the column schema / lineage metadata of the dbt models.
+COLUMN_METADATA_TAG = "ecom/column_metadata"
+# "off" leaves dbt's unit tests out. They test the SQL on fixed inputs, so new data cannot
+# change their result; every other run still runs them.
+UNIT_TESTS_TAG = "ecom/dbt_unit_tests"
+# "new_rows" makes the tests of the staging views (models tagged `new_rows_tests`) check
+# only the rows this run ingested: those views only rename and cast raw rows, every older
+# row passed them when it arrived, and a full build still checks every row. See
+# dbt_project/macros/new_rows.sql.
+TESTS_SCOPE_TAG = "ecom/dbt_tests_scope"
+# "on" (set with the partition range of the files' days) makes the unpartitioned dbt step
+# build its day-windowed model, int_retail__order_lines, over that range only. The range
+# covers every day whose lines changed, also the days of a replaced version, so the table
+# stays equal to a full rebuild.
+WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
+# On a keep_partition_history run (defs/runs.py): the eager models ignore its updates.
+HISTORY_TAG = "ecom/partition_history"
+# On a record_failures run: the failed run it records.
+FAILED_RUN_TAG = "ecom/failed_run"
+# Dagster's own partition tags.
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# ---------------------------------------------------------------------------- asset keys
+BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])
+DASHBOARD_KEY = dg.AssetKey(["bi_copy", "dashboard"])
+MODEL_METRICS_KEY = dg.AssetKey(["ml", "model_metrics"])
+RUN_FAILURES_KEY = dg.AssetKey(["ops", "run_failures"])
+CHURN_KEYS = [
+    dg.AssetKey(["ml", "churn_model"]),
+    dg.AssetKey(["ml", "churn_scores"]),
+    dg.AssetKey(["ml", "churn_feature_importance"]),
+]
+BI_FACING_MARTS = [dg.AssetKey(["marts", "kpi_sales_daily"]), dg.AssetKey(["marts", "customer_rfm"])]
+
+
+def landing_key(source: str) -> dg.AssetKey:
+    """The external asset of a landing folder, ``landing/<source>``."""
+    return dg.AssetKey(["landing", source])
+
+
+def raw_key(source: str) -> dg.AssetKey:
+    """The raw table of a source, ``raw/<source>``."""
+    return dg.AssetKey(["raw", source])
