@@ -286,7 +286,7 @@ def models(settings: Settings, evaluate: bool = False) -> int:
             _say(f"    {row}")
     if not evaluate:
         return 0
-    from ecom_platform.defs.ml import MODELS, train_model
+    from ecom_platform.lib.ml_runner import MODELS, train_model
 
     def connect():
         return warehouse.connection(

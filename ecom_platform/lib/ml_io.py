@@ -13,7 +13,7 @@ import pyarrow as pa
 from ecom_platform.lib import warehouse
 
 # The ``lines`` columns (ml_assets.data.LINE_COLUMNS) as SELECT expressions. A model reads
-# only those it uses (``ModelAsset.line_columns`` in ecom_platform/defs/ml.py); the others
+# only those it uses (``ModelSpec.line_columns`` in ecom_platform/lib/ml_runner.py); the others
 # are filled in by ml_assets.data.prepare_lines. At scale 10 (9.8M lines) the full set is
 # 1.3 GB in pandas, the description alone ~0.3 GB.
 LINE_COLUMN_SQL = {

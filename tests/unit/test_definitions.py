@@ -186,10 +186,10 @@ def test_lineage_starts_at_the_landing_files(dbt_manifest):
 def test_ml_exposure_lists_every_mart_the_ml_assets_read(dbt_manifest):
     import json
 
-    from ecom_platform.defs.ml import MART_INPUTS, MODELS
+    from ecom_platform.lib.ml_runner import MART_INPUTS, MODELS
 
     manifest = json.loads(dbt_manifest.read_text())
     exposure = manifest["exposures"]["exposure.ecom_platform.ml_assets"]
     listed = {manifest["nodes"][uid]["name"] for uid in exposure["depends_on"]["nodes"]}
-    read = {k.path[-1] for k in MART_INPUTS} | {k.path[-1] for m in MODELS for k in m.extra_deps}
+    read = set(MART_INPUTS) | {table for m in MODELS for table in m.extra_inputs}
     assert listed == read

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecom_platform.defs.ml import CUSTOMER_LINE_COLUMNS, FORECAST_LINE_COLUMNS, RECS_LINE_COLUMNS
 from ecom_platform.lib import ml_io
+from ecom_platform.lib.ml_runner import CUSTOMER_LINE_COLUMNS, FORECAST_LINE_COLUMNS, RECS_LINE_COLUMNS
 from ml_assets.churn import ChurnConfig, churn_features, run_churn
 from ml_assets.data import LINE_COLUMNS, prepare_lines
 from ml_assets.features import before_cutoff, customer_features, take_rows, text_as_categories

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecom_platform.defs.ml import (
+from ecom_platform.lib import ml_io
+from ecom_platform.lib.ml_runner import (
     CUSTOMER_LINE_COLUMNS,
     FORECAST_LINE_COLUMNS,
     MODELS,
     RECS_LINE_COLUMNS,
     train_model,
 )
-from ecom_platform.lib import ml_io
 from ml_assets.churn import fit_churn, run_churn, score_churn
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features
