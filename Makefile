@@ -20,6 +20,7 @@ help:
 	@echo "make run LANDING=path/to/exports   the same on your own files (no generator; state in data/shops/<name>/)"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     install what tests need and run the whole test suite"
+	@echo "make test-fast  the unit tests only (no model training, no shop or Dagster run built)"
 	@echo "make lint     ruff check and ruff format --check (Python), sqlfluff lint (the dbt models)"
 	@echo "make browser  install Debian's chromium (root or sudo) for the dashboard browser test"
 	@echo "make summary  print tables, row counts and paths"
@@ -74,8 +75,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models
 
-test-fast: prepare
-	$(PY) -m pytest -m "not integration and not realdata"
+# The unit tests: no model training, no shop or Dagster run built (those are marked
+# component), both cores; a test that needs the dbt manifest prepares it when stale.
+test-fast: install
+	$(PY) -m pytest -n 2 -m "not integration and not realdata and not component"
 
 # Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
 BENCH_SCALES ?= 1,10,50

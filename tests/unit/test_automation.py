@@ -444,6 +444,7 @@ def test_run_failure_sensor_records_the_failing_step_and_file_through_the_writer
     assert isinstance(skip, dg.SkipReason) and "not recorded" in skip.skip_message
 
 
+@pytest.mark.component  # a Dagster run in process
 def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, monkeypatch, dbt_manifest):
     from ecom_platform.contract import ON_REJECTED_TAG
     from ecom_platform.defs.ingestion import ingestion_assets

@@ -17,6 +17,8 @@ from benchmarks import refs as bench_refs
 from devtools.generator import generate
 from ecom_platform.config import DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 SEEDS = DBT_PROJECT_DIR / "seeds"
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
 
 
 def test_definitions_load_and_validate(dbt_manifest):

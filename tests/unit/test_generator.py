@@ -29,6 +29,8 @@ from devtools.generator import (
 )
 from devtools.generator.__main__ import main as cli_main
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 SCALE = 0.02
 SEED = 7
 INT = re.compile(r"-?[0-9]+")

@@ -25,6 +25,8 @@ from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
 from tests.synthetic_shop import simulate_shop
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 START = pd.Timestamp("2023-01-02")
 
 

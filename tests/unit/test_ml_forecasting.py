@@ -25,6 +25,8 @@ from ml_assets.forecasting import (
     weekly_series,
 )
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 MONDAY = pd.Timestamp("2022-01-03")
 
 

@@ -20,6 +20,8 @@ from ml_assets.recommendations import _popularity, holdout_last_basket, run_reco
 from ml_assets.segmentation import run_segmentation
 from tests.synthetic_shop import simulate_shop
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 
 @pytest.fixture(scope="module")
 def shop():

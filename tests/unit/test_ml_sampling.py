@@ -28,6 +28,8 @@ from ml_assets.recommendations import recommend_customers, run_recommendations
 from ml_assets.segmentation import assign_segments, run_segmentation
 from tests.synthetic_shop import simulate_shop
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 CAP = 1000
 N_CUSTOMERS = 2400
 MODEL = {m.name: m for m in MODELS}

@@ -16,6 +16,8 @@ from ml_assets.segmentation import (
 )
 from tests.synthetic_shop import simulate_shop
 
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
+
 START = pd.Timestamp("2023-01-02")
 END = START + pd.Timedelta(days=728)
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 import ecom_platform.defs.runs as runs_module
 from ecom_platform.contract import HISTORY_TAG
@@ -19,6 +20,8 @@ from ecom_platform.defs.runs import (
     keep_partition_history_job,
     prune_run_history,
 )
+
+pytestmark = pytest.mark.component  # trains models / builds shops or Dagster runs: make test, not test-fast
 
 PARTS = dg.StaticPartitionsDefinition(["x", "y", "z"])
 

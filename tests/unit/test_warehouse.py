@@ -39,6 +39,7 @@ def _hold_read_only(path, seconds: float):
     return proc
 
 
+@pytest.mark.component  # waits for a reader to let go
 def test_a_writer_waits_for_a_reader_on_the_live_file_then_writes(tmp_path):
     import time
 
