@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecom_platform.config import ConfigError, get_settings
+from ecom_platform.config import ConfigError, Settings
 from ecom_platform.contract import BI_COPY_KEY, DASHBOARD_KEY, MODEL_METRICS_KEY
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib import dashboard as dashboard_lib
@@ -81,8 +81,9 @@ def _md_tables(summary: dict) -> str:
         "HMAC-SHA256 when ECOM_BI_PSEUDONYM_KEY is set (required in staging and prod). See docs/bi.md."
     ),
 )
-def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = get_settings()
+def bi_copy(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     # Staging and prod refuse to publish real customer ids: fail before anything is built.
     try:
         key = settings.bi_pseudonym_key_for_publish()
@@ -130,8 +131,7 @@ def bi_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         "published yet say so."
     ),
 )
-def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = get_settings()
+def dashboard(context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]) -> dg.MaterializeResult:
     out = settings.bi_dir / "dashboard.html"
     result = dashboard_lib.build_dashboard(publish_lib.stable_path(settings.bi_dir), out)
     for name, reason in result["missing"].items():

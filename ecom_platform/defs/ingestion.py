@@ -15,7 +15,7 @@ run stays committed). What happens next depends on who started the run:
 
 import dagster as dg
 
-from ecom_platform.config import get_settings
+from ecom_platform.config import Settings
 from ecom_platform.contract import (
     FILES_TAG,
     ON_REJECTED_TAG,
@@ -120,7 +120,12 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolder):
+    def _ingest(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingFolder,
+        settings: dg.ResourceParam[Settings],
+    ):
         tags = context.run.tags if context.run else {}
         paths = tags.get(FILES_TAG)
         with warehouse.connect() as con:
@@ -142,7 +147,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 context.run.run_id,
                 files=files,
                 progress=context.log.info,
-                ranges=get_settings().ingest_ranges,
+                ranges=settings.ingest_ranges,
             )
             summary = ingest.summarise(results)
             changed = [r.file_name for r in results if r.status in ("loaded", "replaced")]
@@ -156,7 +161,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             outcomes = [
                 checks.required_not_null(con, source),
                 checks.unique_lineage_key(con, source),
-                checks.quarantine_rate(con, source, get_settings().max_quarantine_rate),
+                checks.quarantine_rate(con, source, settings.max_quarantine_rate),
             ]
         for msg in refused:
             context.log.warning(msg)

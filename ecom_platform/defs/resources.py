@@ -81,4 +81,8 @@ def build_resources(settings: Settings, dbt_resource) -> dict:
         "landing": LandingFolder(path=str(settings.landing_dir)),
         "ml": MLSettings(max_customers=settings.ml_max_customers),
         "dbt": dbt_resource,
+        # the whole settings object, for what no resource above carries (the ingestion's
+        # range rules, the BI folder and pseudonym key): never read from the environment
+        # inside an asset
+        "settings": settings,
     }

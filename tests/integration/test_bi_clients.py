@@ -23,6 +23,7 @@ KEY = "test-pseudonym-key-0123456789"
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, dbt_manifest):
     """The BI copy and dashboard as the Dagster assets materialize them (settings from the env)."""
+    from ecom_platform.config import get_settings
     from ecom_platform.contract import BI_COPY_KEY, DASHBOARD_KEY
     from ecom_platform.defs.bi import bi_assets
     from ecom_platform.defs.resources import WarehouseResource
@@ -37,7 +38,7 @@ def published(tmp_path_factory, dbt_manifest):
     try:
         result = dg.materialize(
             bi_assets,
-            resources={"warehouse": WarehouseResource(path=str(wh))},
+            resources={"warehouse": WarehouseResource(path=str(wh)), "settings": get_settings()},
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
         )

@@ -458,6 +458,7 @@ def test_in_a_sensor_run_a_rejected_file_fails_a_check_not_the_run(tmp_path, mon
     resources = {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "landing": LandingFolder(path=str(settings.landing_dir)),
+        "settings": settings,
     }
     result = dg.materialize(
         [events_asset],

@@ -36,12 +36,13 @@ def shop(tmp_path, monkeypatch, dbt_manifest):
 
 
 def _publish(wh) -> dg.ExecuteInProcessResult:
+    from ecom_platform.config import get_settings
     from ecom_platform.defs.bi import bi_copy
     from ecom_platform.defs.resources import WarehouseResource
 
     return dg.materialize(
         [bi_copy],
-        resources={"warehouse": WarehouseResource(path=str(wh))},
+        resources={"warehouse": WarehouseResource(path=str(wh)), "settings": get_settings()},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
