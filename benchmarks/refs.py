@@ -7,7 +7,7 @@
 * :func:`pandas_tables` -- the *peer*: the same in pandas, reading the files in chunks.
 
 Both reproduce, step by step, what the platform does between the landing folder and the
-two marts (``ecom_platform/lib/ingest.py`` typing and quarantine rules;
+two marts (``ecom_platform/lib/ingest/`` typing and quarantine rules;
 ``dbt_project/models``: ``stg_retail__transactions``, ``int_retail__order_lines``,
 ``fct_order_lines``, ``kpi_sales_daily``, ``customer_rfm``; the seeds
 ``non_merchandise_codes`` and ``rfm_segment_map``; docs/rfm.md):

@@ -19,6 +19,8 @@ import pytest
 
 from ecom_platform.lib import ingest, landing_read
 from ecom_platform.lib.ingest import LandingFile
+from ecom_platform.lib.ingest import load as ingest_load
+from ecom_platform.lib.ingest import typed as ingest_typed
 
 HEADER_II = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 GOOD_ROWS = [
@@ -821,7 +823,7 @@ def test_crash_mid_load_leaves_no_partial_rows(env, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "_log", boom)  # fails after the rows were inserted
+    monkeypatch.setattr(ingest_load, "_log", boom)  # fails after the rows were inserted
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_one(con, landing, "transactions/day3.csv")
     assert con.execute("SELECT count(*) FROM raw.transactions WHERE invoice = '700001'").fetchone() == (0,)
@@ -837,6 +839,7 @@ CRASH_CHILD = textwrap.dedent(
     import duckdb
     from pathlib import Path
     from ecom_platform.lib import ingest, landing_read
+    from ecom_platform.lib.ingest import load as ingest_load
 
     warehouse, landing, rel = sys.argv[1:4]
     con = duckdb.connect(warehouse)
@@ -847,7 +850,7 @@ CRASH_CHILD = textwrap.dedent(
         print(f"inserted {n}", flush=True)
         os._exit(17)
 
-    ingest._log = die
+    ingest_load._log = die
     ingest.ingest_file(con, ingest.LandingFile("transactions", Path(landing) / rel, rel), "run-crash")
     print("not reached", flush=True)
     """
@@ -968,11 +971,11 @@ def test_fast_typing_gives_what_the_general_rules_give(sql_type):
     con = duckdb.connect()
     con.execute("CREATE TABLE v (x VARCHAR)")
     con.executemany("INSERT INTO v VALUES (?)", [[x] for x in _EDGE_VALUES])
-    typed, null = ingest._typed_and_null('"x"', sql_type)
+    typed, null = ingest_typed._typed_and_null('"x"', sql_type)
     rows = con.execute(
         f"""
-        WITH a AS (SELECT x, {typed} AS t, {ingest._typed_expr('"x"', sql_type)} AS want_t,
-                          {ingest._is_null_token('"x"')} AS want_n FROM v)
+        WITH a AS (SELECT x, {typed} AS t, {ingest_typed._typed_expr('"x"', sql_type)} AS want_t,
+                          {ingest_typed._is_null_token('"x"')} AS want_n FROM v)
         SELECT x, t, want_t, {null.format(t="t")} AS n, want_n FROM a
         """
     ).fetchall()
