@@ -4,7 +4,7 @@ One row per failed run step (``kind = 'run_failure'``) or failed asset check
 (``kind = 'check_failure'``): run id, job, time, step, asset, check, severity, the error
 message, the landing file(s) it names, what started the run and the files the run was
 started for. The rows are written by one step in the warehouse's single-writer pool (see
-``ecom_platform/defs/automation.py``), never by a sensor directly.
+``ecom_platform/defs/automation/failures.py``), never by a sensor directly.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Given the previous cursor (JSON) and what the landing folder holds now, decide which files
 are ready, the new cursor, the run key and, when nothing is ready, why. The sensor in
-``ecom_platform/defs/automation.py`` only lists the folder, calls :func:`decide`, and turns
+``ecom_platform/defs/automation/landing.py`` only lists the folder, calls :func:`decide`, and turns
 the decision into a ``RunRequest``.
 
 Rules
