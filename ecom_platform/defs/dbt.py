@@ -28,7 +28,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
 from packaging import version
 
-from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment, get_settings
+from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment
 from ecom_platform.contract import (
     COLUMN_METADATA_TAG,
     HISTORY_TAG,
@@ -41,10 +41,9 @@ from ecom_platform.contract import (
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_counts, wait_until_writable
 
-_settings = get_settings()
-_settings.export_for_dbt()
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=_settings.env)
+# No settings here: the target (the environment) reaches dbt through dbt_resource(target),
+# and build_defs(settings) exports the warehouse path that profiles.yml reads.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The manifest is prepared at build time (`make prepare`, which `make dev` and `make run`
 # run first; the test fixture), never parsed when the code location loads: a load stays
 # fast and cannot fail on a dbt parse. After editing dbt files, run `make prepare` and
@@ -430,12 +429,13 @@ class EcomDbtCliResource(DbtCliResource):
         return super()._initialize_dbt_core_adapter(args)
 
 
-def dbt_resource() -> DbtCliResource:
+def dbt_resource(target: str) -> DbtCliResource:
+    """The dbt CLI resource for ``target`` (``ECOM_ENV``: dev, staging or prod in profiles.yml)."""
     # The dbt installed beside this interpreter (the venv's), whether or not .venv/bin is on PATH.
     executable = Path(sys.executable).with_name("dbt")
     return EcomDbtCliResource(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
-        target=_settings.env,
+        target=target,
         dbt_executable=str(executable) if executable.exists() else "dbt",
     )

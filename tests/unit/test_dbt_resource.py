@@ -17,7 +17,7 @@ def test_the_dbt_version_is_read_in_process_not_by_running_dbt(monkeypatch, dbt_
         raise AssertionError(f"dbt was started to read its version: {args}")
 
     monkeypatch.setattr(resource_module, "check_output", no_subprocess)
-    assert dbt_resource()._cli_version == version.parse(__version__)
+    assert dbt_resource("dev")._cli_version == version.parse(__version__)
     # dagster-dbt reads the version through this attribute when it starts dbt
     assert "self._cli_version" in inspect.getsource(DbtCliResource.cli)
 
@@ -29,7 +29,7 @@ def test_the_adapter_is_opened_only_when_column_metadata_wants_it(monkeypatch, d
     monkeypatch.setattr(
         DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: opened.append(args) or "adapter"
     )
-    resource = dbt_defs.dbt_resource()
+    resource = dbt_defs.dbt_resource("dev")
     with dbt_defs._dbt_adapter(False):
         assert resource._initialize_dbt_core_adapter(["build"]) is None
     assert opened == []
