@@ -3,16 +3,19 @@
 import dagster as dg
 
 from ecom_platform.config import Settings, get_settings
-from ecom_platform.defs import automation, runs
-from ecom_platform.defs.bi import bi_assets
-from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
-from ecom_platform.defs.ingestion import audit_specs, ingestion_assets, landing_specs
-from ecom_platform.defs.ml import ml_assets_defs
-from ecom_platform.defs.resources import build_resources
 
 
 def build_defs(settings: Settings) -> dg.Definitions:
     """Definitions bound to one environment's warehouse and landing folder (tests pass their own)."""
+    # imported here, not at the top: importing this module does no work (the dbt assets
+    # read the manifest, the automation builds its selections)
+    from ecom_platform.defs import automation, runs
+    from ecom_platform.defs.bi import bi_assets
+    from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
+    from ecom_platform.defs.ingestion import audit_specs, ingestion_assets, landing_specs
+    from ecom_platform.defs.ml import ml_assets_defs
+    from ecom_platform.defs.resources import build_resources
+
     settings.export_for_dbt()
     return dg.Definitions(
         assets=[
@@ -37,4 +40,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_defs(get_settings())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, built when Dagster loads it (workspace.yaml), not at import."""
+    return build_defs(get_settings())

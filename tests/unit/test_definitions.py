@@ -9,7 +9,9 @@ pytestmark = pytest.mark.component  # trains models / builds shops or Dagster ru
 
 
 def test_definitions_load_and_validate(dbt_manifest):
-    from ecom_platform.definitions import defs
+    from ecom_platform.definitions import defs as load_defs
+
+    defs = load_defs()
 
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
@@ -40,7 +42,9 @@ def test_definitions_load_and_validate(dbt_manifest):
 
 
 def test_every_duckdb_writer_is_in_the_single_writer_pool(dbt_manifest):
-    from ecom_platform.definitions import defs
+    from ecom_platform.definitions import defs as load_defs
+
+    defs = load_defs()
     from ecom_platform.defs.resources import WRITER_POOL
 
     pools = {}
@@ -65,7 +69,7 @@ def test_code_location_loads_like_dagster_dev_without_parsing_dbt(dbt_manifest, 
     env = {k: v for k, v in os.environ.items() if k != "PATH"}
     env.update(PATH="/usr/bin:/bin", DAGSTER_IS_DEV_CLI="1", DAGSTER_HOME=str(tmp_path))
     proc = subprocess.run(
-        [sys.executable, "-c", "import ecom_platform.definitions as d; print(len(d.defs.assets))"],
+        [sys.executable, "-c", "import ecom_platform.definitions as d; print(len(d.defs().assets))"],
         env=env,
         capture_output=True,
         text=True,
@@ -74,6 +78,21 @@ def test_code_location_loads_like_dagster_dev_without_parsing_dbt(dbt_manifest, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout.strip().splitlines()[-1]) > 0
     assert dbt_manifest.stat().st_mtime_ns == before
+
+
+def test_importing_the_code_location_does_no_work():
+    """Dagster builds the location when it loads it (``@dg.definitions``); an import reads
+    no manifest, builds no asset and imports no defs/ module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ecom_platform.definitions as d; "
+        "print(sorted(m for m in sys.modules if m.startswith(('ecom_platform.defs', 'dagster_dbt'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
 
 
 # dbt tests that are deliberately not Dagster asset checks: {unique_id: reason}. Keep it
@@ -89,7 +108,9 @@ def test_every_dbt_test_is_a_dagster_asset_check(dbt_manifest):
 
     from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
-    from ecom_platform.definitions import defs
+    from ecom_platform.definitions import defs as load_defs
+
+    defs = load_defs()
     from ecom_platform.defs.dbt import dbt_project, translator
 
     manifest = json.loads(dbt_manifest.read_text())
@@ -165,7 +186,9 @@ def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_b
 
 
 def test_lineage_starts_at_the_landing_files(dbt_manifest):
-    from ecom_platform.definitions import defs
+    from ecom_platform.definitions import defs as load_defs
+
+    defs = load_defs()
     from ecom_platform.lib.schemas import SOURCES
 
     graph = defs.resolve_asset_graph()
