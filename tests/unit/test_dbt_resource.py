@@ -1,4 +1,4 @@
-"""The dbt resource's two shortcuts (defs/dbt.py, EcomDbtCliResource) still hook into dagster-dbt."""
+"""The dbt resource's two shortcuts (defs/dbt/resource.py, EcomDbtCliResource) still hook into dagster-dbt."""
 
 import inspect
 
@@ -23,7 +23,7 @@ def test_the_dbt_version_is_read_in_process_not_by_running_dbt(monkeypatch, dbt_
 
 
 def test_the_adapter_is_opened_only_when_column_metadata_wants_it(monkeypatch, dbt_manifest):
-    from ecom_platform.defs import dbt as dbt_defs
+    from ecom_platform.defs.dbt import resource as dbt_defs
 
     opened = []
     monkeypatch.setattr(

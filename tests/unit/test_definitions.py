@@ -127,7 +127,7 @@ def test_every_dbt_test_is_a_dagster_asset_check(dbt_manifest):
 
 
 def _step_context(assets_def, keys, materialized: dict, run_id="this-run", in_run=None):
-    """The parts of a step's context that defs/dbt.py reads to choose the tests of a dbt step."""
+    """The parts of a step's context that defs/dbt/assets.py reads to choose the tests of a dbt step."""
     from types import SimpleNamespace
 
     warnings = []
@@ -150,9 +150,10 @@ def _step_context(assets_def, keys, materialized: dict, run_id="this-run", in_ru
 
 def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_built(dbt_manifest):
     """dbt's `buildable` leaves out a test that reads a model neither built in the step nor
-    upstream of it (fct_order_lines -> dim_dates): defs/dbt.py selects it explicitly once that
+    upstream of it (fct_order_lines -> dim_dates): defs/dbt/assets.py selects it explicitly once that
     model is built, so the check does not stay planned for ever."""
-    from ecom_platform.defs.dbt import _indirect_selection, dbt_incremental_models
+    from ecom_platform.defs.dbt import dbt_incremental_models
+    from ecom_platform.defs.dbt.assets import _indirect_selection
 
     facts = set(dbt_incremental_models.keys)
     dims = {dg.AssetKey(["marts", d]) for d in ("dim_dates", "dim_countries", "dim_customers", "dim_products")}

@@ -18,7 +18,7 @@ freshness windows), ``landing`` (the landing sensor), ``selections`` (jobs, sche
   kept current by the landing sensor (partition windows) and by backfills, never rebuilt
   in full by a schedule.
 - Declarative automation: the unpartitioned dbt models are eager on their inputs (set by
-  the translator in defs/dbt.py), evaluated by ``default_automation_condition_sensor``.
+  the translator in defs/dbt/translator.py), evaluated by ``default_automation_condition_sensor``.
 - Freshness checks on the raw sources and the BI-facing tables, run by
   ``freshness_checks_sensor``.
 - ``record_run_failures`` (every failed run) and ``record_failed_checks`` (failed checks of

@@ -1,127 +1,28 @@
-"""dbt wiring: one DbtProject, one translator, dbt tests surfaced as asset checks.
-
-Two ``@dbt_assets`` over the same manifest:
-
-- ``dbt_models``: every model except the daily-partitioned facts, rebuilt in full (views,
-  dimensions, marts, the BI layer, seeds, tests).
-- ``dbt_incremental_models``: the models tagged ``partitioned_daily`` (``fct_order_lines``
-  by invoice_day, ``fct_events`` by event_day), daily partitioned, incremental
-  (delete+insert) over the partition window ``window_start_date`` / ``window_end_date``
-  (passed to dbt in the environment, see :func:`ecom_platform.config.dbt_run_environment`:
-  changed ``--vars`` would make dbt re-parse the whole project on every partition run).
-  ``BackfillPolicy.single_run()``: a backfill of a range is one dbt
-  invocation. An unpartitioned run (``make run``) builds them with ``--full-refresh``.
-"""
+"""The two ``@dbt_assets`` (the rebuilt models and the daily-partitioned facts) and what a step adds: tests, row counts, lineage."""
 
 import datetime as dt
-import gc
-import sys
 from collections.abc import Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
-from packaging import version
 
-from ecom_platform.config import DBT_PROJECT_DIR, dbt_run_environment
+from ecom_platform.config import dbt_run_environment
 from ecom_platform.contract import (
     COLUMN_METADATA_TAG,
-    HISTORY_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
     TESTS_SCOPE_TAG,
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
 )
+from ecom_platform.defs.dbt.project import INCREMENTAL_SELECTOR, KEEP_INVOCATION_FOLDERS, daily_partitions, dbt_project
+from ecom_platform.defs.dbt.resource import _dbt_adapter, release_adapter_connection
+from ecom_platform.defs.dbt.translator import translator
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
 from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_counts, wait_until_writable
-
-# No settings here: the target (the environment) reaches dbt through dbt_resource(target),
-# and build_defs(settings) exports the warehouse path that profiles.yml reads.
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# The manifest is prepared at build time (`make prepare`, which `make dev` and `make run`
-# run first; the test fixture), never parsed when the code location loads: a load stays
-# fast and cannot fail on a dbt parse. After editing dbt files, run `make prepare` and
-# reload the code location in the UI.
-
-if not dbt_project.manifest_path.exists():
-    raise FileNotFoundError(
-        f"dbt manifest {dbt_project.manifest_path} is missing: run `make prepare` "
-        "(it runs `dbt parse`) before loading the code location"
-    )
-
-LAYERS = ("staging", "intermediate", "marts", "bi")
-# dbt invocation folders kept in target/ (the newest; older ones are deleted after each step)
-KEEP_INVOCATION_FOLDERS = 10
-
-# The models Dagster partitions by day (tagged in their config); everything else is rebuilt.
-INCREMENTAL_SELECTOR = "tag:partitioned_daily"
-# Early enough for the real UCI data (Online Retail II starts 2009-12-01) and the generated
-# shop (2024-2025); end_offset=1 so today's partition exists for near-real-time drops.
-PARTITIONS_START_DATE = "2009-12-01"
-daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START_DATE, end_offset=1)
-
-
-class EcomDbtTranslator(DagsterDbtTranslator):
-    """Models keyed ``<schema>/<name>``; groups by layer; sources map to the raw assets."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        rtype = dbt_resource_props["resource_type"]
-        if rtype in ("model", "seed", "snapshot"):
-            schema = dbt_resource_props.get("schema") or "main"
-            # The alias is the table name BI tools see (bi_sales_daily -> bi.sales_daily).
-            name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
-            return dg.AssetKey([schema, name])
-        return super().get_asset_key(dbt_resource_props)
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props["resource_type"] == "seed":
-            return "seeds"
-        fqn = dbt_resource_props.get("fqn", [])
-        for part in fqn[1:]:
-            if part in LAYERS:
-                return part
-        return "dbt"
-
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        """Unpartitioned models follow their inputs (eager); the daily facts are driven by the
-        landing sensor's partition windows instead, and seeds only change with the code."""
-        if dbt_resource_props["resource_type"] != "model":
-            return None
-        if "partitioned_daily" in (dbt_resource_props.get("tags") or []):
-            return None
-        return EAGER_ON_INPUTS
-
-
-# Eager on the inputs, without eager()'s "no dependency missing" clause: a model reading a
-# daily-partitioned fact depends on every one of its ~6,000 partitions (2009 to today),
-# most of which never hold data, so that clause would keep the marts waiting for ever.
-# A dependency's update counts unless the run that made it also runs this model (eager's
-# rule) or only recorded an old partition's history anew (defs/runs.py, HISTORY_TAG).
-_DEPS_UPDATED = dg.AutomationCondition.any_deps_match(
-    (
-        dg.AutomationCondition.newly_updated()
-        & ~dg.AutomationCondition.executed_with_root_target()
-        & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
-    ).with_label("newly_updated_without_root_or_history")
-    | dg.AutomationCondition.will_be_requested()
-).with_label("any_deps_updated")
-EAGER_ON_INPUTS = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .replace("any_deps_updated", _DEPS_UPDATED)
-    .with_label("eager_on_inputs")
-)
-
-
-translator = EcomDbtTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
-)
 
 
 @dbt_assets(
@@ -371,71 +272,3 @@ def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: Warehou
         yield ev
     if error is not None:
         raise error
-
-
-def release_adapter_connection() -> None:
-    """Close the read-only DuckDB handle dagster-dbt opened in this process for column metadata.
-
-    Left open, it pins the warehouse file in this process with a read-only configuration,
-    and every later step of the same run (ML, publish) could not open it for writing.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is not None and hasattr(env, "close"):
-        env.close()
-    DuckDBConnectionManager.close_all_connections()
-    gc.collect()
-
-
-# dagster-dbt opens a dbt adapter in this process before every invocation (parsing every
-# macro, seconds the first time in a process), used only to read column metadata.
-_ADAPTER_WANTED: ContextVar[bool] = ContextVar("ecom_dbt_adapter_wanted", default=True)
-
-
-@contextmanager
-def _dbt_adapter(wanted: bool):
-    token = _ADAPTER_WANTED.set(wanted)
-    try:
-        yield
-    finally:
-        _ADAPTER_WANTED.reset(token)
-
-
-class EcomDbtCliResource(DbtCliResource):
-    """``DbtCliResource`` without two fixed costs of every dbt step that a sensor run pays.
-
-    - The dbt version: dagster-dbt runs ``dbt --version`` in a subprocess (over a second) once per
-      resource; the dbt beside this interpreter is the dbt-core imported here, so its version
-      is read in process. Any other executable keeps dagster-dbt's way.
-    - The in-process dbt adapter, which only column metadata uses (row counts are ours, see
-      :func:`_with_metadata`): not opened when the run skips column metadata.
-
-    Both override private methods of dagster-dbt 0.29 (pinned in constraints.txt);
-    tests/unit/test_dbt_resource.py fails if they stop being called.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
-            from dbt.version import __version__ as dbt_core_version
-
-            return version.parse(dbt_core_version)
-        return DbtCliResource._cli_version.func(self)
-
-    def _initialize_dbt_core_adapter(self, args):
-        if not _ADAPTER_WANTED.get():
-            return None
-        return super()._initialize_dbt_core_adapter(args)
-
-
-def dbt_resource(target: str) -> DbtCliResource:
-    """The dbt CLI resource for ``target`` (``ECOM_ENV``: dev, staging or prod in profiles.yml)."""
-    # The dbt installed beside this interpreter (the venv's), whether or not .venv/bin is on PATH.
-    executable = Path(sys.executable).with_name("dbt")
-    return EcomDbtCliResource(
-        project_dir=dbt_project,
-        profiles_dir=str(DBT_PROJECT_DIR),
-        target=target,
-        dbt_executable=str(executable) if executable.exists() else "dbt",
-    )

@@ -1,0 +1,71 @@
+"""How dbt nodes become Dagster assets: keys, groups, and the eager automation of the models."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from ecom_platform.contract import (
+    HISTORY_TAG,
+)
+from ecom_platform.defs.dbt.project import LAYERS
+
+
+class EcomDbtTranslator(DagsterDbtTranslator):
+    """Models keyed ``<schema>/<name>``; groups by layer; sources map to the raw assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        rtype = dbt_resource_props["resource_type"]
+        if rtype in ("model", "seed", "snapshot"):
+            schema = dbt_resource_props.get("schema") or "main"
+            # The alias is the table name BI tools see (bi_sales_daily -> bi.sales_daily).
+            name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+            return dg.AssetKey([schema, name])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        for part in fqn[1:]:
+            if part in LAYERS:
+                return part
+        return "dbt"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        """Unpartitioned models follow their inputs (eager); the daily facts are driven by the
+        landing sensor's partition windows instead, and seeds only change with the code."""
+        if dbt_resource_props["resource_type"] != "model":
+            return None
+        if "partitioned_daily" in (dbt_resource_props.get("tags") or []):
+            return None
+        return EAGER_ON_INPUTS
+
+
+# Eager on the inputs, without eager()'s "no dependency missing" clause: a model reading a
+# daily-partitioned fact depends on every one of its ~6,000 partitions (2009 to today),
+# most of which never hold data, so that clause would keep the marts waiting for ever.
+# A dependency's update counts unless the run that made it also runs this model (eager's
+# rule) or only recorded an old partition's history anew (defs/runs.py, HISTORY_TAG).
+_DEPS_UPDATED = dg.AutomationCondition.any_deps_match(
+    (
+        dg.AutomationCondition.newly_updated()
+        & ~dg.AutomationCondition.executed_with_root_target()
+        & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
+    ).with_label("newly_updated_without_root_or_history")
+    | dg.AutomationCondition.will_be_requested()
+).with_label("any_deps_updated")
+
+
+EAGER_ON_INPUTS = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .replace("any_deps_updated", _DEPS_UPDATED)
+    .with_label("eager_on_inputs")
+)
+
+
+translator = EcomDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=False)
+)
