@@ -33,8 +33,6 @@ BI_TABLES = (
     "funnel_conversion",
     "cohort_retention",
 )
-# ML outputs, published when present (asset keys ["ml", <table>]).
-ML_TABLES = publish_lib.ML_TABLES
 
 
 def _bi_model_keys() -> list[dg.AssetKey]:

@@ -150,7 +150,6 @@ def build_model_asset(model: ModelSpec) -> dg.AssetsDefinition:
 
 model_assets = [build_model_asset(m) for m in MODELS]
 MODEL_RUN_KEYS = [model_key(m) for m in MODELS]
-ML_TABLES = [t for m in MODELS for t in m.outputs]
 
 
 @dg.asset(

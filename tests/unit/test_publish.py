@@ -416,3 +416,13 @@ def test_publishes_from_a_process_that_holds_the_warehouse_open_for_writing(wh, 
     ] == [wh.stem]
     writer.execute("CREATE TABLE bi.after_publish AS SELECT 1 AS x")
     writer.close()
+
+
+def test_the_published_ml_tables_are_the_models_outputs_and_their_verdicts():
+    """One list of ML tables for the BI copy (publish.ML_TABLES), held to what the models
+    write: every output but the churn model's feature importance (a model diagnostic that
+    stays in the warehouse), plus the metrics and the status of every model."""
+    from ecom_platform.lib.ml_runner import MODELS
+
+    outputs = {table for m in MODELS for table in m.outputs}
+    assert set(publish.ML_TABLES) == (outputs - {"churn_feature_importance"}) | {"model_metrics", "model_status"}
