@@ -13,6 +13,10 @@ Entry points (one per model, each returning a result object with ``.run``):
                                                   -> ``product_recommendations``,
                                                      ``frequently_bought_together``
 
+Each entry point's module keeps its data and its candidates beside it: ``churn_data`` and
+``churn_models`` for churn, ``forecast_data``, ``forecast_lgb`` and ``forecast_models`` for
+the forecast.
+
 Input contract ``lines`` (one row per order line, exact duplicates dropped): invoice,
 stock_code, description, customer_id (Int64, NA = anonymous), invoice_date, quantity,
 unit_price, net_amount, is_cancellation, is_merchandise, category, country.

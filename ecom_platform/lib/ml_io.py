@@ -362,9 +362,9 @@ def read_inputs(
 
 
 # What the forecast reads: demand (non-cancelled merchandise lines with quantity > 0, as
-# ml_assets.forecasting.weekly_demand selects after prepare_lines: a NULL flag is false, a
+# ml_assets.forecast_data.weekly_demand selects after prepare_lines: a NULL flag is false, a
 # NULL quantity 0) summed per product, category and week in SQL (weeks start on Monday, as
-# forecasting.week_start), and the first and last day of all lines. Its size grows with
+# forecast_data.week_start), and the first and last day of all lines. Its size grows with
 # products and weeks, not with lines (scale 10: 9.8M lines -> 0.6M rows).
 DEMAND_WHERE = (
     "NOT coalesce(f.is_cancellation, false) AND coalesce(f.is_merchandise, false)\n"
@@ -423,9 +423,9 @@ def read_weekly_demand(
     memory_limit: str | None = READ_MEMORY_LIMIT,
     restore_memory_limit: str | None = None,
 ):
-    """The forecast's input (:class:`ml_assets.forecasting.WeeklyDemand`): the same as
+    """The forecast's input (:class:`ml_assets.forecast_data.WeeklyDemand`): the same as
     ``weekly_demand`` of the order lines, without reading the lines into pandas."""
-    from ml_assets.forecasting import WeeklyDemand
+    from ml_assets.forecast_data import WeeklyDemand
 
     with read_memory_limit(con, memory_limit, restore_memory_limit):
         units = read_frame(con, WEEKLY_UNITS_SQL)

@@ -66,7 +66,7 @@ CUSTOMER_LINE_COLUMNS = (
     "category",
     "country",
 )
-# the lines' columns forecasting.weekly_demand uses; the asset reads them aggregated in SQL
+# the lines' columns forecast_data.weekly_demand uses; the asset reads them aggregated in SQL
 # (ml_io.read_weekly_demand: the same series, from a frame that does not grow with the lines)
 FORECAST_LINE_COLUMNS = (
     "stock_code",

@@ -10,17 +10,17 @@ import pytest
 
 from ml_assets.churn import (
     CANDIDATES,
-    CHURN_FEATURES,
     SCORE_COLUMNS,
     ChurnConfig,
     _Models,
     _stack,
-    choose_model,
     churn_cutoffs,
     churn_features,
     run_churn,
     validate_candidates,
 )
+from ml_assets.churn_data import CHURN_FEATURES
+from ml_assets.churn_models import choose_model
 from ml_assets.data import prepare_lines
 from ml_assets.features import customer_features, label_population
 from tests.synthetic_shop import simulate_shop
