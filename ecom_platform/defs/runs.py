@@ -107,14 +107,13 @@ class PartitionHistoryConfig(dg.Config):
 def record_partition_history(context: dg.OpExecutionContext, config: PartitionHistoryConfig) -> None:
     items = json.loads(config.items_json)
     for item in items:
-        at = item["at"]
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=dg.AssetKey(item["asset"]),
                 partition=item["partition"],
-                description=f"history: materialized by run {item['run']} at {at}; that run was deleted "
+                description=f"history: materialized by run {item['run']} at {item['at']}; that run was deleted "
                 "from the run history (ECOM_RUN_HISTORY_DAYS)",
-                metadata={"materialized_by_run": item["run"], "materialized_at": at},
+                metadata={"materialized_by_run": item["run"], "materialized_at": item["at"]},
                 tags=item.get("tags") or None,
             )
         )
@@ -135,10 +134,12 @@ def keep_partition_history_job() -> None:
 
 @dataclass
 class Pruned:
+    """What one pass over the old runs did."""
+
     deleted: list[str] = field(default_factory=list)  # run ids deleted
     kept: int = 0  # old runs kept: they hold a latest value
-    after: str | None = None  # the kept run to resume after ("": from the
-    #                                                   first old run), None once all were looked at
+    # the kept run to resume after ("": from the first old run); None once all were looked at
+    after: str | None = None
     history: list[dict] = field(default_factory=list)  # partitions to record anew (HISTORY_JOB config)
 
 
