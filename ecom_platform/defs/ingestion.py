@@ -23,6 +23,7 @@ from ecom_platform.contract import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     landing_key,
+    raw_key,
 )
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import checks, ingest, stability
@@ -99,7 +100,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
     src = SOURCES[source]
 
     @dg.asset(
-        key=["raw", source],
+        key=raw_key(source),
         deps=[landing_key(source)],
         group_name=GROUP,
         pool=WRITER_POOL,
@@ -109,12 +110,12 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             "with lineage columns. Bad rows go to `raw.quarantine`, one `raw.ingest_log` row per file."
         ),
         check_specs=[
-            dg.AssetCheckSpec("required_columns_not_null", asset=["raw", source], blocking=True),
-            dg.AssetCheckSpec("unique_lineage_key", asset=["raw", source], blocking=True),
-            dg.AssetCheckSpec("quarantine_rate_below_threshold", asset=["raw", source]),
+            dg.AssetCheckSpec("required_columns_not_null", asset=raw_key(source), blocking=True),
+            dg.AssetCheckSpec("unique_lineage_key", asset=raw_key(source), blocking=True),
+            dg.AssetCheckSpec("quarantine_rate_below_threshold", asset=raw_key(source)),
             dg.AssetCheckSpec(
                 "no_rejected_files",
-                asset=["raw", source],
+                asset=raw_key(source),
                 description="No landing file of this source was rejected whole (ERROR if one was this run; "
                 "WARN while a file rejected earlier is still in the folder).",
             ),

@@ -8,6 +8,7 @@ import dagster as dg
 from ecom_platform.contract import (
     BI_COPY_KEY,
     BI_FACING_MARTS,
+    raw_key,
 )
 from ecom_platform.defs.automation.settings import (
     BI_FRESHNESS_HOURS,
@@ -30,7 +31,7 @@ with warnings.catch_warnings():
         check
         for source, hours in SOURCE_FRESHNESS_HOURS.items()
         for check in dg.build_last_update_freshness_checks(
-            assets=[dg.AssetKey(["raw", source])],
+            assets=[raw_key(source)],
             lower_bound_delta=dt.timedelta(hours=hours),
             severity=dg.AssetCheckSeverity.WARN,
         )

@@ -17,6 +17,7 @@ from ecom_platform.contract import (
     TRIGGER_TAG,
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
+    raw_key,
 )
 from ecom_platform.defs.automation.selections import REFRESH_SELECTION, landing_refresh_job
 from ecom_platform.defs.automation.settings import (
@@ -110,7 +111,7 @@ def _partition_range(decision: landing_watch.Decision) -> tuple[str, str, str, b
 
 def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.RunRequest:
     """One run: ingestion of the batch's sources and everything downstream in the refresh selection."""
-    raw_keys = [dg.AssetKey(["raw", s]) for s in decision.sources]
+    raw_keys = [raw_key(s) for s in decision.sources]
     selection = dg.AssetSelection.assets(*raw_keys).downstream() & REFRESH_SELECTION
     keys = sorted((k for k in selection.resolve(asset_graph) if asset_graph.get(k).is_executable), key=lambda k: k.path)
     check_keys = sorted(selection.resolve_checks(asset_graph), key=lambda c: (c.asset_key.path, c.name))
