@@ -426,3 +426,24 @@ def test_the_published_ml_tables_are_the_models_outputs_and_their_verdicts():
 
     outputs = {table for m in MODELS for table in m.outputs}
     assert set(publish.ML_TABLES) == (outputs - {"churn_feature_importance"}) | {"model_metrics", "model_status"}
+
+
+def test_descriptions_travel_into_the_copy_as_comments(wh, tmp_path):
+    """dbt writes each model's descriptions into the warehouse as DuckDB comments
+    (persist_docs); the copy carries them, quotes included, so a BI tool shows them."""
+    con = duckdb.connect(str(wh))
+    con.execute("COMMENT ON TABLE bi.sales_daily IS 'Net sales per day: the shop''s headline figures.'")
+    con.execute("COMMENT ON COLUMN bi.sales_daily.net_revenue IS 'Merchandise sales net of cancellations.'")
+    con.close()
+    out = _ro(publish_bi_copy(wh, tmp_path / "bi")["path"])
+    table = out.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'bi' AND table_name = 'sales_daily'"
+    ).fetchone()
+    assert table == ("Net sales per day: the shop's headline figures.",)
+    columns = dict(
+        out.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'bi' AND table_name = 'sales_daily'"
+        ).fetchall()
+    )
+    assert columns["net_revenue"] == "Merchandise sales net of cancellations."
+    assert {c for c, comment in columns.items() if comment} == {"net_revenue"}

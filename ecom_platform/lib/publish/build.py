@@ -245,6 +245,7 @@ def _build_version(
         for t in tables:
             con.execute(f"CREATE TABLE dst.{_q(t.schema)}.{_q(t.name)} AS {_select_sql(t, src, key is not None)}")
             rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
+            _copy_comments(con, src, t)
             say(f"copied {t.qualified}: {rows[t.qualified]:,} rows")
         con.execute("DROP TABLE IF EXISTS temp._pseudo_map")
 
@@ -367,3 +368,21 @@ def _select_sql(t: _Table, catalog: str, pseudonymise: bool) -> str:
         else:
             exprs.append(f"t.{_q(name)}")
     return f"SELECT {', '.join(exprs)} FROM {src} AS t"
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, src: str, t: _Table) -> None:
+    """The table's and its columns' descriptions (dbt's, kept in the warehouse as DuckDB
+    comments by ``persist_docs``), so a BI tool reading the catalogue shows them."""
+    where = [src, t.schema, t.name]
+    (table_comment,) = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?", where
+    ).fetchone() or (None,)
+    target = f"dst.{_q(t.schema)}.{_q(t.name)}"
+    if table_comment:
+        con.execute(f"COMMENT ON TABLE {target} IS {_lit(table_comment)}")
+    for column, comment in con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ? AND comment IS NOT NULL AND comment <> ''",
+        where,
+    ).fetchall():
+        con.execute(f"COMMENT ON COLUMN {target}.{_q(column)} IS {_lit(comment)}")
