@@ -142,6 +142,11 @@ class Pruned:
     after: str | None = None
     history: list[dict] = field(default_factory=list)  # partitions to record anew (HISTORY_JOB config)
 
+    @property
+    def held_runs(self) -> int:
+        """How many old runs the partitions in ``history`` come from."""
+        return len({item["held_by"] for item in self.history})
+
 
 def _what_it_holds(instance: dg.DagsterInstance, record: dg.RunRecord) -> tuple[str | None, list[dict]]:
     """What of the run is still the latest of its kind: (the first asset's, check's or last
@@ -276,7 +281,7 @@ def prune_run_history(
     elif out.after is None:
         out.after = ""
     if out.deleted or out.history:
-        held = len({item["held_by"] for item in out.history})
+        held = out.held_runs
         said = [
             f"deleted {len(out.deleted)} finished run(s) older than {keep_days:g} days from the run "
             "history (ECOM_RUN_HISTORY_DAYS)"
@@ -290,6 +295,11 @@ def prune_run_history(
             )
         log("; ".join(said))
     return out
+
+
+def history_run_config(history: list[dict]) -> dict:
+    """The run config of a ``HISTORY_JOB`` run recording ``history`` (``Pruned.history``)."""
+    return {"ops": {"record_partition_history": {"config": {"items_json": json.dumps(history, sort_keys=True)}}}}
 
 
 def _history_run_pending(instance: dg.DagsterInstance) -> bool:
@@ -321,17 +331,11 @@ def build_stale_run_janitor(run_history_days: float) -> dg.SensorDefinition:
             if pruned.deleted:
                 acted.append(f"deleted {len(pruned.deleted)} old run(s) from the run history")
             if pruned.history and not _history_run_pending(context.instance):
-                items = json.dumps(pruned.history, sort_keys=True)
-                requests.append(
-                    dg.RunRequest(
-                        run_key=f"history-{hashlib.sha256(items.encode()).hexdigest()[:16]}",
-                        job_name=HISTORY_JOB,
-                        run_config={"ops": {"record_partition_history": {"config": {"items_json": items}}}},
-                    )
-                )
+                run_config = history_run_config(pruned.history)
+                digest = hashlib.sha256(json.dumps(run_config, sort_keys=True).encode()).hexdigest()[:16]
+                requests.append(dg.RunRequest(run_key=f"history-{digest}", job_name=HISTORY_JOB, run_config=run_config))
                 acted.append(
-                    f"requested {HISTORY_JOB} for {len(pruned.history)} partition(s) of "
-                    f"{len({item['held_by'] for item in pruned.history})} old run(s)"
+                    f"requested {HISTORY_JOB} for {len(pruned.history)} partition(s) of {pruned.held_runs} old run(s)"
                 )
             at = state["at"] if state["after"] is not None else now.timestamp()
             context.update_cursor(json.dumps({"at": at, "after": pruned.after}))

@@ -17,6 +17,7 @@ from ecom_platform.defs.runs import (
     HISTORY_JOB,
     Pruned,
     build_stale_run_janitor,
+    history_run_config,
     keep_partition_history_job,
     prune_run_history,
 )
@@ -150,7 +151,7 @@ def _record_history(instance, pruned: Pruned) -> str:
     result = keep_partition_history_job.execute_in_process(
         instance=instance,
         tags={HISTORY_TAG: "1"},
-        run_config={"ops": {"record_partition_history": {"config": {"items_json": json.dumps(pruned.history)}}}},
+        run_config=history_run_config(pruned.history),
     )
     assert result.success
     return result.run_id
