@@ -15,7 +15,7 @@ import yaml
 
 from ecom_platform.config import DBT_PROJECT_DIR
 
-BI_YML = DBT_PROJECT_DIR / "models" / "bi" / "_bi__models.yml"
+BI_YMLS = sorted((DBT_PROJECT_DIR / "models" / "bi").glob("_bi__*.yml"))
 
 CUSTOMER_IDS = list(range(12001, 12201))  # 200 customers
 SEGMENTS = [
@@ -53,9 +53,8 @@ BRANDS = ["unknown", "samsung", "apple", "xiaomi", "huawei", "lg", "sony", "bosc
 
 def contract_columns() -> dict[str, list[tuple[str, str]]]:
     """``{table alias: [(column, declared type upper-cased), ...]}`` from the bi contracts."""
-    spec = yaml.safe_load(BI_YML.read_text())
     out = {}
-    for model in spec["models"]:
+    for model in [m for f in BI_YMLS for m in yaml.safe_load(f.read_text())["models"]]:
         name = model["name"].removeprefix("bi_")
         out[name] = [(c["name"], c["data_type"].upper().replace(" ", "")) for c in model["columns"]]
     return out
@@ -181,6 +180,71 @@ BI_SQL = {
                CAST(CASE WHEN m = 0 THEN 100 - c * 3 ELSE (100 - c * 3) * (0.15 + 0.2 / m) END AS BIGINT) AS active_customers,
                CAST(CASE WHEN m = 0 THEN 1.0 ELSE 0.15 + 0.2 / m END AS DOUBLE) AS retention_rate
         FROM range(12) a(c), range(12) b(m) WHERE c + m < 12""",
+    # Each day of sales_daily split over three countries (70/20/10, the rest to the UK so the
+    # sums are exact) and each (day, country) over three categories (50/30/20).
+    "sales_country_daily": """
+        WITH c AS (SELECT * FROM (VALUES ('Germany', 2), ('France', 1)) v(country, tenths)),
+        parts AS (
+            SELECT s.sales_date, c.country,
+                   CAST(s.net_revenue * c.tenths / 10 AS DECIMAL(18, 2)) AS net_revenue,
+                   CAST(s.gross_revenue * c.tenths / 10 AS DECIMAL(18, 2)) AS gross_revenue,
+                   CAST(s.cancelled_revenue * c.tenths / 10 AS DECIMAL(18, 2)) AS cancelled_revenue,
+                   s.orders * c.tenths // 10 AS orders, s.cancellations * c.tenths // 10 AS cancellations,
+                   s.net_units * c.tenths // 10 AS net_units, s.orders * c.tenths // 40 AS new_customers
+            FROM bi.sales_daily s, c),
+        taken AS (
+            SELECT sales_date, sum(net_revenue) AS nr, sum(gross_revenue) AS gr, sum(cancelled_revenue) AS cr,
+                   sum(orders) AS o, sum(cancellations) AS ca, sum(net_units) AS u
+            FROM parts GROUP BY sales_date),
+        uk AS (
+            SELECT s.sales_date, 'United Kingdom' AS country, s.net_revenue - t.nr, s.gross_revenue - t.gr,
+                   s.cancelled_revenue - t.cr, s.orders - t.o, s.cancellations - t.ca, s.net_units - t.u, s.orders // 6
+            FROM bi.sales_daily s JOIN taken t USING (sales_date))
+        SELECT CAST(sales_date AS DATE) AS sales_date, CAST(country AS VARCHAR) AS country,
+               CAST(net_revenue AS DECIMAL(18, 2)) AS net_revenue, CAST(gross_revenue AS DECIMAL(18, 2)) AS gross_revenue,
+               CAST(cancelled_revenue AS DECIMAL(18, 2)) AS cancelled_revenue, CAST(orders AS BIGINT) AS orders,
+               CAST(cancellations AS BIGINT) AS cancellations, CAST(net_units AS BIGINT) AS net_units,
+               CAST(new_customers AS BIGINT) AS new_customers
+        FROM (SELECT * FROM parts UNION ALL SELECT * FROM uk)
+        WHERE orders > 0 OR cancellations > 0 OR net_revenue <> 0 ORDER BY 1, 2""",
+    "sales_category_daily": """
+        WITH k AS (SELECT * FROM (VALUES ('kids.toys', 3), ('sport.bicycle', 2)) v(category, tenths)),
+        parts AS (
+            SELECT s.sales_date, s.country, k.category,
+                   CAST(s.net_revenue * k.tenths / 10 AS DECIMAL(18, 2)) AS net_revenue,
+                   CAST(s.gross_revenue * k.tenths / 10 AS DECIMAL(18, 2)) AS gross_revenue,
+                   CAST(s.cancelled_revenue * k.tenths / 10 AS DECIMAL(18, 2)) AS cancelled_revenue,
+                   (s.orders * k.tenths + 9) // 10 AS orders, s.net_units * k.tenths // 10 AS net_units
+            FROM bi.sales_country_daily s, k),
+        taken AS (
+            SELECT sales_date, country, sum(net_revenue) AS nr, sum(gross_revenue) AS gr,
+                   sum(cancelled_revenue) AS cr, sum(net_units) AS u
+            FROM parts GROUP BY sales_date, country),
+        rest AS (
+            SELECT s.sales_date, s.country, 'accessories.bag' AS category, s.net_revenue - t.nr,
+                   s.gross_revenue - t.gr, s.cancelled_revenue - t.cr, (s.orders + 1) // 2, s.net_units - t.u
+            FROM bi.sales_country_daily s JOIN taken t USING (sales_date, country))
+        SELECT CAST(sales_date AS DATE) AS sales_date, CAST(country AS VARCHAR) AS country,
+               CAST(category AS VARCHAR) AS category, CAST(net_revenue AS DECIMAL(18, 2)) AS net_revenue,
+               CAST(gross_revenue AS DECIMAL(18, 2)) AS gross_revenue,
+               CAST(cancelled_revenue AS DECIMAL(18, 2)) AS cancelled_revenue, CAST(orders AS BIGINT) AS orders,
+               CAST(net_units AS BIGINT) AS net_units
+        FROM (SELECT * FROM parts UNION ALL SELECT * FROM rest) ORDER BY 1, 2, 3""",
+    "user_top_category_brand": """
+        SELECT CAST(u AS BIGINT) AS user_id, CAST(CASE WHEN u % 2 = 0 THEN u END AS BIGINT) AS customer_id,
+               CAST(20 + u % 50 AS BIGINT) AS interactions, CAST(1 + u % 4 AS INTEGER) AS n_categories,
+               CAST(1 + u % 3 AS INTEGER) AS n_brands, CAST($categories[2 + u % 5] AS VARCHAR) AS top_category,
+               CAST(10 + u % 20 AS BIGINT) AS top_category_interactions, CAST($brands[2 + u % 7] AS VARCHAR) AS top_brand,
+               CAST(5 + u % 9 AS BIGINT) AS top_brand_interactions
+        FROM range(12001, 12301) r(u)""",
+    "user_engagement": """
+        SELECT CAST(d AS VARCHAR) AS dimension, CAST(v AS VARCHAR) AS dimension_value,
+               CAST(row_number() OVER (PARTITION BY d, v ORDER BY u) AS INTEGER) AS engagement_rank,
+               CAST(u AS BIGINT) AS user_id, CAST(200 - (u % 100) AS BIGINT) AS interactions,
+               CAST(150 - (u % 100) AS BIGINT) AS views, CAST(30 AS BIGINT) AS carts, CAST(20 AS BIGINT) AS purchases,
+               CAST(20 * 19.99 AS DECIMAL(18, 2)) AS purchase_revenue
+        FROM (SELECT 'category' AS d, unnest(['kids.toys', 'sport.bicycle']) AS v
+              UNION ALL SELECT 'brand', unnest(['samsung', 'apple'])), range(12001, 12011) r(u)""",
     "data_sources": """
         SELECT CAST(source AS VARCHAR) AS source, CAST('landing/' || source || '/' AS VARCHAR) AS landing_folder,
                source = 'transactions' AS is_required, CAST(files AS BIGINT) AS files_loaded,
@@ -208,12 +272,17 @@ ML_SQL = {
         SELECT 'total:revenue' AS series_id, 'total' AS series_type, NULL::VARCHAR AS stock_code, NULL::VARCHAR AS category,
                'revenue' AS measure, CAST(DATE '2024-01-01' + CAST(7 * h AS INTEGER) AS DATE) AS week_start, h + 1 AS horizon,
                70000.0 + 1500 * h AS forecast, 58000.0 + 1200 * h AS lower_80, 82000.0 + 1900 * h AS upper_80,
-               66000.0 AS seasonal_naive, 'lightgbm' AS model
+               66000.0 AS seasonal_naive, 'lightgbm' AS model, 2.0 AS lead_time_weeks, 0.95 AS service_level,
+               1.645 AS z, 141500.0 AS lead_time_demand, 9000.0 AS forecast_error_sd_weekly, 20936.0 AS safety_stock,
+               162436.0 AS reorder_point, 162436.0 AS reorder_point_units
         FROM range(8) r(h)
         UNION ALL
-        SELECT 'product:P0001', 'product', 'P0001', NULL, 'units', CAST(DATE '2024-01-01' + CAST(7 * h AS INTEGER) AS DATE),
-               h + 1, 400.0, 300.0, 500.0, 390.0, 'lightgbm'
-        FROM range(8) r(h)""",
+        SELECT 'product:' || p.stock_code, 'product', p.stock_code, 'kids.toys', 'units',
+               CAST(DATE '2024-01-01' + CAST(7 * h AS INTEGER) AS DATE), h + 1, 400.0 / p.revenue_rank,
+               300.0 / p.revenue_rank, 500.0 / p.revenue_rank, 390.0 / p.revenue_rank, 'lightgbm', 2.0, 0.95, 1.645,
+               800.0 / p.revenue_rank, 80.0 / p.revenue_rank, 186.0 / p.revenue_rank, 986.0 / p.revenue_rank,
+               ceil(986.0 / p.revenue_rank)
+        FROM range(8) r(h), bi.product_bestsellers p WHERE p.revenue_rank <= 5""",
     "forecast_backtest": """
         SELECT model, 'overall' AS level, NULL::VARCHAR AS series_id, measure, 6 AS n_origins, 480 AS n_points,
                mase, 0.2 + mase / 10 AS wape, 0.01 AS bias
@@ -275,9 +344,12 @@ def make_warehouse(path: Path | str, with_ml: bool = True, ml_tables: list[str] 
         con.execute("SELECT setseed(0.42)")
         con.execute("CREATE SCHEMA IF NOT EXISTS bi")
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        # Something that must NOT be published (only bi.* and the listed ml.* are).
+        # Not published (only bi.* and the listed ml.* are); read by the tables the publish builds.
         con.execute(
-            "CREATE OR REPLACE TABLE marts.dim_customers AS SELECT 12001 AS customer_id, 'a@example.com' AS email"
+            "CREATE OR REPLACE TABLE marts.dim_customers AS SELECT id AS customer_id, 'a@example.com' AS email, "
+            "['United Kingdom', 'Germany', 'France', 'EIRE', 'Spain'][1 + id % 5] AS country, "
+            "TIMESTAMP '2023-12-31 10:00:00' - INTERVAL (1 + (id * 37) % 360) DAY AS last_order_at "
+            "FROM range(12001, 12201) r(id)"
         )
         for name in (
             "sales_daily",
@@ -291,8 +363,16 @@ def make_warehouse(path: Path | str, with_ml: bool = True, ml_tables: list[str] 
             "funnel_conversion",
             "cohort_retention",
             "data_sources",
+            "sales_country_daily",
+            "sales_category_daily",
+            "user_top_category_brand",
+            "user_engagement",
         ):
             con.execute(f"CREATE OR REPLACE TABLE bi.{name} AS {_params(BI_SQL[name])}")
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.customer_rfm AS SELECT customer_id, recency_days, order_count AS frequency, "
+            "net_revenue AS monetary, segment FROM bi.customer_rfm"
+        )
         if with_ml:
             con.execute("CREATE SCHEMA IF NOT EXISTS ml")
             for name, sql in ML_SQL.items():

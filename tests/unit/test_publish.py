@@ -25,10 +25,24 @@ BI_TABLES = [
     "bi.product_sales_weekly",
     "bi.product_trending",
     "bi.rfm_segments",
+    "bi.sales_category_daily",
+    "bi.sales_country_daily",
     "bi.sales_daily",
+    "bi.user_engagement",
+    "bi.user_top_category_brand",
 ]
+# Built by the publish from the ML outputs and the marts (lib/publish/derived.py), after the copies.
+DERIVED = ["bi.customers_at_risk", "bi.product_forecast"]
 ML_TABLES = [f"ml.{t}" for t in publish.ML_TABLES]
-ID_TABLES = ["bi.customer_rfm", "ml.churn_scores", "ml.customer_segments", "ml.product_recommendations"]
+ID_TABLES = [
+    "bi.customer_rfm",
+    "bi.user_engagement",
+    "bi.user_top_category_brand",
+    "ml.churn_scores",
+    "ml.customer_segments",
+    "ml.product_recommendations",
+    "bi.customers_at_risk",
+]
 
 
 @pytest.fixture
@@ -61,8 +75,8 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
     bi_dir = tmp_path / "bi"
     s = publish_bi_copy(wh, bi_dir)
 
-    assert s["tables"] == BI_TABLES + sorted(ML_TABLES)
-    assert s["missing_ml_tables"] == []
+    assert s["tables"] == BI_TABLES + sorted(ML_TABLES) + DERIVED
+    assert s["missing_ml_tables"] == [] and s["derived_tables_not_built"] == {}
     assert s["pseudonymised"] is False
     assert Path(s["path"]) == bi_dir / "ecom_bi.duckdb"
     assert Path(s["path"]).resolve() == Path(s["version_path"]).resolve()
@@ -88,7 +102,7 @@ def test_publish_copies_every_bi_and_ml_table_with_parquet_and_manifest(wh, tmp_
     published = {
         f"{a}.{b}" for a, b in out.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
     }
-    assert published == set(BI_TABLES + ML_TABLES) | {"meta.publish_info", "meta.tables"}
+    assert published == set(BI_TABLES + ML_TABLES + DERIVED) | {"meta.publish_info", "meta.tables"}
     # The source is named without a host path (the file name by default).
     assert out.execute("SELECT version, pseudonymised, source_warehouse FROM meta.publish_info").fetchone() == (
         s["version"],
@@ -447,3 +461,58 @@ def test_descriptions_travel_into_the_copy_as_comments(wh, tmp_path):
     )
     assert columns["net_revenue"] == "Merchandise sales net of cancellations."
     assert {c for c, comment in columns.items() if comment} == {"net_revenue"}
+
+
+def test_derived_tables_join_the_models_with_the_marts_under_the_same_pseudonyms(wh, tmp_path):
+    s = publish_bi_copy(wh, tmp_path / "bi", pseudonym_key="k1")
+    out, src = _ro(s["path"]), _ro(wh)
+    # Every customer at risk: probability >= 0.5, the churn scores and RFM rows joined by pseudonym.
+    n_src = src.execute("SELECT count(*) FROM ml.churn_scores WHERE churn_probability >= 0.5").fetchone()[0]
+    joined = out.execute(
+        """SELECT count(*), count(r.customer_id), sum(CASE WHEN a.rfm_segment = r.segment THEN 1 ELSE 0 END)
+           FROM bi.customers_at_risk a LEFT JOIN bi.customer_rfm r USING (customer_id)"""
+    ).fetchone()
+    assert joined == (n_src, n_src, n_src) and n_src > 0
+    assert s["pseudonymised_columns"]["bi.customers_at_risk"] == ["customer_id"]
+    assert not set(_ids(out, "bi.customers_at_risk")) & set(CUSTOMER_IDS)
+    # Ranked by revenue at risk = net revenue x probability, last order from the customer mart.
+    top = out.execute(
+        "SELECT revenue_at_risk, net_revenue, churn_probability, last_order_date FROM bi.customers_at_risk "
+        "WHERE risk_rank = 1"
+    ).fetchone()
+    assert float(top[0]) == pytest.approx(float(top[1]) * top[2], abs=0.006)
+    assert float(top[0]) == float(out.execute("SELECT max(revenue_at_risk) FROM bi.customers_at_risk").fetchone()[0])
+    assert top[3] is not None
+    # Descriptions travel: every column of a derived table has a comment.
+    assert (
+        out.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name IN ('customers_at_risk', 'product_forecast') "
+            "AND coalesce(comment, '') = ''"
+        ).fetchone()[0]
+        == 0
+    )
+    assert out.execute("SELECT count(*) FROM bi.product_forecast").fetchone()[0] == 5
+
+
+def test_a_derived_table_without_its_model_is_left_out_and_named(tmp_path):
+    wh = make_warehouse(tmp_path / "warehouse.duckdb", ml_tables=["model_status", "demand_forecast"])
+    s = publish_bi_copy(wh, tmp_path / "bi")
+    assert s["derived_tables_not_built"] == {"bi.customers_at_risk": "not built: ml.churn_scores not in the warehouse"}
+    assert "bi.product_forecast" in s["tables"]
+
+
+def test_a_derived_table_that_breaks_its_contract_fails_the_publish(wh, tmp_path, monkeypatch):
+    from ecom_platform.lib.publish import derived
+
+    broken = derived.DerivedTable(
+        name="customers_at_risk",
+        description="x",
+        columns=(("customer_id", "BIGINT", "x"),),
+        key=("customer_id",),
+        needs=("ml.churn_scores",),
+        sql="SELECT CAST(customer_id AS BIGINT) AS customer_id FROM {src}.ml.churn_scores, range(2)",
+    )
+    monkeypatch.setattr(derived, "DERIVED_TABLES", (broken,))
+    with pytest.raises(publish.PublishError, match=r"bi.customers_at_risk breaks its contract: \d+ duplicated key"):
+        publish_bi_copy(wh, tmp_path / "bi")
+    assert not (tmp_path / "bi" / "current").exists()

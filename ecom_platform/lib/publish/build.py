@@ -31,6 +31,7 @@ from ecom_platform.lib.publish.common import (
     _q,
     _Table,
 )
+from ecom_platform.lib.publish.derived import SCRATCH, build_derived
 from ecom_platform.lib.publish.privacy import (
     DENYLIST,
     ID_COLUMN_PATTERN,
@@ -100,7 +101,7 @@ def publish_bi_copy(
     Reads ``warehouse_path`` through a read-only ATTACH (run it where no other process
     writes the file: the Dagster asset is in the single-writer pool). Returns a summary:
     ``path`` (the stable reader path), ``version``, ``version_path``, ``tables``
-    (``schema.table`` list), ``rows`` (per table), ``missing_ml_tables``,
+    (``schema.table`` list), ``rows`` (per table), ``missing_ml_tables``, ``derived_tables_not_built``,
     ``pseudonymised``, ``pseudonymised_columns``, ``parquet_dir``, ``manifest``,
     ``pruned``, ``kept_in_use`` and ``seconds``. Raises :class:`PersonalDataError` or
     :class:`PublishError` without touching the current version.
@@ -247,6 +248,18 @@ def _build_version(
             rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
             _copy_comments(con, src, t)
             say(f"copied {t.qualified}: {rows[t.qualified]:,} rows")
+        # Tables joining the ML outputs with the marts, built here (dbt runs before the models).
+        derived, not_built = build_derived(con, src)
+        for t in derived:
+            t.id_columns = [c for c, _ in t.columns if ID_COLUMN_PATTERN.match(c.lower())]
+            con.execute(f"CREATE TABLE dst.{_q(t.schema)}.{_q(t.name)} AS {_select_sql(t, SCRATCH, key is not None)}")
+            rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
+            _copy_comments(con, SCRATCH, t)
+            say(f"built {t.qualified}: {rows[t.qualified]:,} rows")
+        for name, why in not_built.items():
+            say(f"{name} {why}: published without it")
+        tables = tables + derived
+        con.execute(f"DETACH {SCRATCH}")
         con.execute("DROP TABLE IF EXISTS temp._pseudo_map")
 
         # What was written (types after the copy), checked again against the denylist.
@@ -330,6 +343,7 @@ def _build_version(
         "pseudonym_key_id": key_fingerprint(key) if key else None,
         "denylist": [why for _, why in DENYLIST],
         "missing_ml_tables": missing_ml,
+        "derived_tables_not_built": not_built,
         "tables": [
             {
                 "schema": t.schema,
@@ -349,6 +363,7 @@ def _build_version(
         "tables": [t.qualified for t in tables],
         "rows": rows,
         "missing_ml_tables": missing_ml,
+        "derived_tables_not_built": not_built,
         "pseudonymised": key is not None,
         "pseudonymised_columns": pseudonymised_cols,
     }

@@ -1,0 +1,70 @@
+-- One row per (invoice day, country) with merchandise activity; days without activity in a
+-- country have no row. The same definitions as kpi_sales_daily, per country, so summing a
+-- day's rows over the countries gives that day's kpi_sales_daily figures (a test holds it).
+--   new_customers = known customers whose first non-cancelled merchandise invoice falls on
+--                   that day, counted in the country of that first invoice (additive over
+--                   days and countries, unlike unique_customers)
+with
+
+lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+    where is_merchandise
+
+),
+
+first_orders as (
+
+    select
+        customer_id,
+        min(invoice_day) as first_day,
+        arg_min(country, invoice_date) as first_country
+    from lines
+    where not is_cancellation and customer_id is not null
+    group by customer_id
+
+),
+
+new_customers as (
+
+    select
+        first_day as invoice_day,
+        first_country as country,
+        count(*) as new_customers
+    from first_orders
+    group by first_day, first_country
+
+),
+
+daily as (
+
+    select
+        invoice_day,
+        country,
+        sum(net_amount) as revenue,
+        coalesce(sum(net_amount) filter (where not is_cancellation), 0) as gross_revenue,
+        coalesce(-sum(net_amount) filter (where is_cancellation), 0) as cancelled_revenue,
+        count(distinct invoice) filter (where not is_cancellation) as orders,
+        count(distinct invoice) filter (where is_cancellation) as cancellations,
+        sum(quantity) as units
+    from lines
+    group by invoice_day, country
+
+)
+
+select
+    {{ date_key('daily.invoice_day') }} as date_key,
+    daily.invoice_day as sales_day,
+    daily.country,
+    cast(daily.revenue as decimal(18, 3)) as revenue,
+    cast(daily.gross_revenue as decimal(18, 3)) as gross_revenue,
+    cast(daily.cancelled_revenue as decimal(18, 3)) as cancelled_revenue,
+    daily.orders,
+    daily.cancellations,
+    cast(daily.units as bigint) as units,
+    coalesce(new_customers.new_customers, 0) as new_customers
+from daily
+left join new_customers
+    on
+        daily.invoice_day = new_customers.invoice_day
+        and daily.country = new_customers.country
