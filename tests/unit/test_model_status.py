@@ -99,7 +99,7 @@ def test_the_bi_copy_carries_the_status_and_the_dashboard_shows_the_reason(bi_co
         "Model churn not published: needs at least 500 customers with >= 2 orders; this shop has 359. "
         "What would change it: more data: 141 more customers with >= 2 orders."
     )
-    assert out["missing"]["top_categories_interactions"].startswith(
+    assert out["missing"]["category_popularity"].startswith(
         "No events file has landed: drop events exports into landing/events/"
     )
     html = (tmp_path / "dashboard.html").read_text()

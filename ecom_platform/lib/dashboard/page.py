@@ -1,247 +1,194 @@
-"""The dashboard page: sections, style, the inline check script, KPIs, and the build from the BI copy."""
+"""The dashboard page: the HTML shell, the inlined data and scripts, and the build from the BI copy."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
-from collections.abc import Callable
+import re
+import time
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 
-from ecom_platform.lib.dashboard.charts import _as_date, _e, _f, fmt_num, fmt_pct
-from ecom_platform.lib.dashboard.ml_panels import panels_ml
-from ecom_platform.lib.dashboard.panels import (
-    Panel,
-    _Ctx,
-    _qi,
-    panels_clickstream,
-    panels_customers,
-    panels_products,
-    panels_sales,
-)
+from ecom_platform.lib.dashboard.data import collect
+from ecom_platform.lib.dashboard.panels import PANELS, SECTIONS, Panel
+from ecom_platform.lib.dashboard.source import Source, plain
 
 TITLE = "Product Sales Dashboard"
 
+# Panels that are lists or controls rather than charts (the rest each draw one chart).
+LIST_PANELS = {"customers_at_risk", "customer_lookup", "product_forecast", "engaged_users", "model_status"}
+EXPORTABLE = {"customers_at_risk", "product_forecast"}
+SCRIPTS = ("core.js", "sales.js", "lists.js", "charts.js")
 
-# ============================================================================ page
-SECTIONS: list[tuple[str, Callable[[_Ctx], list[Panel]]]] = [
-    ("Sales", panels_sales),
-    ("Products", panels_products),
-    ("Customers", panels_customers),
-    ("Clickstream", panels_clickstream),
-    ("Forecasts and models", panels_ml),
-]
+FILTER_BAR = """
+<div id="filters">
+  <label>From <input type="date" id="f-from"></label>
+  <label>to <input type="date" id="f-to"></label>
+  <span><button data-range="28">4 weeks</button> <button data-range="91">13 weeks</button>
+    <button data-range="364">52 weeks</button> <button data-range="all">All</button></span>
+  <label>Country <select id="f-country"></select></label>
+  <label>Category <select id="f-category"></select></label>
+  <label>Periods <select id="f-grain"><option value="day">days</option><option value="week">weeks</option>
+    <option value="month">months</option></select></label>
+  <button id="f-reset">Reset</button>
+  <span id="category-gap"></span>
+</div>"""
 
-
-CSS = """
-:root{--ink:#1e293b;--muted:#64748b;--line:#e2e8f0;--bg:#f5f7fa;--card:#fff;--accent:#2563eb}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
-header{background:#0f172a;color:#f8fafc;padding:22px 28px 18px}
-header h1{margin:0 0 4px;font-size:22px;font-weight:650;letter-spacing:.2px}
-header .meta{color:#cbd5e1;font-size:12.5px}
-header .meta code{color:#e2e8f0}
-main{padding:18px 28px 28px;max-width:1500px;margin:0 auto}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:0 0 8px}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
-.kpi .v{font-size:21px;font-weight:650}
-.kpi .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px}
-h2.section{font-size:15px;text-transform:uppercase;letter-spacing:.6px;color:var(--muted);margin:24px 0 10px;font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:14px}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px 10px;min-width:0}
-.panel.wide{grid-column:1/-1}
-.panel h3{margin:0;font-size:15px;font-weight:620}
-.panel .sub{margin:2px 0 8px;color:var(--muted);font-size:12.5px}
-.panel .src{float:right;color:var(--muted);font:11.5px ui-monospace,SFMono-Regular,Menlo,monospace}
-.panel.missing{background:repeating-linear-gradient(135deg,#fff,#fff 10px,#f8fafc 10px,#f8fafc 20px);border-style:dashed}
-.panel.missing .na{margin:18px 0 22px;padding:12px 14px;border-radius:8px;background:#fef3c7;color:#92400e;font-weight:560}
-svg.chart{width:100%;height:auto;display:block;overflow:visible}
-svg .grid{stroke:var(--line);stroke-width:1}
-svg .axis{stroke:#94a3b8;stroke-width:1}
-svg .ref{stroke:#94a3b8;stroke-width:1;stroke-dasharray:4 4}
-svg .line{fill:none;stroke-width:1.8;stroke-linejoin:round}
-svg .pt{opacity:0}
-svg .pt:hover{opacity:1}
-svg .bar:hover,svg .cell:hover,svg .dot:hover{opacity:.75}
-svg text{fill:var(--ink);font-size:11px}
-svg .tick{fill:var(--muted);font-size:10.5px}
-svg .label{font-size:11.5px}
-svg .value{fill:var(--muted);font-size:11px}
-svg .small{font-size:10px}
-svg .legend{fill:var(--muted);font-size:11px}
-svg .annot{fill:#4c1d95;font-size:10.5px}
-svg .axis-title{fill:var(--muted);font-size:11px;font-style:italic}
-svg .cellv{fill:#1e3a8a;font-size:9.5px}
-svg .cellv.light{fill:#fff}
-.hint{color:var(--muted);font-size:12px;margin:6px 0 2px}
-table.mini{border-collapse:collapse;font-size:12px;margin:8px 0 4px;width:100%}
-table.mini th,table.mini td{border-bottom:1px solid var(--line);padding:3px 6px;text-align:left}
-footer{color:var(--muted);font-size:12px;padding:8px 28px 24px;max-width:1500px;margin:0 auto}
-@media (max-width:560px){.grid{grid-template-columns:1fr}main{padding:12px}}
-"""
+_e = html.escape
 
 
-# After layout: every chart must have its marks and a size. Result in the footer and on each
-# chart (data-rendered-*); a console error names the charts that failed.
-SCRIPT = """
-(function () {
-  var charts = document.querySelectorAll('svg[data-chart]');
-  var bad = [];
-  for (var i = 0; i < charts.length; i++) {
-    var s = charts[i];
-    var marks = s.querySelectorAll('.mark').length;
-    var box = s.getBoundingClientRect();
-    s.setAttribute('data-rendered-marks', String(marks));
-    s.setAttribute('data-rendered-size', Math.round(box.width) + 'x' + Math.round(box.height));
-    if (!(marks > 0 && marks === Number(s.getAttribute('data-points')) && box.width > 0 && box.height > 0)) {
-      bad.push(s.getAttribute('data-chart'));
-    }
-  }
-  var missing = document.querySelectorAll('[data-missing]').length;
-  var status = document.getElementById('render-status');
-  status.textContent = (charts.length - bad.length) + ' of ' + charts.length + ' charts rendered' +
-    (missing ? ', ' + missing + ' panel(s) not yet available' : '') +
-    (bad.length ? '; NOT rendered: ' + bad.join(', ') : '');
-  document.body.setAttribute('data-render-ok', bad.length ? 'false' : 'true');
-  if (bad.length) { console.error('dashboard charts not rendered: ' + bad.join(', ')); }
-})();
-"""
+def expected_charts() -> list[str]:
+    """Every chart the dashboard draws when all its tables have data."""
+    return [p.name for p in PANELS if p.name not in LIST_PANELS]
 
 
-def _panel_html(p: Panel) -> str:
-    cls = "panel wide" if p.wide else "panel"
-    src = f'<span class="src">{_e(p.source)}</span>'
-    head = f"{src}<h3>{_e(p.title)}</h3>"
-    if p.missing or not p.svg or p.points <= 0:
-        reason = p.missing or f"Not yet available: {p.source} has no data for this chart."
-        return (
-            f'<section class="{cls} missing" data-missing="{_e(p.name)}" data-source="{_e(p.source)}">{head}'
-            f'<p class="sub">{_e(p.subtitle)}</p><p class="na">{_e(reason)}</p>{p.note}</section>'
+def _model_cards(models: list[dict]) -> str:
+    cards = []
+    for m in models:
+        ok = bool(m.get("published"))
+        change = m.get("what_would_change_it")
+        last = m.get("last_published_at")
+        cards.append(
+            f'<div class="model {"ok" if ok else "no"}" data-model="{_e(str(m["model"]))}" '
+            f'data-published="{"true" if ok else "false"}"><div class="name">{_e(str(m["model"]))}'
+            f'<span class="badge">{"published" if ok else "not published"}</span></div>'
+            f'<div class="why">{_e(str(m.get("reason") or ""))}</div>'
+            + (f'<div class="change">What would change it: {_e(str(change))}</div>' if change else "")
+            + (f'<div class="metric">Its tables as last published {_e(str(last))}</div>' if not ok and last else "")
+            + "</div>"
         )
+    return f'<div class="models">{"".join(cards)}</div>'
+
+
+def _body(p: Panel, state: dict) -> str:
+    if p.name == "model_status":
+        return f'<div class="list-host" data-list="{p.name}">{_model_cards(state["data"])}</div>'
+    if p.name in EXPORTABLE:
+        return (
+            '<div class="list-tools"><span class="list-meta"></span><button class="export">Export CSV</button></div>'
+            f'<div class="list-host" data-list="{p.name}"></div>'
+        )
+    if p.name == "customer_lookup":
+        return (
+            '<div class="lookup"><input type="search" list="lookup-ids" placeholder="customer id" '
+            'aria-label="customer id"><datalist id="lookup-ids"></datalist><button class="go">Look up</button>'
+            '<span class="lookup-hint"></span></div><div class="lookup-result" data-recs="0"></div>'
+        )
+    if p.name == "engaged_users":
+        return (
+            '<div class="lookup"><select class="dim" aria-label="dimension"></select>'
+            '<select class="val" aria-label="category or brand"></select></div>'
+            f'<div class="list-host" data-list="{p.name}"></div>'
+        )
+    if p.name in LIST_PANELS:
+        return f'<div class="list-host" data-list="{p.name}"></div>'
+    return f'<div class="chart" data-chart="{p.name}"></div><p class="note"></p><p class="empty-note"></p>'
+
+
+def _panel_html(p: Panel, state: dict) -> str:
+    cls = "panel wide" if p.wide else "panel"
+    head = (
+        f'<span class="src">{_e(", ".join(p.tables))}</span><h3>{_e(p.title)}</h3>'
+        f'<p class="q">{_e(p.question)}</p><p class="sub">{_e(p.subtitle)}</p>'
+    )
+    if state["missing"]:
+        return (
+            f'<section class="{cls} missing" data-panel="{p.name}" data-missing="{p.name}" '
+            f'data-source="{_e(p.tables[0])}">{head}<p class="na">{_e(state["missing"])}</p></section>'
+        )
+    stale = f'<p class="stale">{_e(state["note"])}</p>' if state["note"] else ""
     return (
-        f'<section class="{cls}" id="{_e(p.name)}">{head}<p class="sub">{_e(p.subtitle)}</p>{p.svg}{p.note}</section>'
+        f'<section class="{cls}" data-panel="{p.name}" data-filters="{" ".join(p.filters)}">{head}'
+        f'<p class="filters-applied"></p>{stale}{_body(p, state)}</section>'
     )
 
 
-def _kpis(ctx: _Ctx) -> str:
-    tiles = []
-    if ctx.has("bi.sales_daily"):
-        r = ctx.q(
-            """SELECT min(sales_date), max(sales_date), sum(net_revenue), sum(gross_revenue), sum(orders),
-                      sum(cancellations), sum(net_units) FROM bi.sales_daily"""
-        )[0]
-        aov = (_f(r[3]) / r[4]) if r[4] else None
-        canc = (r[5] / (r[4] + r[5])) if (r[4] or 0) + (r[5] or 0) else None
-        tiles += [
-            ("net revenue", fmt_num(r[2])),
-            ("orders", fmt_num(r[4])),
-            ("average order value", fmt_num(aov)),
-            ("units sold", fmt_num(r[6])),
-            ("cancellation rate", fmt_pct(canc)),
-            ("period", f"{_as_date(r[0]):%d %b %Y} – {_as_date(r[1]):%d %b %Y}"),
-        ]
-    if ctx.has("bi.customer_rfm"):
-        tiles.append(("scored customers", fmt_num(ctx.q("SELECT count(*) FROM bi.customer_rfm")[0][0])))
-    if ctx.has("ml.churn_scores"):
-        band = ctx.pick("ml.churn_scores", "risk_band")
-        p = ctx.pick("ml.churn_scores", "churn_probability", "probability", "score")
-        if band:
-            n = ctx.q(
-                f"SELECT count(*) FILTER (WHERE lower(CAST({_qi(band)} AS VARCHAR)) = 'high') FROM ml.churn_scores"
-            )[0][0]
-            tiles.append(("high churn risk", fmt_num(n)))
-        elif p:
-            n = ctx.q(f"SELECT count(*) FILTER (WHERE {_qi(p)} >= 0.7) FROM ml.churn_scores")[0][0]
-            tiles.append(("churn risk ≥ 70%", fmt_num(n)))
-    return "".join(
-        f'<div class="kpi"><div class="l">{_e(label)}</div><div class="v">{_e(v)}</div></div>' for label, v in tiles
-    )
+def _static(name: str) -> str:
+    return resources.files("ecom_platform.lib.dashboard").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def _read_catalog(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[str]], dict[str, int]]:
-    cols: dict[str, list[str]] = {}
-    for schema, table, col in con.execute(
-        """SELECT table_schema, table_name, column_name FROM information_schema.columns
-           WHERE table_schema IN ('bi', 'ml', 'meta') ORDER BY table_schema, table_name, ordinal_position"""
-    ).fetchall():
-        cols.setdefault(f"{schema}.{table}", []).append(col)
-    rows = {}
-    for t in cols:
-        s, n = t.split(".", 1)
-        rows[t] = int(con.execute(f"SELECT count(*) FROM {_qi(s)}.{_qi(n)}").fetchone()[0])
-    return cols, rows
+def _plotly() -> tuple[str, str]:
+    """plotly.js as shipped inside the plotly package (no network), and its version."""
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    m = re.search(r"plotly\.js v([0-9][0-9.]*)", js[:2000])
+    return js, (m.group(1) if m else "unknown")
+
+
+def _script(text: str) -> str:
+    # "</script" would end the element early; "<\/script" means the same inside a JS string.
+    return "<script>" + re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE) + "</script>"
 
 
 def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = TITLE) -> dict:
     """Write the dashboard for the BI copy at ``bi_db_path`` to ``out_html`` (atomically).
 
-    Returns ``path``, ``charts`` (name -> data points), ``missing`` (name -> reason),
-    ``version`` (the BI version shown), ``bytes`` and ``seconds``.
+    Returns ``path``, ``charts`` (the charts with data), ``missing`` (panel -> reason),
+    ``version`` (the BI version shown), ``bytes``, ``data_bytes`` and ``seconds``.
     """
-    import time
-
     t0 = time.perf_counter()
-    bi_db_path = Path(bi_db_path)
-    out_html = Path(out_html)
+    bi_db_path, out_html = Path(bi_db_path), Path(out_html)
     if not bi_db_path.exists():
         raise FileNotFoundError(f"BI copy {bi_db_path} does not exist: publish it first (asset bi_copy/warehouse)")
     con = duckdb.connect(str(bi_db_path), read_only=True)
     try:
-        cols, rows = _read_catalog(con)
-        ctx = _Ctx(con, cols, rows)
-        ctx.load_status()
-        info = {}
-        if ctx.has("meta.publish_info"):
-            r = con.execute("SELECT * FROM meta.publish_info LIMIT 1")
-            names = [d[0] for d in r.description]
-            info = dict(zip(names, r.fetchone()))
-        sections = [(name, fn(ctx)) for name, fn in SECTIONS]
-        for _, ps in sections:  # a model that did not publish this time: say the data is older
-            for p in ps:
-                if p.source.startswith("ml.") and not p.missing and (gap := ctx.model_gap(p.source)):
-                    st = next(v for v in ctx.statuses.values() if p.source.split(".", 1)[1] in (v.get("tables") or ""))
-                    when = st.get("last_published_at")
-                    p.note += (
-                        f'<p class="hint">Showing the version published {_e(when or "earlier")}; '
-                        f"the latest run did not publish. {_e(gap)}</p>"
-                    )
-        kpis = _kpis(ctx)
+        src = Source.open(con)
+        bundle = collect(src)
+        info = src.records("SELECT * FROM meta.publish_info LIMIT 1")[0] if src.has("meta.publish_info") else {}
+        if bundle["sales"] and len(bundle["sales"]["categories"]) <= 1:
+            bundle["category_gap"] = src.input_gap("products") or "Every product is in one category."
     finally:
         con.close()
 
-    charts = {p.name: p.points for _, ps in sections for p in ps if not p.missing and p.svg and p.points > 0}
-    missing = {p.name: (p.missing or "no data") for _, ps in sections for p in ps if p.name not in charts}
-    meta_bits = []
+    states = bundle["panels"]
+    missing = {name: s["missing"] for name, s in states.items() if s["missing"]}
+    charts = [n for n in expected_charts() if n not in missing]
+    meta = []
     if info.get("version"):
-        meta_bits.append(f"BI version <code>{_e(info['version'])}</code>")
+        meta.append(f"BI version <code>{_e(str(info['version']))}</code>")
     if info.get("published_at"):
-        pa = info["published_at"]
-        meta_bits.append(f"published {_e(pa.strftime('%Y-%m-%d %H:%M UTC') if hasattr(pa, 'strftime') else pa)}")
+        meta.append(f"published {_e(str(plain(info['published_at'])))}")
     if "pseudonymised" in info:
-        meta_bits.append("customer ids pseudonymised" if info["pseudonymised"] else "customer ids not pseudonymised")
-    generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    meta_bits.append(f"generated {_e(generated)}")
-    body = [f'<div class="kpis">{kpis}</div>'] if kpis else []
-    for name, ps in sections:
-        body.append(f'<h2 class="section">{_e(name)}</h2><div class="grid">{"".join(_panel_html(p) for p in ps)}</div>')
+        meta.append("customer ids pseudonymised" if info["pseudonymised"] else "customer ids not pseudonymised")
+    if bundle["sales"]:
+        meta.append(f"data {bundle['sales']['start']} – {bundle['sales']['end']}")
+    meta.append(f"generated {_e(datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z'))}")
+    sections = []
+    for section in SECTIONS:
+        ps = [p for p in PANELS if p.section == section]
+        inner = "".join(_panel_html(p, states[p.name]) for p in ps)
+        sections.append(f'<h2 class="section">{_e(section)}</h2><div class="grid">{inner}</div>')
+    plotly_js, plotly_version = _plotly()
+    data_json = json.dumps(bundle, separators=(",", ":"), default=str).replace("</", "<\\/")
+    app = "\n".join(_static(s) for s in SCRIPTS) + "\nsetupFilters();\nrender();\n"
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: blob:">
 <title>{_e(title)}</title>
 <link rel="icon" href="data:,">
-<style>{CSS}</style>
+<style>{_static("dashboard.css")}</style>
 </head>
 <body data-charts="{len(charts)}" data-missing-panels="{len(missing)}">
-<header><h1>{_e(title)}</h1><div class="meta">{" · ".join(meta_bits)} · read-only BI copy, no live warehouse access</div></header>
+<header><h1>{_e(title)}</h1><div class="meta">{" · ".join(meta)} · read-only BI copy</div></header>
+{FILTER_BAR}
 <main>
-{"".join(body)}
+<div id="kpi-period"></div>
+<div id="kpis" class="kpis"></div>
+{"".join(sections)}
 </main>
-<footer><span id="render-status">charts not checked (JavaScript disabled)</span> · Hover a bar, point or cell for its values.</footer>
-<script>{SCRIPT}</script>
+<footer><span id="render-status">charts not drawn (JavaScript disabled)</span> · charts: plotly.js {plotly_version},
+embedded · hover a chart for values, drag to zoom, double-click to reset.</footer>
+<script type="application/json" id="dashboard-data">{data_json}</script>
+{_script(plotly_js)}
+{_script(app)}
 </body>
 </html>
 """
@@ -255,30 +202,7 @@ def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = T
         "missing": missing,
         "version": info.get("version"),
         "bytes": len(page.encode("utf-8")),
+        "data_bytes": len(data_json.encode("utf-8")),
+        "plotly_bytes": len(plotly_js.encode("utf-8")),
         "seconds": round(time.perf_counter() - t0, 3),
     }
-
-
-def expected_charts() -> list[str]:
-    """Every chart name the dashboard can draw (all sources present)."""
-    return [
-        "revenue_over_time",
-        "orders_over_time",
-        "aov_over_time",
-        "bestsellers",
-        "trending_products",
-        "rfm_segment_customers",
-        "rfm_segment_value",
-        "cohort_retention",
-        "top_categories_interactions",
-        "top_brands_interactions",
-        "funnel_overall",
-        "category_price_scatter",
-        "churn_risk",
-        "forecast_vs_actual",
-        "forecast_backtest",
-        "model_vs_baseline",
-        "ml_segments",
-        "frequently_bought_together",
-        "top_recommended_products",
-    ]
