@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ecom_platform.lib import warehouse
+from ecom_platform.lib import ml_tables, warehouse
 
 # The ``lines`` columns (ml_assets.data.LINE_COLUMNS) as SELECT expressions. A model reads
 # only those it uses (``ModelSpec.line_columns`` in ecom_platform/lib/ml_runner.py); the others
@@ -440,11 +440,19 @@ def read_weekly_demand(
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Replace ``ml.<table>`` with ``frame`` in one statement (readers never see it half-written)."""
+    """Replace ``ml.<table>`` with ``frame`` and its descriptions (:mod:`ml_tables`, as DuckDB
+    comments) in one transaction (readers never see it half-written or undescribed)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS ml")
     con.register("_ml_frame", frame)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE ml.{table} AS SELECT * FROM _ml_frame")
+        con.begin()
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE ml.{table} AS SELECT * FROM _ml_frame")
+            ml_tables.apply_comments(con, table)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
     finally:
         con.unregister("_ml_frame")
     return int(con.execute(f"SELECT count(*) FROM ml.{table}").fetchone()[0])
@@ -482,6 +490,8 @@ def append_metrics(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, run_id: 
             con.execute(f"CREATE TABLE ml.model_metrics AS SELECT * REPLACE ({casts}) FROM _ml_metrics")
         else:
             con.execute("INSERT INTO ml.model_metrics BY NAME SELECT * FROM _ml_metrics")
+        # every time, so a table created before the descriptions existed gets them too
+        ml_tables.apply_comments(con, "model_metrics")
     finally:
         con.unregister("_ml_metrics")
     return len(frame)

@@ -16,6 +16,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ecom_platform.lib import ml_tables
+
 STATUS_TABLE = "ml.model_status"
 COLUMNS = {
     "model": "VARCHAR",
@@ -165,6 +167,7 @@ def write(con: duckdb.DuckDBPyConnection, status: ModelStatus, run_id: str, now:
             run_id,
         ],
     )
+    ml_tables.apply_comments(con, STATUS_TABLE.split(".")[1])
 
 
 def line(row: dict[str, Any]) -> str:
