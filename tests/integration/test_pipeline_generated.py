@@ -112,6 +112,10 @@ def test_a_small_shop_gets_its_bi_copy_and_each_model_says_why(pipeline):
     }
     assert {"bi_copy/warehouse", "bi_copy/dashboard", "ml/churn_model", "ml/model_metrics"} <= materialized
     assert "ml/churn_scores" not in materialized
+    # descriptions travel with the data: every table and column of the marts, bi and ml has a
+    # comment in the warehouse (dbt's persist_docs, whose YAML must list every column the SQL
+    # makes; the ML writers, from ecom_platform.lib.ml_tables), and the BI copy carries them
+    assert uncommented(con, ("marts", "bi", "ml")) == []
     bi_path = next(
         e.event_specific_data.materialization.metadata["path"].value
         for e in second.all_events
@@ -122,8 +126,25 @@ def test_a_small_shop_gets_its_bi_copy_and_each_model_says_why(pipeline):
     try:
         assert bi.execute("SELECT count(*) FROM bi.sales_daily").fetchone()[0] > 300
         assert bi.execute("SELECT count(*) FROM ml.model_status WHERE NOT published").fetchone()[0] == 3
+        assert uncommented(bi, ("bi", "ml")) == []
     finally:
         bi.close()
+
+
+def uncommented(con, schemas: tuple[str, ...]) -> list[str]:
+    """Every table (``schema.table``) and column (``schema.table.column``) of ``schemas``
+    without a comment in ``con``'s database."""
+    where = "database_name = current_database() AND schema_name IN (SELECT unnest(?))"
+    tables = con.execute(
+        f"SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE {where} AND coalesce(comment, '') = ''",
+        [list(schemas)],
+    ).fetchall()
+    columns = con.execute(
+        f"SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns() "
+        f"WHERE {where} AND coalesce(comment, '') = ''",
+        [list(schemas)],
+    ).fetchall()
+    return sorted(r[0] for r in tables + columns)
 
 
 def test_every_planned_check_is_evaluated(pipeline):
