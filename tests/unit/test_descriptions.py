@@ -282,3 +282,25 @@ def test_metrics_and_status_writers_comment_their_tables_even_when_made_before(t
     with duckdb.connect(str(path), read_only=True) as ro:
         _assert_commented(ro, "model_metrics")
         _assert_commented(ro, "model_status")
+
+
+def test_a_materialization_column_schema_gets_the_declared_descriptions():
+    """dagster-dbt's fetch_column_metadata records names and types read from the warehouse;
+    the dbt assets add each column's description from the asset's declared schema."""
+    import dagster as dg
+
+    from ecom_platform.defs.dbt.assets import with_descriptions
+
+    fetched = dg.MetadataValue.table_schema(
+        dg.TableSchema(columns=[dg.TableColumn("sales_date", "DATE"), dg.TableColumn("extra", "INTEGER")])
+    )
+    declared = dg.MetadataValue.table_schema(
+        dg.TableSchema(columns=[dg.TableColumn("SALES_DATE", "date", "The invoice day.")])
+    )
+    got = with_descriptions(fetched, declared).schema.columns
+    assert [(c.name, c.type, c.description) for c in got] == [
+        ("sales_date", "DATE", "The invoice day."),
+        ("extra", "INTEGER", None),
+    ]
+    assert with_descriptions(got and declared, declared) is None  # nothing to add
+    assert with_descriptions(None, declared) is None

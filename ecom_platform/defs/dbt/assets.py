@@ -265,10 +265,45 @@ def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: Warehou
     if outputs and Path(warehouse.path).exists():
         with warehouse.connect(read_only=True) as con:
             counts = table_row_counts(con, [tuple(k.path) for k in outputs.values() if len(k.path) == 2])
+    specs = context.assets_def.specs_by_key
     for ev in held:
-        if isinstance(ev, dg.Output) and tuple(outputs[ev.output_name].path) in counts:
-            n = counts[tuple(outputs[ev.output_name].path)]
-            ev = ev.with_metadata({**ev.metadata, "dagster/row_count": dg.MetadataValue.int(n)})
+        if isinstance(ev, dg.Output):
+            key = outputs[ev.output_name]
+            extra = {}
+            if tuple(key.path) in counts:
+                extra["dagster/row_count"] = dg.MetadataValue.int(counts[tuple(key.path)])
+            described = with_descriptions(ev.metadata.get(COLUMN_SCHEMA), specs[key].metadata.get(COLUMN_SCHEMA))
+            if described is not None:
+                extra[COLUMN_SCHEMA] = described
+            if extra:
+                ev = ev.with_metadata({**ev.metadata, **extra})
         yield ev
     if error is not None:
         raise error
+
+
+COLUMN_SCHEMA = "dagster/column_schema"
+
+
+def with_descriptions(fetched, declared) -> dg.TableSchemaMetadataValue | None:
+    """The column schema read from the warehouse (names and types, what dagster-dbt's
+    ``fetch_column_metadata`` attaches to a materialization) with each column's description
+    from the asset's declared schema (the dbt YAML), so the columns a run records are as
+    described as the asset's definition. None when there is nothing to add."""
+    if fetched is None or declared is None:
+        return None
+    texts = {c.name.lower(): c.description for c in declared.schema.columns if c.description}
+    columns = fetched.schema.columns
+    if not any(not c.description and c.name.lower() in texts for c in columns):
+        return None
+    return dg.MetadataValue.table_schema(
+        dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    c.name, c.type, c.description or texts.get(c.name.lower()), constraints=c.constraints, tags=c.tags
+                )
+                for c in columns
+            ],
+            constraints=fetched.schema.constraints,
+        )
+    )
