@@ -124,8 +124,8 @@ PANELS: tuple[Panel, ...] = (
         "cohort_retention",
         "Customers",
         "Cohort retention",
-        "Share of each monthly cohort (size in brackets) ordering again N months later. Hatched: the month is "
-        "not over yet.",
+        "Share of each monthly cohort (size in brackets) ordering again N months later. Outlined: the month "
+        "is not over yet, so its share can still grow.",
         ("bi.cohort_retention",),
         wide=True,
         question="Do new customers come back?",
