@@ -294,13 +294,19 @@ def test_a_materialization_column_schema_gets_the_declared_descriptions():
     fetched = dg.MetadataValue.table_schema(
         dg.TableSchema(columns=[dg.TableColumn("sales_date", "DATE"), dg.TableColumn("extra", "INTEGER")])
     )
-    declared = dg.MetadataValue.table_schema(
-        dg.TableSchema(columns=[dg.TableColumn("SALES_DATE", "date", "The invoice day.")])
-    )
-    got = with_descriptions(fetched, declared).schema.columns
-    assert [(c.name, c.type, c.description) for c in got] == [
+    # as the asset spec holds it: a plain TableSchema
+    declared = dg.TableSchema(columns=[dg.TableColumn("SALES_DATE", "date", "The invoice day.")])
+    described = with_descriptions(fetched, declared)
+    assert [(c.name, c.type, c.description) for c in described.schema.columns] == [
         ("sales_date", "DATE", "The invoice day."),
         ("extra", "INTEGER", None),
     ]
-    assert with_descriptions(got and declared, declared) is None  # nothing to add
+    assert with_descriptions(described, declared) is None  # nothing to add
     assert with_descriptions(None, declared) is None
+    # and the real specs: every dbt asset's declared schema goes through it
+    from ecom_platform.defs.dbt import dbt_models
+
+    spec = dbt_models.specs_by_key[dg.AssetKey(["bi", "sales_country_daily"])]
+    bare = dg.MetadataValue.table_schema(dg.TableSchema(columns=[dg.TableColumn("net_revenue", "DECIMAL(18,2)")]))
+    (col,) = with_descriptions(bare, spec.metadata["dagster/column_schema"]).schema.columns
+    assert col.description.startswith("Merchandise sales net of cancellations")

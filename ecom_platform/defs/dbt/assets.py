@@ -292,8 +292,10 @@ def with_descriptions(fetched, declared) -> dg.TableSchemaMetadataValue | None:
     described as the asset's definition. None when there is nothing to add."""
     if fetched is None or declared is None:
         return None
-    texts = {c.name.lower(): c.description for c in declared.schema.columns if c.description}
-    columns = fetched.schema.columns
+    # an asset spec holds a TableSchema, an event a TableSchemaMetadataValue wrapping one
+    fetched_schema = getattr(fetched, "schema", fetched)
+    texts = {c.name.lower(): c.description for c in getattr(declared, "schema", declared).columns if c.description}
+    columns = fetched_schema.columns
     if not any(not c.description and c.name.lower() in texts for c in columns):
         return None
     return dg.MetadataValue.table_schema(
@@ -304,6 +306,6 @@ def with_descriptions(fetched, declared) -> dg.TableSchemaMetadataValue | None:
                 )
                 for c in columns
             ],
-            constraints=fetched.schema.constraints,
+            constraints=fetched_schema.constraints,
         )
     )
