@@ -19,21 +19,30 @@ products as (
 
     select * from {{ ref('dim_products') }}
 
+),
+
+daily as (
+
+    select
+        lines.invoice_day,
+        lines.country,
+        coalesce(products.category, 'unknown') as category,
+        {{ merchandise_sales_measures('lines') }}
+    from lines
+    left join products
+        on lines.product_key = products.product_key
+    group by lines.invoice_day, lines.country, coalesce(products.category, 'unknown')
+
 )
 
 select
-    {{ date_key('lines.invoice_day') }} as date_key,
-    lines.invoice_day as sales_day,
-    lines.country,
-    coalesce(products.category, 'unknown') as category,
-    cast(sum(lines.net_amount) as decimal(18, 3)) as revenue,
-    cast(coalesce(sum(lines.net_amount) filter (where not lines.is_cancellation), 0) as decimal(18, 3))
-        as gross_revenue,
-    cast(coalesce(-sum(lines.net_amount) filter (where lines.is_cancellation), 0) as decimal(18, 3))
-        as cancelled_revenue,
-    count(distinct lines.invoice) filter (where not lines.is_cancellation) as orders,
-    cast(sum(lines.quantity) as bigint) as units
-from lines
-left join products
-    on lines.product_key = products.product_key
-group by lines.invoice_day, lines.country, coalesce(products.category, 'unknown')
+    {{ date_key('invoice_day') }} as date_key,
+    invoice_day as sales_day,
+    country,
+    category,
+    cast(revenue as decimal(18, 3)) as revenue,
+    cast(gross_revenue as decimal(18, 3)) as gross_revenue,
+    cast(cancelled_revenue as decimal(18, 3)) as cancelled_revenue,
+    orders,
+    cast(units as bigint) as units
+from daily

@@ -41,12 +41,7 @@ daily as (
     select
         invoice_day,
         country,
-        sum(net_amount) as revenue,
-        coalesce(sum(net_amount) filter (where not is_cancellation), 0) as gross_revenue,
-        coalesce(-sum(net_amount) filter (where is_cancellation), 0) as cancelled_revenue,
-        count(distinct invoice) filter (where not is_cancellation) as orders,
-        count(distinct invoice) filter (where is_cancellation) as cancellations,
-        sum(quantity) as units
+        {{ merchandise_sales_measures('lines') }}
     from lines
     group by invoice_day, country
 
