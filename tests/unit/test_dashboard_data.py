@@ -112,3 +112,22 @@ def test_the_page_is_one_offline_file_with_plotly_and_the_data_inline(bi_copy, t
     for name in expected_charts():
         assert f'data-chart="{name}"' in page
     assert page.count("<section") == 26 and 'data-model="churn"' in page
+
+
+def test_the_look_up_holds_the_customers_at_risk_first_when_it_is_capped(bi_copy, monkeypatch):
+    from ecom_platform.lib.dashboard import data as data_mod
+
+    monkeypatch.setattr(data_mod, "MAX_LOOKUP_CUSTOMERS", 10)
+    con = duckdb.connect(bi_copy, read_only=True)
+    try:
+        lookup = data_mod.customer_lookup(Source.open(con))
+        top = [
+            r[0]
+            for r in con.execute(
+                "SELECT CAST(customer_id AS VARCHAR) FROM bi.customers_at_risk ORDER BY risk_rank LIMIT 10"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    assert sorted(lookup["ids"]) == sorted(top) and len(top) == 10
+    assert lookup["customers_total"] == 200

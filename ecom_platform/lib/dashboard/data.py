@@ -88,12 +88,22 @@ def customers_at_risk(src: Source) -> dict:
 
 
 def customer_lookup(src: Source) -> dict:
+    # When the recommender covers more customers than the page holds, the ones a person is
+    # likeliest to look up come first: those at risk (as listed), then the most valuable.
+    joins, order = [], []
+    if src.has("bi.customers_at_risk"):
+        joins.append("LEFT JOIN bi.customers_at_risk a ON CAST(a.customer_id AS VARCHAR) = c.id")
+        order.append("min(a.risk_rank) NULLS LAST")
+    if src.has("bi.customer_rfm"):
+        joins.append("LEFT JOIN bi.customer_rfm f ON CAST(f.customer_id AS VARCHAR) = c.id")
+        order.append("max(f.net_revenue) DESC NULLS LAST")
     recs = src.q(
-        """WITH c AS (SELECT customer_id FROM ml.product_recommendations GROUP BY 1
-                      ORDER BY min(rank), customer_id LIMIT ?)
-           SELECT CAST(r.customer_id AS VARCHAR), CAST(r.stock_code AS VARCHAR), r.reason, r.source, r.score
-           FROM ml.product_recommendations r JOIN c USING (customer_id)
-           ORDER BY r.customer_id, r.rank""",
+        f"""WITH c AS (SELECT DISTINCT CAST(customer_id AS VARCHAR) AS id FROM ml.product_recommendations),
+                chosen AS (SELECT c.id FROM c {" ".join(joins)} GROUP BY c.id ORDER BY {", ".join([*order, "c.id"])}
+                           LIMIT ?)
+           SELECT chosen.id, CAST(r.stock_code AS VARCHAR), r.reason, r.source, r.score
+           FROM ml.product_recommendations r JOIN chosen ON chosen.id = CAST(r.customer_id AS VARCHAR)
+           ORDER BY chosen.id, r.rank""",
         [MAX_LOOKUP_CUSTOMERS],
     )
     products: dict[str, int] = {}
