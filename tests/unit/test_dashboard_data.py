@@ -131,3 +131,23 @@ def test_the_look_up_holds_the_customers_at_risk_first_when_it_is_capped(bi_copy
         con.close()
     assert sorted(lookup["ids"]) == sorted(top) and len(top) == 10
     assert lookup["customers_total"] == 200
+
+
+def test_without_a_product_catalogue_the_category_split_says_which_file_would_fill_it(tmp_path):
+    wh = make_warehouse(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(wh))
+    con.execute("UPDATE bi.sales_category_daily SET category = 'unknown'")
+    con.execute(
+        "CREATE OR REPLACE TABLE bi.sales_category_daily AS SELECT sales_date, country, category, "
+        "sum(net_revenue)::DECIMAL(18,2) AS net_revenue, sum(gross_revenue)::DECIMAL(18,2) AS gross_revenue, "
+        "sum(cancelled_revenue)::DECIMAL(18,2) AS cancelled_revenue, max(orders) AS orders, "
+        "sum(net_units)::BIGINT AS net_units FROM bi.sales_category_daily GROUP BY ALL"
+    )
+    con.execute("UPDATE bi.data_sources SET files_loaded = 0 WHERE source = 'products'")
+    con.close()
+    s = publish_bi_copy(wh, tmp_path / "bi")
+    built = build_dashboard(s["path"], tmp_path / "dashboard.html")
+    gap = "No products file has landed: drop products exports into landing/products/ to split sales by category"
+    assert built["missing"]["revenue_by_category"].startswith(gap)
+    page = (tmp_path / "dashboard.html").read_text(encoding="utf-8")
+    assert '"category_gap":"' + gap in page  # the filter bar shows it beside the disabled category filter

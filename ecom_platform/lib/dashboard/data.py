@@ -382,4 +382,17 @@ def collect(src: Source) -> dict:
                     missing = f"Not yet available: {p.tables[0]} has no rows for this panel."
         note = next((n for t in p.tables if (n := src.stale_note(t))), None)
         panels[p.name] = {"missing": missing, "note": note, "data": data}
-    return {"sales": sales_cube(src), "panels": panels}
+    cube = sales_cube(src)
+    if cube and len(cube["categories"]) <= 1 and not panels["revenue_by_category"]["missing"]:
+        # one category (no product catalogue): nothing to split by, say which file would
+        panels["revenue_by_category"]["missing"] = category_gap(src)
+    return {"sales": cube, "panels": panels}
+
+
+def category_gap(src: Source) -> str:
+    gap = src.input_gap("products")
+    return (
+        gap.replace("to fill this panel", "to split sales by category")
+        if gap
+        else ("Every product is in one category: nothing to split by.")
+    )
