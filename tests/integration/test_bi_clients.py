@@ -66,7 +66,8 @@ def test_dagster_assets_publish_the_copy_and_the_dashboard(published):
     path = bi_dir / "ecom_bi.duckdb"
     assert md["path"].value == str(path)
     assert md["pseudonymised"].value is True
-    assert md["table_count"].value == 20  # 14 bi marts (bi.data_sources among them) + 6 ml tables
+    # 18 bi models (bi.data_sources among them), the 2 bi tables the publish builds, 6 ml tables
+    assert md["table_count"].value == 26
     assert {"bi.data_sources", "ml.model_status"} <= set(md["row_counts"].value)
     rows = md["row_counts"].value
     assert rows == _tables(path)
@@ -101,7 +102,7 @@ def test_sqlalchemy_duckdb_engine_reads_every_table_read_only(published, how):
     else:  # the form a Superset / Metabase-style URI field takes
         engine = sa.create_engine(f"duckdb:///{path}?access_mode=read_only")
     expected = _tables(path)
-    assert len(expected) == 20
+    assert len(expected) == 26
     with engine.connect() as con:
         assert con.execute(sa.text("SELECT current_setting('access_mode')")).scalar() == "read_only"
         inspector = sa.inspect(con)

@@ -499,6 +499,10 @@ def test_a_derived_table_without_its_model_is_left_out_and_named(tmp_path):
     s = publish_bi_copy(wh, tmp_path / "bi")
     assert s["derived_tables_not_built"] == {"bi.customers_at_risk": "not built: ml.churn_scores not in the warehouse"}
     assert "bi.product_forecast" in s["tables"]
+    # the version is still the version (a loop over the tables left out once renamed it)
+    out = _ro(s["path"])
+    assert out.execute("SELECT version FROM meta.publish_info").fetchone()[0] == s["version"]
+    assert Path(s["version_path"]).parent.name == s["version"] and s["version"].startswith("000001-")
 
 
 def test_a_derived_table_that_breaks_its_contract_fails_the_publish(wh, tmp_path, monkeypatch):

@@ -256,8 +256,8 @@ def _build_version(
             rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
             _copy_comments(con, SCRATCH, t)
             say(f"built {t.qualified}: {rows[t.qualified]:,} rows")
-        for name, why in not_built.items():
-            say(f"{name} {why}: published without it")
+        for table, why in not_built.items():
+            say(f"{table} {why}: published without it")
         tables = tables + derived
         con.execute(f"DETACH {SCRATCH}")
         con.execute("DROP TABLE IF EXISTS temp._pseudo_map")
