@@ -77,6 +77,9 @@ def test_dagster_assets_publish_the_copy_and_the_dashboard(published):
     assert md["seconds"].value > 0
     assert set(md["pseudonymised_columns"].value) == {
         "bi.customer_rfm",
+        "bi.customers_at_risk",
+        "bi.user_engagement",
+        "bi.user_top_category_brand",
         "ml.churn_scores",
         "ml.customer_segments",
         "ml.product_recommendations",
