@@ -48,6 +48,10 @@
 {%- endmacro %}
 
 {% macro delete_day_window(day_column) -%}
+    {{ return(adapter.dispatch('delete_day_window', 'ecom_platform')(day_column)) }}
+{%- endmacro %}
+
+{% macro default__delete_day_window(day_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ day_window_predicate(day_column) }}
     {%- else -%}
@@ -64,6 +68,10 @@
     always equals a full rebuild.
 -#}
 {% macro repair_event_customer_keys() -%}
+    {{ return(adapter.dispatch('repair_event_customer_keys', 'ecom_platform')()) }}
+{%- endmacro %}
+
+{% macro default__repair_event_customer_keys() -%}
     {%- if is_incremental() -%}
         update {{ this }}
         set customer_key = resolved.customer_key
@@ -83,6 +91,10 @@
 {%- endmacro %}
 
 {% macro repair_event_product_keys() -%}
+    {{ return(adapter.dispatch('repair_event_product_keys', 'ecom_platform')()) }}
+{%- endmacro %}
+
+{% macro default__repair_event_product_keys() -%}
     {%- if is_incremental() -%}
         update {{ this }}
         set product_key = resolved.product_key
@@ -102,4 +114,65 @@
     {%- else -%}
         select 1 as keys_resolved_by_the_full_build
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Spark (parquet tables: no DELETE, no UPDATE; Delta/Iceberg would need jars from Maven).
+    delete_day_window drops the window's day partitions (the facts are partitioned by day on
+    Spark, see day_partition_by) in one ALTER TABLE, found by a query at hook time.
+    The key repair rewrites the whole table once through a scratch copy (Spark cannot
+    overwrite a table it reads in the same statement), re-resolving both keys; the product
+    hook then has nothing left to do. It costs a full copy of fct_events per incremental run.
+-#}
+{% macro spark__delete_day_window(day_column) -%}
+    {%- if is_incremental() and execute -%}
+        {%- set days = run_query(
+            "select distinct cast(" ~ day_column ~ " as string) as d from " ~ this
+            ~ " where " ~ day_window_predicate(day_column)) -%}
+        {%- set specs = [] -%}
+        {%- for d in days.columns[0].values() -%}
+            {%- do specs.append("partition (" ~ day_column ~ " = '" ~ d ~ "')") -%}
+        {%- endfor -%}
+        {%- if specs -%}
+            {%- do run_query("alter table " ~ this ~ " drop if exists " ~ specs | join(", ")) -%}
+        {%- endif -%}
+        select {{ specs | length }} as day_partitions_dropped
+    {%- else -%}
+        select 1 as no_window_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__repair_event_customer_keys() -%}
+    {%- if is_incremental() and execute -%}
+        {%- set scratch = this.incorporate(path={"identifier": this.identifier ~ "__key_repair"}) -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- set select_list = [] -%}
+        {%- for c in columns -%}
+            {%- if c == 'customer_key' -%}
+                {%- do select_list.append("coalesce(customers.customer_key, " ~ unknown_key() ~ ") as customer_key") -%}
+            {%- elif c == 'product_key' -%}
+                {%- do select_list.append("coalesce(products.product_key, " ~ unknown_key() ~ ") as product_key") -%}
+            {%- else -%}
+                {%- do select_list.append("events." ~ c) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do run_query("drop table if exists " ~ scratch) -%}
+        {%- do run_query(
+            "create table " ~ scratch ~ " using parquet as select " ~ select_list | join(", ")
+            ~ " from " ~ this ~ " as events"
+            ~ " left join (select customer_id, customer_key from " ~ ref('dim_customers') ~ " where customer_id is not null) as customers"
+            ~ " on events.user_id = customers.customer_id"
+            ~ " left join (select product_id, min(product_key) as product_key from " ~ ref('dim_products')
+            ~ " where product_id is not null group by product_id) as products"
+            ~ " on events.product_id = products.product_id") -%}
+        {%- do run_query("insert overwrite table " ~ this ~ " select " ~ columns | join(", ") ~ " from " ~ scratch) -%}
+        {%- do run_query("drop table if exists " ~ scratch) -%}
+        select 1 as keys_resolved_by_rewrite
+    {%- else -%}
+        select 1 as keys_resolved_by_the_full_build
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__repair_event_product_keys() -%}
+    select 1 as product_keys_resolved_with_the_customer_keys
 {%- endmacro %}

@@ -11,7 +11,7 @@
     date_key(expr): the yyyymmdd INTEGER of a date or timestamp.
 -#}
 {% macro stable_key(expr) -%}
-    cast(('0x' || left(md5(cast({{ expr }} as varchar)), 15)) as bigint)
+    {{ md5_bigint('cast(' ~ expr ~ ' as string)') }}
 {%- endmacro %}
 
 {#- yyyy * 10000 + mm * 100 + dd: the same integer as strftime('%Y%m%d') without formatting

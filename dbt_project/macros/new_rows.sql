@@ -14,6 +14,15 @@
     implementation: the test's own `where` config as dbt does, plus the new-rows predicate.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
+    {{ return(ecom_platform.where_subquery_with_new_rows(relation)) }}
+{%- endmacro %}
+
+{#- the same on Spark (dbt's default would drop the new-rows predicate) -#}
+{% macro spark__get_where_subquery(relation) -%}
+    {{ return(ecom_platform.where_subquery_with_new_rows(relation)) }}
+{%- endmacro %}
+
+{% macro where_subquery_with_new_rows(relation) -%}
     {%- set predicates = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}

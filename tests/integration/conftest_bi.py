@@ -56,7 +56,10 @@ def contract_columns() -> dict[str, list[tuple[str, str]]]:
     out = {}
     for model in [m for f in BI_YMLS for m in yaml.safe_load(f.read_text())["models"]]:
         name = model["name"].removeprefix("bi_")
-        out[name] = [(c["name"], c["data_type"].upper().replace(" ", "")) for c in model["columns"]]
+        # `string` (portable to Spark) is DuckDB's VARCHAR
+        out[name] = [
+            (c["name"], c["data_type"].upper().replace(" ", "").replace("STRING", "VARCHAR")) for c in model["columns"]
+        ]
     return out
 
 

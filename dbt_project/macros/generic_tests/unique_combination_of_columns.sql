@@ -9,7 +9,7 @@
 {%- set columns = combination_of_columns | join(', ') -%}
 with repeated_hashes as (
 
-    select hash({{ columns }}) as _combination_hash
+    select {{ ecom_platform.hash64(columns) }} as _combination_hash
     from {{ model }}
     group by _combination_hash
     having count(*) > 1
@@ -18,7 +18,7 @@ with repeated_hashes as (
 
 select {{ columns }}, count(*) as n_rows
 from {{ model }}
-where hash({{ columns }}) in (select _combination_hash from repeated_hashes)
+where {{ ecom_platform.hash64(columns) }} in (select _combination_hash from repeated_hashes)
 group by {{ columns }}
 having count(*) > 1
 {% endtest %}

@@ -1,7 +1,7 @@
 {{ config(alias='category_popularity') }}
 -- Interactions by type per category.
 select
-    cast(category as varchar) as category,
+    cast(category as string) as category,
     cast(popularity_rank as bigint) as popularity_rank,
     cast(interactions as bigint) as interactions,
     cast(views as bigint) as views,

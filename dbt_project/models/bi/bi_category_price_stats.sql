@@ -1,7 +1,7 @@
 {{ config(alias='category_price_stats') }}
 -- Price distribution per category (each product once, at its median observed price).
 select
-    cast(category as varchar) as category,
+    cast(category as string) as category,
     cast(n_products as bigint) as products,
     cast(avg_price as decimal(18, 2)) as avg_price,
     cast(min_price as decimal(18, 2)) as min_price,

@@ -57,13 +57,13 @@ loaded as (
 )
 
 select
-    cast(sources.source as varchar) as source,
-    cast(sources.landing_folder as varchar) as landing_folder,
+    cast(sources.source as string) as source,
+    cast(sources.landing_folder as string) as landing_folder,
     cast(sources.is_required as boolean) as is_required,
     cast(coalesce(loaded.files_loaded, 0) as bigint) as files_loaded,
     cast(coalesce(loaded.rows_loaded, 0) as bigint) as rows_loaded,
     cast(loaded.last_loaded_at as timestamp) as last_loaded_at,
-    cast(sources.fills as varchar) as fills
+    cast(sources.fills as string) as fills
 from sources
 left join loaded
     on sources.source = loaded.source

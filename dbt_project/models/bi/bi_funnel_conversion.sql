@@ -1,8 +1,8 @@
 {{ config(alias='funnel_conversion') }}
 -- View -> cart -> purchase funnel overall, per category and per brand.
 select
-    cast(breakdown as varchar) as breakdown,
-    cast(breakdown_value as varchar) as breakdown_value,
+    cast(breakdown as string) as breakdown,
+    cast(breakdown_value as string) as breakdown_value,
     cast(sessions_viewed as bigint) as sessions_viewed,
     cast(sessions_carted as bigint) as sessions_carted,
     cast(sessions_purchased as bigint) as sessions_purchased,

@@ -1,8 +1,8 @@
 {{ config(alias='product_bestsellers') }}
 -- All-time best-selling merchandise (net of cancellations).
 select
-    cast(stock_code as varchar) as stock_code,
-    cast(description as varchar) as product_description,
+    cast(stock_code as string) as stock_code,
+    cast(description as string) as product_description,
     cast(revenue as decimal(18, 2)) as net_revenue,
     cast(units as bigint) as net_units,
     cast(orders as bigint) as orders,

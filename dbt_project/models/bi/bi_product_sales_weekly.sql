@@ -1,8 +1,8 @@
 {{ config(alias='product_sales_weekly') }}
 -- Weekly merchandise sales per product (net of cancellations).
 select
-    cast(weekly.stock_code as varchar) as stock_code,
-    cast(products.description as varchar) as product_description,
+    cast(weekly.stock_code as string) as stock_code,
+    cast(products.description as string) as product_description,
     cast(weekly.week_start as date) as week_start,
     cast(weekly.iso_year as integer) as iso_year,
     cast(weekly.iso_week as integer) as iso_week,

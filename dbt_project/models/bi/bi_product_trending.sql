@@ -3,8 +3,8 @@
 -- rule (growth not from one order or one customer; see marts.product_trending), ranked.
 select
     cast(trend_rank as bigint) as trend_rank,
-    cast(stock_code as varchar) as stock_code,
-    cast(description as varchar) as product_description,
+    cast(stock_code as string) as stock_code,
+    cast(description as string) as product_description,
     cast(current_start as date) as period_start,
     cast(current_end as date) as period_end,
     cast(prior_start as date) as prior_period_start,

@@ -1,7 +1,7 @@
 {{ config(alias='rfm_segments') }}
 -- One row per RFM segment.
 select
-    cast(segment as varchar) as segment,
+    cast(segment as string) as segment,
     cast(customers as bigint) as customers,
     cast(customer_share as double) as customer_share,
     cast(avg_recency_days as double) as avg_recency_days,

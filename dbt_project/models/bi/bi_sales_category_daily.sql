@@ -3,8 +3,8 @@
 -- marts.kpi_sales_category_daily: orders do not add up over categories).
 select
     cast(sales_day as date) as sales_date,
-    cast(country as varchar) as country,
-    cast(category as varchar) as category,
+    cast(country as string) as country,
+    cast(category as string) as category,
     cast(revenue as decimal(18, 2)) as net_revenue,
     cast(gross_revenue as decimal(18, 2)) as gross_revenue,
     cast(cancelled_revenue as decimal(18, 2)) as cancelled_revenue,

@@ -3,7 +3,7 @@
 -- marts.kpi_sales_country_daily for the definitions).
 select
     cast(sales_day as date) as sales_date,
-    cast(country as varchar) as country,
+    cast(country as string) as country,
     cast(revenue as decimal(18, 2)) as net_revenue,
     cast(gross_revenue as decimal(18, 2)) as gross_revenue,
     cast(cancelled_revenue as decimal(18, 2)) as cancelled_revenue,

@@ -1,8 +1,8 @@
 {{ config(alias='user_engagement') }}
 -- The most engaged users of each category and brand (clickstream). Pseudonymous user id.
 select
-    cast(dimension as varchar) as dimension,
-    cast(dimension_value as varchar) as dimension_value,
+    cast(dimension as string) as dimension,
+    cast(dimension_value as string) as dimension_value,
     cast(engagement_rank as integer) as engagement_rank,
     cast(user_id as bigint) as user_id,
     cast(interactions as bigint) as interactions,

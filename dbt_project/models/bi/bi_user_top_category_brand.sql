@@ -7,9 +7,9 @@ select
     cast(favourites.interactions as bigint) as interactions,
     cast(favourites.n_categories as integer) as n_categories,
     cast(favourites.n_brands as integer) as n_brands,
-    cast(favourites.top_category as varchar) as top_category,
+    cast(favourites.top_category as string) as top_category,
     cast(favourites.top_category_interactions as bigint) as top_category_interactions,
-    cast(favourites.top_brand as varchar) as top_brand,
+    cast(favourites.top_brand as string) as top_brand,
     cast(favourites.top_brand_interactions as bigint) as top_brand_interactions
 from {{ ref('user_top_category_brand') }} as favourites
 left join {{ ref('dim_customers') }} as customers

@@ -22,7 +22,7 @@ overrides as (
 
 years as (
 
-    select cast(unnest(range(year(start_date), year(end_date) + 1)) as integer) as yr
+    select {{ int_series('year(start_date)', 'year(end_date)') }} as yr
     from date_range
 
 ),
@@ -44,9 +44,9 @@ anchors as (
 by_rule as (
 
     select
-        case isodow(new_year) when 6 then new_year + 2 when 7 then new_year + 1 else new_year end
+        case {{ iso_day_of_week('new_year') }} when 6 then new_year + 2 when 7 then new_year + 1 else new_year end
             as holiday_date,
-        'New Year''s Day' || case when isodow(new_year) >= 6 then ' (substitute day)' else '' end
+        'New Year''s Day' || case when {{ iso_day_of_week('new_year') }} >= 6 then ' (substitute day)' else '' end
             as holiday_name
     from anchors
 
@@ -84,16 +84,16 @@ by_rule as (
     -- Christmas on Saturday or Sunday: substitute Monday 27th or Tuesday 27th
     union all
     select
-        case when isodow(christmas) >= 6 then christmas + 2 else christmas end,
-        'Christmas Day' || case when isodow(christmas) >= 6 then ' (substitute day)' else '' end
+        case when {{ iso_day_of_week('christmas') }} >= 6 then christmas + 2 else christmas end,
+        'Christmas Day' || case when {{ iso_day_of_week('christmas') }} >= 6 then ' (substitute day)' else '' end
     from anchors
 
     -- Boxing Day on Saturday (Christmas Friday) or Sunday (Christmas Saturday): Monday/Tuesday 28th;
     -- when Christmas is a Sunday, Boxing Day keeps Monday 26th
     union all
     select
-        case when isodow(christmas) in (5, 6) then christmas + 3 else christmas + 1 end,
-        'Boxing Day' || case when isodow(christmas) in (5, 6) then ' (substitute day)' else '' end
+        case when {{ iso_day_of_week('christmas') }} in (5, 6) then christmas + 3 else christmas + 1 end,
+        'Boxing Day' || case when {{ iso_day_of_week('christmas') }} in (5, 6) then ' (substitute day)' else '' end
     from anchors
 
 ),
@@ -129,7 +129,7 @@ added as (
 select
     cast(holiday_date as date) as holiday_date,
     cast(year(holiday_date) as integer) as holiday_year,
-    string_agg(holiday_name, ' / ' order by holiday_name) as holiday_name
+    {{ string_agg_sorted('holiday_name', "' / '") }} as holiday_name
 from (
     select * from kept
     union all

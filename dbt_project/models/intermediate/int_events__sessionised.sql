@@ -6,7 +6,7 @@
 -- twice (once filtered to the rows without a session) is much cheaper.
 with
 
-events as not materialized (
+events as {{ cte_not_materialized() }} (
 
     select * from {{ ref('stg_shop__events') }}
 
@@ -20,7 +20,7 @@ without_session as (
             when lag(event_time) over by_user is null then 1
             when
                 event_time - lag(event_time) over by_user
-                > to_minutes(cast({{ var('session_gap_minutes', 30) }} as bigint)) then 1
+                > interval {{ var('session_gap_minutes', 30) | int }} minute then 1
             else 0
         end as starts_session
     from events
@@ -32,13 +32,13 @@ without_session as (
 derived as (
 
     select
-        * exclude (starts_session),
-        'derived:' || cast(user_id as varchar) || ':'
+        {{ star_except("starts_session") }},
+        'derived:' || cast(user_id as string) || ':'
         || cast(sum(starts_session) over (
             partition by user_id
             order by event_time, _file_sha256, _row_number
             rows between unbounded preceding and current row
-        ) as varchar) as session_id,
+        ) as string) as session_id,
         true as is_derived_session
     from without_session
 
@@ -55,6 +55,8 @@ given as (
 
 )
 
+-- `given` and `derived` have the same columns in the same order (the event columns, then
+-- session_id, is_derived_session), so a positional UNION ALL is the by-name union
 select * from given
-union all by name
+union all
 select * from derived

@@ -12,7 +12,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('invoice_day'),
     unique_key='invoice_day',
     on_schema_change='fail',
     pre_hook="{{ delete_day_window('invoice_day') }}",
@@ -73,7 +74,7 @@ country_keys as (
 keyed as (
 
     select
-        {{ stable_key("lines._file_sha256 || ':' || cast(lines._row_number as varchar)") }} as order_line_key,
+        {{ stable_key("lines._file_sha256 || ':' || cast(lines._row_number as string)") }} as order_line_key,
         lines.invoice,
         lines.stock_code,
         lines.description,

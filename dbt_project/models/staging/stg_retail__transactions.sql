@@ -8,7 +8,7 @@
 -#}
 with
 
-source as not materialized (
+source as {{ cte_not_materialized() }} (
 
     select * from {{ source('raw', 'transactions') }}
 
@@ -24,7 +24,7 @@ non_merchandise_codes as (
 
 ),
 
-renamed as not materialized (
+renamed as {{ cte_not_materialized() }} (
 
     select
         -- business columns
@@ -60,7 +60,7 @@ stock_code_flags as (
     inner join non_merchandise_codes as nm
         on
             (nm.match_type = 'exact' and upper(codes.stock_code) = nm.code)
-            or (nm.match_type = 'prefix' and starts_with(upper(codes.stock_code), nm.code))
+            or (nm.match_type = 'prefix' and {{ starts_with('upper(codes.stock_code)', 'nm.code') }})
     group by codes.stock_code
 
 ),
@@ -71,7 +71,7 @@ stock_code_flags as (
 -- candidates; the window still partitions on the columns themselves, and every line of a
 -- duplicate group is a candidate (equal columns, equal hash), so the flag is exactly
 -- row_number() over the business columns > 1 on the whole table.
-hashed as not materialized (
+hashed as {{ cte_not_materialized() }} (
 
     select
         _file_sha256,
@@ -84,7 +84,9 @@ hashed as not materialized (
         unit_price,
         customer_id,
         country,
-        hash(invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country) as line_hash
+        {{ hash64(
+            'invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country'
+        ) }} as line_hash
     from renamed
 
 ),
@@ -129,7 +131,7 @@ flagged as (
         renamed.customer_id,
         renamed.country,
 
-        starts_with(upper(renamed.invoice), 'C') as is_cancellation,
+        {{ starts_with('upper(renamed.invoice)', "'C'") }} as is_cancellation,
         stock_code_flags.non_merchandise_reason is null as is_merchandise,
         stock_code_flags.non_merchandise_reason,
         duplicates._row_number is not null as is_duplicate,

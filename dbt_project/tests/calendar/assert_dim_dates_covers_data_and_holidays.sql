@@ -29,9 +29,9 @@ per_year as (
 
 gaps as (
 
-    select 'gap before ' || cast(date_day as varchar) as problem
+    select 'gap before ' || cast(date_day as string) as problem
     from (select date_day, lag(date_day) over (order by date_day) as prev_day from dates) as d
-    where prev_day is not null and date_day - prev_day <> 1
+    where prev_day is not null and {{ dbt.datediff('prev_day', 'date_day', 'day') }} <> 1
 
 )
 

@@ -11,8 +11,10 @@ map as (
 
 expected_codes as (
 
-    select cast(r as varchar) || cast(f as varchar) || cast(m as varchar) as rfm_code
-    from range(1, 6) as rs(r), range(1, 6) as fs(f), range(1, 6) as ms(m)
+    select cast(r as string) || cast(f as string) || cast(m as string) as rfm_code
+    from (select {{ int_series('1', '5') }} as r) as rs
+    cross join (select {{ int_series('1', '5') }} as f) as fs
+    cross join (select {{ int_series('1', '5') }} as m) as ms
 
 ),
 

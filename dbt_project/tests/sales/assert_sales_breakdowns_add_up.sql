@@ -39,7 +39,7 @@ daily_mismatch as (
 
     select
         daily.sales_day,
-        cast(null as varchar) as country,
+        cast(null as string) as country,
         'kpi_sales_daily' as compared_with
     from {{ ref('kpi_sales_daily') }} as daily
     full outer join by_country

@@ -38,7 +38,7 @@ ranked as (
 
 ),
 
--- the value at 0-based position (n_events - 1) // 2 and the one at n_events // 2 of the
+-- the value at 0-based position (n_events - 1) div 2 and the one at n_events div 2 of the
 -- product's sorted prices (the same value when n_events is odd)
 middle as (
 
@@ -48,7 +48,7 @@ middle as (
         n_events,
         price
     from ranked
-    where n_through - n <= (n_events - 1) // 2 and (n_events - 1) // 2 < n_through
+    where n_through - n <= {{ int_div('n_events - 1', '2') }} and {{ int_div('n_events - 1', '2') }} < n_through
     union all
     select
         category,
@@ -56,7 +56,7 @@ middle as (
         n_events,
         price
     from ranked
-    where n_through - n <= n_events // 2 and n_events // 2 < n_through
+    where n_through - n <= {{ int_div('n_events', '2') }} and {{ int_div('n_events', '2') }} < n_through
 
 ),
 
@@ -65,7 +65,9 @@ product_prices as (
     select
         category,
         product_id,
-        median(price) as product_price,
+        -- DOUBLE on both engines: DuckDB keeps a DECIMAL median at the input's scale, Spark
+        -- returns DOUBLE, so a midpoint such as 1.255 would round differently
+        median(cast(price as double)) as product_price,
         any_value(n_events) as n_events
     from middle
     group by category, product_id
@@ -78,9 +80,9 @@ select
     cast(sum(n_events) as bigint) as n_events,
     cast(round(avg(product_price), 2) as decimal(18, 2)) as avg_price,
     cast(min(product_price) as decimal(18, 2)) as min_price,
-    cast(quantile_cont(product_price, 0.25) as decimal(18, 2)) as p25_price,
-    cast(quantile_cont(product_price, 0.5) as decimal(18, 2)) as median_price,
-    cast(quantile_cont(product_price, 0.75) as decimal(18, 2)) as p75_price,
+    cast(percentile_cont(0.25) within group (order by product_price) as decimal(18, 2)) as p25_price,
+    cast(percentile_cont(0.5) within group (order by product_price) as decimal(18, 2)) as median_price,
+    cast(percentile_cont(0.75) within group (order by product_price) as decimal(18, 2)) as p75_price,
     cast(max(product_price) as decimal(18, 2)) as max_price
 from product_prices
 group by category

@@ -17,10 +17,10 @@ with
 -- 36-character text in the 78M (breakdown, value, session) groups of scale 50 (figures:
 -- docs/benchmarks.md, Measured choices). Two sessions sharing a hash would be counted once: the test
 -- assert_funnel_sessions_match_fct_sessions would then fail (odds ~1e-6 at 8M sessions).
-reached as not materialized (
+reached as {{ cte_not_materialized() }} (
 
     select
-        hash(session_id) as session_key,
+        {{ hash64('session_id') }} as session_key,
         user_id,
         category,
         coalesce(brand, 'unknown') as brand,
@@ -31,7 +31,7 @@ reached as not materialized (
 
 ),
 
-long as not materialized (
+long as {{ cte_not_materialized() }} (
 
     select
         b.breakdown,

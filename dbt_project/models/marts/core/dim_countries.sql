@@ -39,7 +39,7 @@ unknown_member as (
     select
         {{ unknown_key() }} as country_key,
         'Unknown' as country_name,
-        cast(null as varchar) as iso_alpha2,
+        cast(null as string) as iso_alpha2,
         'Unknown' as region,
         true as is_unknown_member
 

@@ -61,7 +61,7 @@ unknown_member as (
     select
         {{ unknown_key() }} as customer_key,
         cast(null as bigint) as customer_id,
-        cast(null as varchar) as country,
+        cast(null as string) as country,
         {{ unknown_key() }} as country_key,
         cast(null as timestamp) as first_seen_at,
         cast(null as timestamp) as first_order_at,
@@ -74,7 +74,7 @@ unknown_member as (
         cast(null as decimal(18, 2)) as income,
         cast(null as integer) as household_size,
         cast(null as date) as signup_date,
-        cast(null as varchar) as channel,
+        cast(null as string) as channel,
         false as has_profile,
         false as has_transactions,
         true as is_unknown_member

@@ -45,7 +45,7 @@ known as (
             select 1 from non_merchandise_codes as nm
             where
                 (nm.match_type = 'exact' and upper(stock_codes.stock_code) = nm.code)
-                or (nm.match_type = 'prefix' and starts_with(upper(stock_codes.stock_code), nm.code))
+                or (nm.match_type = 'prefix' and {{ starts_with('upper(stock_codes.stock_code)', 'nm.code') }})
         ) as is_merchandise,
         sales.median_unit_price,
         catalogue.list_price,
@@ -65,12 +65,12 @@ unknown_member as (
 
     select
         {{ unknown_key() }} as product_key,
-        cast(null as varchar) as stock_code,
+        cast(null as string) as stock_code,
         cast(null as bigint) as product_id,
         'Unknown product' as description,
         cast(0 as bigint) as n_descriptions,
-        cast(null as varchar) as category,
-        cast(null as varchar) as brand,
+        cast(null as string) as category,
+        cast(null as string) as brand,
         false as is_merchandise,
         cast(null as decimal(18, 3)) as median_unit_price,
         cast(null as decimal(18, 2)) as list_price,

@@ -7,7 +7,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('event_day'),
     unique_key='event_day',
     on_schema_change='fail',
     tags=['partitioned_daily'],
@@ -47,7 +48,7 @@ products as (
 )
 
 select
-    {{ stable_key("events._file_sha256 || ':' || cast(events._row_number as varchar)") }} as event_key,
+    {{ stable_key("events._file_sha256 || ':' || cast(events._row_number as string)") }} as event_key,
     events.event_time,
     events.event_day,
     {{ date_key('events.event_day') }} as date_key,

@@ -8,7 +8,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('invoice_day'),
     unique_key='invoice_day',
     on_schema_change='fail',
     tags=['partitioned_daily'],

@@ -12,11 +12,11 @@ events as (
 select
     session_id as user_session,
     bool_or(is_derived_session) as is_derived_session,
-    arg_min(user_id, event_time) as user_id,
+    min_by(user_id, event_time) as user_id,
     count(distinct user_id) as n_users,
     min(event_time) as started_at,
     max(event_time) as ended_at,
-    cast(date_diff('second', min(event_time), max(event_time)) as bigint) as duration_seconds,
+    cast({{ dbt.datediff('min(event_time)', 'max(event_time)', 'second') }} as bigint) as duration_seconds,
     {{ date_key('min(event_time)') }} as date_key,
     count(*) as n_events,
     count(*) filter (where event_type = 'view') as views,

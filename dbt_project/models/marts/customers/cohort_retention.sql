@@ -45,9 +45,7 @@ grid as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_size,
-        cast(unnest(range(
-            0, cast(date_diff('month', cohort_sizes.cohort_month, last_month.last_month) as bigint) + 1
-        )) as integer)
+        {{ int_series('0', dbt.datediff('cohort_sizes.cohort_month', 'last_month.last_month', 'month')) }}
             as months_since_first_order
     from cohort_sizes
     cross join last_month
@@ -58,7 +56,9 @@ activity as (
 
     select
         customers.cohort_month,
-        cast(date_diff('month', customers.cohort_month, orders.order_month) as integer) as months_since_first_order,
+        cast(
+            {{ dbt.datediff('customers.cohort_month', 'orders.order_month', 'month') }} as integer
+        ) as months_since_first_order,
         count(distinct orders.customer_id) as active_customers
     from orders
     inner join customers
@@ -70,7 +70,7 @@ activity as (
 select
     grid.cohort_month,
     grid.months_since_first_order,
-    cast(grid.cohort_month + to_months(grid.months_since_first_order) as date) as activity_month,
+    {{ add_months('grid.cohort_month', 'grid.months_since_first_order') }} as activity_month,
     grid.cohort_size,
     coalesce(activity.active_customers, 0) as active_customers,
     round(coalesce(activity.active_customers, 0) / grid.cohort_size, 4) as retention_rate

@@ -66,7 +66,7 @@ measured as (
 
     select
         customer_id,
-        cast(date_diff('day', last_purchase_day, snapshot_date) as integer) as recency_days,
+        cast({{ dbt.datediff('last_purchase_day', 'snapshot_date', 'day') }} as integer) as recency_days,
         cast(frequency as integer) as frequency,
         cast(monetary as decimal(18, 3)) as monetary
     from per_customer
@@ -102,11 +102,11 @@ select
     scored.r_score,
     scored.f_score,
     scored.m_score,
-    cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
+    cast(scored.r_score as string) || cast(scored.f_score as string) || cast(scored.m_score as string)
         as rfm_code,
     segment_map.segment
 from scored
 left join segment_map
     on
-        cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
+        cast(scored.r_score as string) || cast(scored.f_score as string) || cast(scored.m_score as string)
         = segment_map.rfm_code

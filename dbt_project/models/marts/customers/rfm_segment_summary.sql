@@ -28,7 +28,7 @@ by_segment as (
         count(*) as customers,
         avg(recency_days) as avg_recency_days,
         avg(frequency) as avg_frequency,
-        avg(monetary) as avg_monetary,
+        avg(cast(monetary as double)) as avg_monetary,
         sum(monetary) as total_monetary
     from rfm
     group by segment

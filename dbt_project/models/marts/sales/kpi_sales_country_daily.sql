@@ -18,7 +18,7 @@ first_orders as (
     select
         customer_id,
         min(invoice_day) as first_day,
-        arg_min(country, invoice_date) as first_country
+        min_by(country, invoice_date) as first_country
     from lines
     where not is_cancellation and customer_id is not null
     group by customer_id

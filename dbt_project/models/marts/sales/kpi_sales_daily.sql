@@ -58,7 +58,8 @@ select
     coalesce(daily.cancellations, 0) as cancellations,
     cast(coalesce(daily.units, 0) as bigint) as units,
     coalesce(daily.unique_customers, 0) as unique_customers,
-    cast(round(daily.gross_revenue / nullif(daily.orders, 0), 2) as decimal(18, 2)) as aov,
+    -- DOUBLE division on both engines (Spark divides DECIMALs exactly and rounds half-up differently)
+    cast(round(cast(daily.gross_revenue as double) / nullif(daily.orders, 0), 2) as decimal(18, 2)) as aov,
     round(daily.cancellations / nullif(daily.orders + daily.cancellations, 0), 4) as cancellation_rate
 from dates
 cross join span

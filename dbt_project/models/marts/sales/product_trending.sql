@@ -83,7 +83,7 @@ current_buyers as (
 
     select
         lines.product_key,
-        coalesce(cast(lines.customer_id as varchar), 'guest order ' || lines.invoice) as buyer,
+        coalesce(cast(lines.customer_id as string), 'guest order ' || lines.invoice) as buyer,
         sum(lines.quantity) as units
     from lines
     cross join periods
@@ -98,7 +98,7 @@ concentration as (
 
     select
         product_key,
-        case when sum(units) > 0 then max(units) / sum(units) end as top_buyer_share
+        case when sum(units) > 0 then cast(max(units) as double) / cast(sum(units) as double) end as top_buyer_share
     from current_buyers
     group by product_key
 
@@ -114,7 +114,9 @@ scored as (
         and by_product.current_customers >= {{ min_customers }}
         and coalesce(concentration.top_buyer_share, 0) <= {{ max_buyer_share }} as meets_min_breadth,
         case when prior_units > 0 then current_units / prior_units - 1 end as units_growth,
-        case when prior_revenue > 0 then current_revenue / prior_revenue - 1 end as revenue_growth
+        case
+            when prior_revenue > 0 then cast(current_revenue as double) / cast(prior_revenue as double) - 1
+        end as revenue_growth
     from by_product
     left join concentration
         on by_product.product_key = concentration.product_key
