@@ -260,7 +260,3 @@ PANELS: tuple[Panel, ...] = (
         question="What is the recommender pushing?",
     ),
 )
-
-
-def panel_names() -> list[str]:
-    return [p.name for p in PANELS]

@@ -68,9 +68,6 @@ class Source:
     def has(self, table: str) -> bool:
         return self.rows.get(table, 0) > 0
 
-    def has_columns(self, table: str, *columns: str) -> bool:
-        return all(c in self.tables.get(table, []) for c in columns)
-
     def q(self, sql: str, params: list | None = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
 
