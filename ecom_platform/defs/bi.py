@@ -113,6 +113,7 @@ def bi_copy(
             "dagster/row_count": int(sum(summary["rows"].values())),
             "missing_ml_tables": dg.MetadataValue.json(summary["missing_ml_tables"]),
             "ml_tables_not_yet_available": ", ".join(summary["missing_ml_tables"]) or "none",
+            "derived_tables_not_built": dg.MetadataValue.json(summary["derived_tables_not_built"]),
             "pseudonymised": summary["pseudonymised"],
             "pseudonymised_columns": dg.MetadataValue.json(summary["pseudonymised_columns"]),
             "versions_pruned": dg.MetadataValue.json(summary["pruned"]),
