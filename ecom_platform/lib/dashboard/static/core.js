@@ -1,5 +1,5 @@
 /* The dashboard's core: the data, the filters, periods and formatting, and the render loop.
- * Panels register a function in PANELS[name](el, data, state); render() calls each one
+ * Panels register a function in PANELS[name](el, data); render() calls each one
  * whose panel is on the page. Everything runs offline: the data is inlined as JSON. */
 "use strict";
 var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
