@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from ecom_platform.lib.schemas import normalise_header
+from ecom_platform.lib.warehouse import sql_ident
 
 # suffix -> format; .tsv is a text table like .csv (DuckDB finds the delimiter). A .txt
 # file is refused (a note beside the exports must not fail a run); renamed .tsv, Excel's
@@ -71,8 +72,7 @@ def _head_bytes(path: Path, rel: str, fmt: str, n: int = 65536) -> bytes:
         raise IngestError(f"{rel}: cannot be read as {fmt}: {exc}") from None
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = sql_ident
 
 
 def _sql_str(value: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ecom_platform.lib.warehouse import sql_literal
+from ecom_platform.lib.warehouse import sql_ident, sql_literal
 
 SCHEMA = "ml"
 
@@ -236,10 +236,6 @@ TABLE_DOCS: dict[str, TableDoc] = {
 }
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def apply_comments(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Comment ``ml.<table>`` and each of its columns from :data:`TABLE_DOCS`.
 
@@ -256,13 +252,13 @@ def apply_comments(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
     if doc is None:
         return columns
-    target = f"{_ident(SCHEMA)}.{_ident(table)}"
+    target = f"{sql_ident(SCHEMA)}.{sql_ident(table)}"
     con.execute(f"COMMENT ON TABLE {target} IS {sql_literal(doc.description)}")
     undescribed = []
     for column in columns:
         text = doc.columns.get(column)
         if text:
-            con.execute(f"COMMENT ON COLUMN {target}.{_ident(column)} IS {sql_literal(text)}")
+            con.execute(f"COMMENT ON COLUMN {target}.{sql_ident(column)} IS {sql_literal(text)}")
         else:
             undescribed.append(column)
     return undescribed

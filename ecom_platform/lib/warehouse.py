@@ -32,6 +32,11 @@ def sql_literal(text: str | Path) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def sql_ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def connect(
     path: Path | str,
     read_only: bool = False,

@@ -42,14 +42,12 @@ def sales_cube(src: Source) -> dict | None:
         "countries": countries,
         "categories": [],
         "country_daily": src.columns(
-            """SELECT CAST(date_diff('day', ?::DATE, sales_date) AS INTEGER) AS d, c.i AS c,
+            """SELECT CAST(date_diff('day', ?::DATE, sales_date) AS INTEGER) AS d,
+                      list_position(?::VARCHAR[], country) - 1 AS c,
                       round(CAST(net_revenue AS DOUBLE), 2) AS rev, round(CAST(gross_revenue AS DOUBLE), 2) AS gross,
                       orders, cancellations AS canc, net_units AS units, new_customers AS new
-               FROM bi.sales_country_daily s
-               JOIN (SELECT unnest(?::VARCHAR[]) AS country, generate_subscripts(?::VARCHAR[], 1) - 1 AS i) c
-                 USING (country)
-               ORDER BY d, c""",
-            [start, countries, countries],
+               FROM bi.sales_country_daily ORDER BY d, c""",
+            [start, countries],
         ),
         "category_daily": None,
     }
@@ -60,16 +58,12 @@ def sales_cube(src: Source) -> dict | None:
         ]
         cube["categories"] = cats
         cube["category_daily"] = src.columns(
-            """SELECT CAST(date_diff('day', ?::DATE, sales_date) AS INTEGER) AS d, c.i AS c, k.i AS k,
+            """SELECT CAST(date_diff('day', ?::DATE, sales_date) AS INTEGER) AS d,
+                      list_position(?::VARCHAR[], country) - 1 AS c, list_position(?::VARCHAR[], category) - 1 AS k,
                       round(CAST(net_revenue AS DOUBLE), 2) AS rev, round(CAST(gross_revenue AS DOUBLE), 2) AS gross,
                       orders, net_units AS units
-               FROM bi.sales_category_daily s
-               JOIN (SELECT unnest(?::VARCHAR[]) AS country, generate_subscripts(?::VARCHAR[], 1) - 1 AS i) c
-                 USING (country)
-               JOIN (SELECT unnest(?::VARCHAR[]) AS category, generate_subscripts(?::VARCHAR[], 1) - 1 AS i) k
-                 USING (category)
-               ORDER BY d, c, k""",
-            [start, countries, countries, cats, cats],
+               FROM bi.sales_category_daily ORDER BY d, c, k""",
+            [start, countries, cats],
         )
     return cube
 
@@ -229,7 +223,7 @@ def trending_products(src: Source) -> list[dict]:
 
 
 def frequently_bought_together(src: Source) -> list[dict]:
-    names = "bi.product_bestsellers" if src.has("bi.product_bestsellers") else None
+    names = src.has("bi.product_bestsellers")
     join = (
         "LEFT JOIN bi.product_bestsellers pa ON pa.stock_code = CAST(f.stock_code AS VARCHAR) "
         "LEFT JOIN bi.product_bestsellers pb ON pb.stock_code = CAST(f.other_stock_code AS VARCHAR)"
@@ -304,13 +298,6 @@ def model_status(src: Source) -> list[dict]:
     )
 
 
-def model_vs_baseline(src: Source) -> list[dict]:
-    return src.records(
-        """SELECT model, champion, primary_metric, metric_value, naive_baseline, baseline_value FROM ml.model_status
-           ORDER BY model"""
-    )
-
-
 def forecast_backtest(src: Source) -> list[dict]:
     level = (
         "WHERE level = 'overall'"
@@ -358,7 +345,7 @@ BUILDERS: dict[str, Callable[[Source], object]] = {
     "favourite_categories": favourite_categories,
     "engaged_users": engaged_users,
     "model_status": model_status,
-    "model_vs_baseline": model_vs_baseline,
+    "model_vs_baseline": model_status,  # the same rows: each model's champion and its naive baseline
     "forecast_backtest": forecast_backtest,
     "ml_segments": ml_segments,
     "top_recommended_products": top_recommended_products,
@@ -382,17 +369,14 @@ def collect(src: Source) -> dict:
                     missing = f"Not yet available: {p.tables[0]} has no rows for this panel."
         note = next((n for t in p.tables if (n := src.stale_note(t))), None)
         panels[p.name] = {"missing": missing, "note": note, "data": data}
-    cube = sales_cube(src)
-    if cube and len(cube["categories"]) <= 1 and not panels["revenue_by_category"]["missing"]:
-        # one category (no product catalogue): nothing to split by, say which file would
-        panels["revenue_by_category"]["missing"] = category_gap(src)
-    return {"sales": cube, "panels": panels}
-
-
-def category_gap(src: Source) -> str:
-    gap = src.input_gap("products")
-    return (
-        gap.replace("to fill this panel", "to split sales by category")
-        if gap
-        else ("Every product is in one category: nothing to split by.")
-    )
+    bundle = {"sales": sales_cube(src), "panels": panels}
+    if bundle["sales"] and len(bundle["sales"]["categories"]) <= 1:
+        # one category (no product catalogue): nothing to split by; the filter bar and the
+        # panel say which file would
+        gap = src.input_gap("products", "to split sales by category") or (
+            "Every product is in one category: nothing to split by."
+        )
+        bundle["category_gap"] = gap
+        if not panels["revenue_by_category"]["missing"]:
+            panels["revenue_by_category"]["missing"] = gap
+    return bundle

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ecom_platform.lib.dashboard.data import category_gap, collect
+from ecom_platform.lib.dashboard.data import collect
 from ecom_platform.lib.dashboard.panels import PANELS, SECTIONS, Panel
 from ecom_platform.lib.dashboard.source import Source, plain
 
@@ -140,8 +140,6 @@ def build_dashboard(bi_db_path: Path | str, out_html: Path | str, title: str = T
         src = Source.open(con)
         bundle = collect(src)
         info = src.records("SELECT * FROM meta.publish_info LIMIT 1")[0] if src.has("meta.publish_info") else {}
-        if bundle["sales"] and len(bundle["sales"]["categories"]) <= 1:
-            bundle["category_gap"] = category_gap(src)
     finally:
         con.close()
 

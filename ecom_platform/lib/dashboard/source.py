@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import duckdb
 
+from ecom_platform.lib.warehouse import sql_ident
+
 # The optional input whose absence leaves a table empty.
 TABLE_INPUT = {
     "bi.category_popularity": "events",
@@ -24,10 +26,6 @@ TABLE_INPUT = {
 
 # Tables the publish step builds from a model's output (their model is the reason they are absent).
 DERIVED_FROM = {"bi.customers_at_risk": "ml.churn_scores", "bi.product_forecast": "ml.demand_forecast"}
-
-
-def qi(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def plain(value):
@@ -59,7 +57,7 @@ class Source:
             src.tables.setdefault(f"{schema}.{table}", []).append(col)
         for t in src.tables:
             s, n = t.split(".", 1)
-            src.rows[t] = int(con.execute(f"SELECT count(*) FROM {qi(s)}.{qi(n)}").fetchone()[0])
+            src.rows[t] = int(con.execute(f"SELECT count(*) FROM {sql_ident(s)}.{sql_ident(n)}").fetchone()[0])
         for table, attr, key in (("ml.model_status", "statuses", "model"), ("bi.data_sources", "sources", "source")):
             if src.has(table):
                 getattr(src, attr).update({r[key]: r for r in src.records(f"SELECT * FROM {table}")})
@@ -84,14 +82,14 @@ class Source:
         return {n: [plain(r[i]) for r in rows] for i, n in enumerate(names)}
 
     # ------------------------------------------------------------------ reasons
-    def input_gap(self, source: str) -> str | None:
+    def input_gap(self, source: str, purpose: str = "to fill this panel") -> str | None:
         """ "No events file has landed ..." when that optional input has no file loaded."""
         src = self.sources.get(source)
         if src is None or src.get("files_loaded"):
             return None
         return (
             f"No {source} file has landed: drop {source} exports into {src['landing_folder']} "
-            f"to fill this panel (it fills: {src['fills']})."
+            f"{purpose} (it fills: {src['fills']})."
         )
 
     def model_of(self, table: str) -> tuple[str, dict] | None:

@@ -34,12 +34,12 @@ from ecom_platform.lib.publish.common import (
 from ecom_platform.lib.publish.derived import SCRATCH, build_derived
 from ecom_platform.lib.publish.privacy import (
     DENYLIST,
-    ID_COLUMN_PATTERN,
     _build_pseudonym_map,
     _canonical_sql,
     _is_numeric,
     _key_bytes,
     check_denylist,
+    id_columns,
     key_fingerprint,
 )
 from ecom_platform.lib.publish.versions import (
@@ -79,9 +79,7 @@ def _source_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[list[_
             """,
             [catalog, schema, name],
         ).fetchall()
-        t = _Table(schema, name, [(c, d) for c, d in cols])
-        t.id_columns = [c for c, _ in t.columns if ID_COLUMN_PATTERN.match(c.lower())]
-        tables.append(t)
+        tables.append(_Table(schema, name, cols, id_columns(cols)))
     present = {t.name for t in tables if t.schema == ML_SCHEMA}
     missing_ml = [f"{ML_SCHEMA}.{t}" for t in ML_TABLES if t not in present]
     return tables, missing_ml
@@ -232,9 +230,13 @@ def _build_version(
         tables, missing_ml = _source_tables(con, src)
         if not any(t.schema == BI_SCHEMA for t in tables):
             raise PublishError(f"no tables in schema `{BI_SCHEMA}` of {warehouse_path}: build the dbt bi models first")
-        check_denylist({t.qualified: [c for c, _ in t.columns] for t in tables})
         for m in missing_ml:
             say(f"{m} is not in the warehouse yet: published without it")
+        # Tables joining the ML outputs with the marts, built here (dbt runs before the models).
+        derived, not_built = build_derived(con, src)
+        for table, why in not_built.items():
+            say(f"{table} {why}: published without it")
+        check_denylist({t.qualified: [c for c, _ in t.columns] for t in tables + derived})
 
         if key is not None:
             n_ids = _build_pseudonym_map(con, src, tables, key)
@@ -243,21 +245,12 @@ def _build_version(
         for schema in sorted({t.schema for t in tables}):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS dst.{_q(schema)}")
         rows: dict[str, int] = {}
-        for t in tables:
-            con.execute(f"CREATE TABLE dst.{_q(t.schema)}.{_q(t.name)} AS {_select_sql(t, src, key is not None)}")
+        # the warehouse's tables, then those built above (their ids are among the warehouse's)
+        for catalog, t in [(src, t) for t in tables] + [(SCRATCH, t) for t in derived]:
+            con.execute(f"CREATE TABLE dst.{_q(t.schema)}.{_q(t.name)} AS {_select_sql(t, catalog, key is not None)}")
             rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
-            _copy_comments(con, src, t)
-            say(f"copied {t.qualified}: {rows[t.qualified]:,} rows")
-        # Tables joining the ML outputs with the marts, built here (dbt runs before the models).
-        derived, not_built = build_derived(con, src)
-        for t in derived:
-            t.id_columns = [c for c, _ in t.columns if ID_COLUMN_PATTERN.match(c.lower())]
-            con.execute(f"CREATE TABLE dst.{_q(t.schema)}.{_q(t.name)} AS {_select_sql(t, SCRATCH, key is not None)}")
-            rows[t.qualified] = int(con.execute(f"SELECT count(*) FROM dst.{_q(t.schema)}.{_q(t.name)}").fetchone()[0])
-            _copy_comments(con, SCRATCH, t)
-            say(f"built {t.qualified}: {rows[t.qualified]:,} rows")
-        for table, why in not_built.items():
-            say(f"{table} {why}: published without it")
+            _copy_comments(con, catalog, t)
+            say(f"{'built' if catalog == SCRATCH else 'copied'} {t.qualified}: {rows[t.qualified]:,} rows")
         tables = tables + derived
         con.execute(f"DETACH {SCRATCH}")
         con.execute("DROP TABLE IF EXISTS temp._pseudo_map")

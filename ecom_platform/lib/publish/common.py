@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ecom_platform.lib.warehouse import sql_ident, sql_literal
+
 BI_SCHEMA = "bi"
 
 
@@ -75,9 +77,5 @@ class _Table:
         return f"{self.schema}.{self.name}"
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+_q = sql_ident
+_lit = sql_literal

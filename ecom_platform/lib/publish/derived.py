@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ecom_platform.lib.publish.common import BI_SCHEMA, PublishError, _lit, _q, _Table
+from ecom_platform.lib.publish.privacy import id_columns
 
 # A customer is "at risk" from this predicted churn probability on.
 AT_RISK_PROBABILITY = 0.5
@@ -225,7 +226,8 @@ def build_derived(con: duckdb.DuckDBPyConnection, src: str) -> tuple[list[_Table
         con.execute(f"COMMENT ON TABLE {target} IS {_lit(d.description)}")
         for name, _, text in d.columns:
             con.execute(f"COMMENT ON COLUMN {target}.{_q(name)} IS {_lit(text)}")
-        built.append(_Table(BI_SCHEMA, d.name, [(n, t) for n, t, _ in d.columns]))
+        columns = [(n, t) for n, t, _ in d.columns]
+        built.append(_Table(BI_SCHEMA, d.name, columns, id_columns(columns)))
     return built, skipped
 
 

@@ -15,6 +15,11 @@ from ecom_platform.lib.publish.common import PersonalDataError, PublishError, _q
 ID_COLUMN_PATTERN = re.compile(r"^(?:.*_)?(?:customer_id|user_id)$")
 
 
+def id_columns(columns: list[tuple[str, str]]) -> list[str]:
+    """The customer identifier columns among ``(name, type)`` columns."""
+    return [c for c, _ in columns if ID_COLUMN_PATTERN.match(c.lower())]
+
+
 # Direct personal data: a column whose (lower-cased) name matches fails the publish.
 DENYLIST: tuple[tuple[str, str], ...] = (
     (r"(^|_)e?_?mail(_?address)?$|email", "e-mail address"),

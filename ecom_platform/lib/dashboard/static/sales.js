@@ -111,26 +111,22 @@ PANELS.orders_over_time = function (el) { periodChart(el, "orders_over_time", fu
 PANELS.aov_over_time = function (el) { periodChart(el, "aov_over_time", function (v) { return v.orders ? v.gross / v.orders : null; }, { label: "average order value", color: COLORS.violet }); };
 PANELS.new_customers_over_time = function (el) { periodChart(el, "new_customers_over_time", function (v) { return v.new; }, { label: "new customers", color: COLORS.green, category: false }); };
 
-PANELS.revenue_by_country = function (el) {
-  var cat = STATE.category >= 0 && S.category_daily, src = cat ? S.category_daily : S.country_daily;
-  var tot = new Float64Array(S.countries.length);
+// Net revenue over the selected dates per country or per category, the other filter applied,
+// largest first; the selected one highlighted.
+function revenueBars(el, name, by, opts) {
+  var useCat = by === "k" || (STATE.category >= 0 && S.category_daily);
+  var src = useCat ? S.category_daily : S.country_daily, labels = by === "k" ? S.categories : S.countries;
+  var other = by === "k" ? "c" : "k", otherSel = by === "k" ? STATE.country : STATE.category;
+  var tot = new Float64Array(labels.length);
   for (var r = 0; r < src.d.length; r++) {
-    if (src.d[r] < STATE.from || src.d[r] > STATE.to || (cat && src.k[r] !== STATE.category)) continue;
-    tot[src.c[r]] += src.rev[r];
+    if (src.d[r] < STATE.from || src.d[r] > STATE.to || (otherSel >= 0 && src[other][r] !== otherSel)) continue;
+    tot[src[by][r]] += src.rev[r];
   }
-  var idx = S.countries.map(function (_, i) { return i; }).filter(function (i) { return tot[i] !== 0; }).sort(function (a, b) { return tot[b] - tot[a]; }).slice(0, 12);
-  hbar(el, "revenue_by_country", idx.map(function (i) { return S.countries[i]; }), idx.map(function (i) { return Math.round(tot[i] * 100) / 100; }),
-    { colors: idx.map(function (i) { return i === STATE.country ? COLORS.amber : COLORS.blue; }), left: 130, text: idx.map(function (i) { return fmtMoney(tot[i]); }) });
-};
+  var selected = by === "k" ? STATE.category : STATE.country;
+  var idx = labels.map(function (_, i) { return i; }).filter(function (i) { return tot[i] !== 0; }).sort(function (a, b) { return tot[b] - tot[a]; }).slice(0, opts.top || labels.length);
+  hbar(el, name, idx.map(function (i) { return labels[i]; }), idx.map(function (i) { return Math.round(tot[i] * 100) / 100; }),
+    { colors: idx.map(function (i) { return i === selected ? COLORS.amber : opts.color; }), left: opts.left, text: idx.map(function (i) { return fmtMoney(tot[i]); }) });
+}
 
-PANELS.revenue_by_category = function (el) {
-  var src = S.category_daily;
-  var tot = new Float64Array(S.categories.length);
-  for (var r = 0; r < src.d.length; r++) {
-    if (src.d[r] < STATE.from || src.d[r] > STATE.to || (STATE.country >= 0 && src.c[r] !== STATE.country)) continue;
-    tot[src.k[r]] += src.rev[r];
-  }
-  var idx = S.categories.map(function (_, i) { return i; }).filter(function (i) { return tot[i] !== 0; }).sort(function (a, b) { return tot[b] - tot[a]; });
-  hbar(el, "revenue_by_category", idx.map(function (i) { return S.categories[i]; }), idx.map(function (i) { return Math.round(tot[i] * 100) / 100; }),
-    { colors: idx.map(function (i) { return i === STATE.category ? COLORS.amber : COLORS.teal; }), left: 150, text: idx.map(function (i) { return fmtMoney(tot[i]); }) });
-};
+PANELS.revenue_by_country = function (el) { revenueBars(el, "revenue_by_country", "c", { top: 12, color: COLORS.blue, left: 130 }); };
+PANELS.revenue_by_category = function (el) { revenueBars(el, "revenue_by_category", "k", { color: COLORS.teal, left: 150 }); };
