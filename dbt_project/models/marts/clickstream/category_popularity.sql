@@ -29,5 +29,6 @@ by_category as (
 select
     *,
     round(interactions / sum(interactions) over (), 4) as interaction_share,
-    row_number() over (order by interactions desc, purchases desc, category asc) as popularity_rank
+    -- BIGINT on every engine (Spark's row_number is an INT)
+    cast(row_number() over (order by interactions desc, purchases desc, category asc) as bigint) as popularity_rank
 from by_category

@@ -51,10 +51,11 @@ ranked as (
 
     select
         *,
-        row_number() over (
+        -- BIGINT on every engine (Spark's row_number is an INT)
+        cast(row_number() over (
             partition by dimension, dimension_value
             order by interactions desc, purchases desc, carts desc, user_id asc
-        ) as engagement_rank
+        ) as bigint) as engagement_rank
     from per_user
 
 )

@@ -9,8 +9,8 @@
 --   cancellations     = distinct cancellation invoices with at least one merchandise line
 --   units             = net units (cancellations negative)
 --   unique_customers  = distinct known customers with an order that day
---   aov               = gross_revenue / orders (NULL without orders)
---   cancellation_rate = cancellations / (orders + cancellations) (NULL without invoices)
+--   aov               = gross_revenue / orders to the cent, half a cent up (NULL without orders)
+--   cancellation_rate = cancellations / (orders + cancellations) to 4 decimals (NULL without invoices)
 with
 
 lines as (
@@ -58,9 +58,9 @@ select
     coalesce(daily.cancellations, 0) as cancellations,
     cast(coalesce(daily.units, 0) as bigint) as units,
     coalesce(daily.unique_customers, 0) as unique_customers,
-    -- DOUBLE division on both engines (Spark divides DECIMALs exactly and rounds half-up differently)
-    cast(round(cast(daily.gross_revenue as double) / nullif(daily.orders, 0), 2) as decimal(18, 2)) as aov,
-    round(daily.cancellations / nullif(daily.orders + daily.cancellations, 0), 4) as cancellation_rate
+    -- exact on every engine (macros/exact_rounding.sql): half a cent rounds up
+    {{ cents_ratio('daily.gross_revenue', 'nullif(daily.orders, 0)') }} as aov,
+    {{ rate_4dp('daily.cancellations', 'daily.orders + daily.cancellations') }} as cancellation_rate
 from dates
 cross join span
 left join daily

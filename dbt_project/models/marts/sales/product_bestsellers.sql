@@ -40,8 +40,9 @@ select
     cast(totals.units as bigint) as units,
     totals.orders,
     totals.customers,
-    row_number() over (order by totals.revenue desc, totals.stock_code asc) as revenue_rank,
-    row_number() over (order by totals.units desc, totals.stock_code asc) as units_rank
+    -- BIGINT on every engine (Spark's row_number is an INT)
+    cast(row_number() over (order by totals.revenue desc, totals.stock_code asc) as bigint) as revenue_rank,
+    cast(row_number() over (order by totals.units desc, totals.stock_code asc) as bigint) as units_rank
 from totals
 left join products
     on totals.product_key = products.product_key

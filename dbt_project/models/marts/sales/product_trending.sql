@@ -146,10 +146,11 @@ select
     case
         when scored.meets_min_volume and scored.meets_min_breadth
             then
-                row_number() over (
+                -- BIGINT on every engine (Spark's row_number is an INT)
+                cast(row_number() over (
                     partition by scored.meets_min_volume and scored.meets_min_breadth
                     order by scored.units_growth desc, scored.current_units desc, scored.stock_code asc
-                )
+                ) as bigint)
     end as trend_rank
 from scored
 left join products
