@@ -19,7 +19,8 @@ help:
 	@echo "make run      create .venv, install, generate the default shop, materialize every asset, print a summary"
 	@echo "make run LANDING=path/to/exports   the same on your own files (no generator; state in data/shops/<name>/)"
 	@echo "make dev      open the Dagster UI on http://127.0.0.1:3000"
-	@echo "make test     install what tests need and run the whole test suite"
+	@echo "make run ECOM_ENGINE=spark   the same with dbt building on local Spark (docs/spark.md)"
+	@echo "make test     install what tests need (the Spark engine too) and run the whole test suite"
 	@echo "make test-fast  the unit tests only (no model training, no shop or Dagster run built)"
 	@echo "make lint     ruff check and ruff format --check (Python), sqlfluff lint (the dbt models)"
 	@echo "make browser  install Debian's chromium (root or sudo) for the dashboard browser test"
@@ -36,7 +37,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# The Spark engine's packages (pyspark is ~450 MB): for ECOM_ENGINE=spark and for `make test`.
+$(VENV)/.installed-spark: $(VENV)/.installed
+	@echo "installing the Spark engine (dbt-spark, pyspark): a few minutes the first time"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
+	@touch $@
+
+ifeq ($(ECOM_ENGINE),spark)
+install: $(VENV)/.installed-spark
+else
 install: $(VENV)/.installed
+endif
 
 prepare: install
 	$(PY) -m ecom_platform.cli prepare
@@ -67,7 +78,8 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together).
-test: prepare
+# The Spark engine is installed too: the engine-equality test builds the warehouse on both.
+test: $(VENV)/.installed-spark prepare
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: install
@@ -95,7 +107,7 @@ snapshot: prepare
 
 lock:
 	rm -rf /tmp/ecom-lock-venv && $(PYTHON) -m venv /tmp/ecom-lock-venv
-	/tmp/ecom-lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	/tmp/ecom-lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev,spark]'
 	/tmp/ecom-lock-venv/bin/pip freeze --exclude ecom-platform | grep -v '^-e ' > constraints.txt
 	rm -rf /tmp/ecom-lock-venv
 

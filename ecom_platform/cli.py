@@ -51,7 +51,7 @@ def prepare(settings: Settings) -> None:
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
             "--target",
-            settings.env,
+            settings.dbt_target,
         ]
     )
     if not res.success:

@@ -7,6 +7,8 @@ three never share a file.
 | variable              | meaning                                   | default                               |
 |-----------------------|-------------------------------------------|---------------------------------------|
 | ``ECOM_ENV``          | dev, staging or prod                      | ``dev``                               |
+| ``ECOM_ENGINE``       | what dbt builds on: duckdb or spark (docs/spark.md) | ``duckdb``                  |
+| ``ECOM_SPARK_MEMORY`` | local Spark's driver memory (the Spark engine)       | ``4g``                      |
 | ``ECOM_DATA_DIR``     | root of all local state                   | ``<repo>/data``                       |
 | ``ECOM_WAREHOUSE``    | the live DuckDB file (dbt and Dagster)    | ``<data>/<env>/warehouse.duckdb``     |
 | ``ECOM_LANDING``      | folder the ingestion reads                | ``<data>/landing``                    |
@@ -22,8 +24,8 @@ three never share a file.
 | ``ECOM_RUN_HISTORY_DAYS`` | finished runs older than this are deleted from the Dagster instance once every asset value and check result they hold has a newer one (``0``: keep every run) | ``30`` |
 | ``DAGSTER_HOME``      | Dagster instance folder (runs, logs)      | ``<data>/dagster_home``               |
 
-Set by the code for its children, never by users: ``ECOM_WAREHOUSE`` and ``ECOM_DUCKDB_MEMORY``
-for dbt (:meth:`Settings.export_for_dbt`), ``ECOM_DBT_WINDOW_START`` / ``ECOM_DBT_WINDOW_END``
+Set by the code for its children, never by users: ``ECOM_WAREHOUSE``, ``ECOM_DUCKDB_MEMORY``,
+``ECOM_DBT_TARGET`` and ``ECOM_SPARK_*`` for dbt (:meth:`Settings.export_for_dbt`), ``ECOM_DBT_WINDOW_START`` / ``ECOM_DBT_WINDOW_END``
 and ``ECOM_DBT_NEW_ROWS_RUN_ID`` for one dbt process (:func:`dbt_run_environment`).
 """
 
@@ -34,7 +36,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecom_platform.contract import DUCKDB_MEMORY_DEFAULT, ML_MAX_CUSTOMERS_DEFAULT
+from ecom_platform.contract import DUCKDB_MEMORY_DEFAULT, ML_MAX_CUSTOMERS_DEFAULT, SPARK_MEMORY_DEFAULT
+from ecom_platform.lib.engine import ENGINES
 from ecom_platform.lib.schemas import DEFAULT_RANGES, Ranges
 
 # LightGBM / scikit-learn use OpenMP; with the default (active) wait policy, idle threads
@@ -72,10 +75,23 @@ class Settings:
     lock_wait_seconds: float = 300.0
     run_history_days: float = 30.0
     ingest_ranges: Ranges = DEFAULT_RANGES
+    engine: str = "duckdb"
+    spark_memory: str = SPARK_MEMORY_DEFAULT
 
     @property
     def env_dir(self) -> Path:
         return self.warehouse_path.parent
+
+    @property
+    def dbt_target(self) -> str:
+        """The profiles.yml output dbt builds with: the environment's DuckDB file, or `spark`."""
+        return "spark" if self.engine == "spark" else self.env
+
+    @property
+    def spark_root(self) -> Path:
+        """The Spark engine's folder beside the warehouse file: ``metastore_db/``, ``warehouse/``
+        (its tables), ``raw/`` (the raw Parquet), ``schemas/``."""
+        return self.env_dir / "spark"
 
     @property
     def bi_pseudonymisation_required(self) -> bool:
@@ -94,9 +110,14 @@ class Settings:
         return self.bi_pseudonym_key
 
     def export_for_dbt(self) -> None:
-        """dbt's profiles.yml reads ``ECOM_WAREHOUSE``: make sure it points where we do."""
+        """dbt's profiles.yml reads these: make sure they point where we do."""
         os.environ["ECOM_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["ECOM_DUCKDB_MEMORY"] = self.duckdb_memory_limit
+        os.environ["ECOM_DBT_TARGET"] = self.dbt_target
+        os.environ["ECOM_SPARK_MEMORY"] = self.spark_memory
+        os.environ["ECOM_SPARK_DIR"] = str(self.spark_root)
+        os.environ["ECOM_SPARK_RAW"] = str(self.spark_root / "raw")
+        os.environ["ECOM_SPARK_LOG4J"] = str(DBT_PROJECT_DIR / "spark" / "log4j2.properties")
 
     def export_for_dagster(self) -> None:
         """Dagster's instance reads ``DAGSTER_HOME``."""
@@ -179,6 +200,9 @@ def get_settings() -> Settings:
         seed = int(seed_raw)
     except ValueError:
         raise ConfigError(f"ECOM_SEED={seed_raw!r} is not an integer") from None
+    engine = os.environ.get("ECOM_ENGINE", "duckdb").strip().lower() or "duckdb"
+    if engine not in ENGINES:
+        raise ConfigError(f"ECOM_ENGINE={engine!r}: expected one of {', '.join(ENGINES)}")
     threads_raw = os.environ.get("ECOM_DUCKDB_THREADS")
     threads = int(threads_raw) if threads_raw else None
     return Settings(
@@ -198,6 +222,8 @@ def get_settings() -> Settings:
         lock_wait_seconds=_float("ECOM_LOCK_WAIT_SECONDS", "300"),
         run_history_days=_float("ECOM_RUN_HISTORY_DAYS", "30"),
         ingest_ranges=_ranges(),
+        engine=engine,
+        spark_memory=os.environ.get("ECOM_SPARK_MEMORY", SPARK_MEMORY_DEFAULT).strip() or SPARK_MEMORY_DEFAULT,
     )
 
 

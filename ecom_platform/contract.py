@@ -10,6 +10,7 @@ import dagster as dg
 
 # ---------------------------------------------------------------------------- defaults
 DUCKDB_MEMORY_DEFAULT = "4GB"  # ECOM_DUCKDB_MEMORY: DuckDB memory_limit
+SPARK_MEMORY_DEFAULT = "4g"  # ECOM_SPARK_MEMORY: local Spark's driver memory (the Spark engine)
 ML_MAX_CUSTOMERS_DEFAULT = 50_000  # ECOM_ML_MAX_CUSTOMERS: customers a model trains on
 
 # ---------------------------------------------------------------------------- run tags

@@ -32,7 +32,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         jobs=[*automation.jobs, runs.keep_partition_history_job],
         schedules=automation.schedules,
         sensors=[*automation.sensors, runs.build_stale_run_janitor(settings.run_history_days)],
-        resources=build_resources(settings, dbt_resource(settings.env)),
+        resources=build_resources(settings, dbt_resource(settings.dbt_target)),
         # Steps of one run share the single DuckDB writer, so run them one after another
         # in one process (cheaper than a process per step on a 2-core laptop). Across
         # runs the `duckdb_writer` pool (limit 1 in dagster.yaml) serialises writers.

@@ -27,6 +27,7 @@ from ecom_platform.contract import (
 )
 from ecom_platform.defs.resources import WRITER_POOL, LandingFolder, WarehouseResource
 from ecom_platform.lib import checks, ingest, stability
+from ecom_platform.lib.engine import raw_parquet
 from ecom_platform.lib.schemas import SOURCES
 
 GROUP = "ingestion"
@@ -164,6 +165,8 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 checks.unique_lineage_key(con, source),
                 checks.quarantine_rate(con, source, settings.max_quarantine_rate),
             ]
+            # Spark reads the accepted rows from one Parquet file per landing file
+            synced = raw_parquet.sync(con, warehouse.spark_raw_dir, [source]) if warehouse.on_spark else None
         for msg in refused:
             context.log.warning(msg)
         for f in still_writing:
@@ -188,6 +191,10 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             "files_still_being_written": dg.MetadataValue.json([f.rel for f in still_writing]),
             "days_touched": dg.MetadataValue.json(_days_summary(days_touched)),
         }
+        if synced is not None:
+            metadata["spark_raw_parquet"] = dg.MetadataValue.text(
+                f"{warehouse.spark_raw_dir / source}: {synced.summary()}"
+            )
         window = _run_window(tags)
         if window and days_touched:
             outside = sorted(d for d in days_touched if not window[0] <= d <= window[1])

@@ -25,6 +25,18 @@ class WarehouseResource(dg.ConfigurableResource):
     threads: int | None = None
     # a process holding the file (a BI tool on the live warehouse) delays a writer this long
     lock_wait_seconds: float = 300.0
+    # what dbt builds on (ECOM_ENGINE): on `spark` this file stays the ingestion ledger and
+    # the serving copy, and Spark's folder (ECOM_SPARK_DIR) holds the raw Parquet and its tables
+    engine: str = "duckdb"
+    spark_dir: str = ""
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
+
+    @property
+    def spark_raw_dir(self) -> Path:
+        return Path(self.spark_dir) / "raw"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # This process executes the run's writing steps: mark it alive for as long as it
@@ -77,6 +89,8 @@ def build_resources(settings: Settings, dbt_resource) -> dict:
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
             lock_wait_seconds=settings.lock_wait_seconds,
+            engine=settings.engine,
+            spark_dir=str(settings.spark_root),
         ),
         "landing": LandingFolder(path=str(settings.landing_dir)),
         "ml": MLSettings(max_customers=settings.ml_max_customers),

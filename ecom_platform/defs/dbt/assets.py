@@ -18,6 +18,7 @@ from ecom_platform.contract import (
     UNIT_TESTS_TAG,
     WINDOWED_UPSTREAM_TAG,
 )
+from ecom_platform.defs.dbt import spark
 from ecom_platform.defs.dbt.project import INCREMENTAL_SELECTOR, KEEP_INVOCATION_FOLDERS, daily_partitions, dbt_project
 from ecom_platform.defs.dbt.resource import _dbt_adapter, release_adapter_connection
 from ecom_platform.defs.dbt.translator import translator
@@ -112,7 +113,9 @@ def _build(
 ):
     """Start dbt (``command`` + the step's selection) and yield its events with row counts."""
     tags = context.run.tags if context.run else {}
-    column_metadata = tags.get(COLUMN_METADATA_TAG) != "off"
+    # dagster-dbt reads column metadata through a dbt adapter in this process: on Spark that
+    # would start a JVM here, holding the metastore dbt needs (the declared schema stays)
+    column_metadata = tags.get(COLUMN_METADATA_TAG) != "off" and not warehouse.on_spark
     args = [*command, *_indirect_selection(context)]
     if tags.get(UNIT_TESTS_TAG) == "off":
         args += ["--exclude-resource-type", "unit_test"]
@@ -123,6 +126,8 @@ def _build(
     # dbt opens the file itself: wait here (bounded, said in the log) while another process,
     # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock
     wait_until_writable(warehouse.path, warehouse.lock_wait_seconds, log=context.log.warning)
+    if warehouse.on_spark:
+        spark.sync_raw(warehouse, context.log.info)
     invocation = None
     try:
         # the dbt process starts inside: these variables go with it
@@ -243,6 +248,7 @@ def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: Warehou
     does not change when only data does, so the landing sensor's runs skip it to stay
     near-real-time; full builds (make run, schedules) keep it.
 
+    On Spark, the step's tables are first copied into the DuckDB file (:mod:`.spark`).
     Row counts are counted here, in one DuckDB connection once dbt has exited (it holds the
     file's write lock until then, so no count can run earlier), not by dagster-dbt's
     ``fetch_row_counts``, which opens the warehouse through the dbt adapter for every model
@@ -262,7 +268,9 @@ def _with_metadata(context: dg.AssetExecutionContext, events, warehouse: Warehou
     keys_by_output = context.assets_def.keys_by_output_name
     outputs = {ev.output_name: keys_by_output[ev.output_name] for ev in held if isinstance(ev, dg.Output)}
     counts: dict[tuple[str, ...], int] = {}
-    if outputs and Path(warehouse.path).exists():
+    if outputs and warehouse.on_spark:
+        counts.update(spark.pull_built_tables(context, warehouse, outputs.values()))
+    elif outputs and Path(warehouse.path).exists():
         with warehouse.connect(read_only=True) as con:
             counts = table_row_counts(con, [tuple(k.path) for k in outputs.values() if len(k.path) == 2])
     specs = context.assets_def.specs_by_key

@@ -71,7 +71,7 @@ class EcomDbtCliResource(DbtCliResource):
 
 
 def dbt_resource(target: str) -> DbtCliResource:
-    """The dbt CLI resource for ``target`` (``ECOM_ENV``: dev, staging or prod in profiles.yml)."""
+    """The dbt CLI resource for ``target`` (profiles.yml: dev, staging or prod on DuckDB, or spark)."""
     # The dbt installed beside this interpreter (the venv's), whether or not .venv/bin is on PATH.
     executable = Path(sys.executable).with_name("dbt")
     return EcomDbtCliResource(
