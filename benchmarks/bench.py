@@ -28,7 +28,11 @@ sums the resident set (RSS) of the child and all its descendants (dbt, for insta
 as a subprocess): ``peak_rss_tree_mb``. Each process's own high-water mark (``VmHWM``) is
 also read, so ``peak_rss_max_process_mb`` catches a single process's peak between two
 samples. A spike shorter than 0.5 s spread over several processes can be missed by the
-tree figure.
+tree figure. ``peak_rss_by_command_mb`` is the peak of the summed RSS per process name
+(``java`` is the Spark engine's JVM, a child of the dbt process), ``processes_by_command``
+how many processes of each name were seen. A child caught between fork and exec (the JVM
+spawns ``chmod`` many times a step) shows its parent's RSS under the forking thread's name:
+it is not added (``memory_spawns_skipped`` counts such sightings).
 
 Writes ``<out>/<timestamp>-scale<S>.json`` and ``.md`` per scale and
 ``<out>/<timestamp>-summary.json`` / ``.md`` for the whole run (plus ``latest.md``).
@@ -91,19 +95,49 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _status_kb(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process in kB; (0, 0) when it is gone."""
+def _status_kb(pid: int) -> tuple[int, int, str]:
+    """(VmRSS, VmHWM) of a process in kB and its name; (0, 0, "") when it is gone."""
     rss = hwm = 0
+    name = ""
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Name:"):
+                    name = line[len("Name:") :].strip()
+                elif line.startswith("VmRSS:"):
                     rss = int(line.split()[1])
                 elif line.startswith("VmHWM:"):
                     hwm = int(line.split()[1])
     except OSError:
         pass
-    return rss, hwm
+    return rss, hwm, name
+
+
+def _exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def _thread_names(pid: int) -> set[str]:
+    names = set()
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with open(f"{task.path}/comm") as fh:
+                names.add(fh.read().strip())
+    except OSError:
+        pass
+    return names
+
+
+def _spawning(name: str, exe: str, parent: tuple[int, str, str] | None) -> bool:
+    """A child between fork (or posix_spawn's vfork) and exec: the parent's program under the
+    name of the parent's thread that forked it. It shows the parent's RSS (the JVM starts
+    ``chmod`` so, many times a step), which the tree sum must not count twice."""
+    if parent is None or not exe or exe != parent[2] or name == parent[1]:
+        return False
+    return name in _thread_names(parent[0])
 
 
 class TreeMemory:
@@ -114,6 +148,9 @@ class TreeMemory:
         self.peak_tree_kb = 0
         self.peak_process_kb = 0
         self.samples = 0
+        self.peak_by_name_kb: dict[str, int] = {}  # peak of the summed RSS per process name
+        self.pids_by_name: dict[str, set[int]] = {}
+        self.spawns_skipped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -132,17 +169,27 @@ class TreeMemory:
 
     def sample(self):
         kids = _children_map()
-        stack, seen, total = [self.pid], set(), 0
+        stack: list[tuple[int, tuple[int, str, str] | None]] = [(self.pid, None)]
+        seen, total, by_name = set(), 0, {}
         while stack:
-            p = stack.pop()
+            p, parent = stack.pop()
             if p in seen:
                 continue
             seen.add(p)
-            rss, hwm = _status_kb(p)
-            total += rss
+            rss, hwm, name = _status_kb(p)
+            exe = _exe(p)
+            if _spawning(name, exe, parent):
+                self.spawns_skipped += 1
+            else:
+                total += rss
+                if name:
+                    by_name[name] = by_name.get(name, 0) + rss
+                    self.pids_by_name.setdefault(name, set()).add(p)
             self.peak_process_kb = max(self.peak_process_kb, hwm)
-            stack.extend(kids.get(p, []))
+            stack.extend((k, (p, name, exe)) for k in kids.get(p, []))
         self.peak_tree_kb = max(self.peak_tree_kb, total)
+        for name, kb in by_name.items():
+            self.peak_by_name_kb[name] = max(self.peak_by_name_kb.get(name, 0), kb)
         self.samples += 1
 
 
@@ -169,7 +216,10 @@ def run_child(cmd: list[str], env: dict, log_path: Path, *, cap_bytes: int | Non
         "wall_s": round(secs, 2),
         "peak_rss_tree_mb": round(mem.peak_tree_kb / 1024, 1),
         "peak_rss_max_process_mb": round(mem.peak_process_kb / 1024, 1),
+        "peak_rss_by_command_mb": {k: round(v / 1024, 1) for k, v in sorted(mem.peak_by_name_kb.items())},
+        "processes_by_command": {k: len(v) for k, v in sorted(mem.pids_by_name.items())},
         "memory_samples": mem.samples,
+        "memory_spawns_skipped": mem.spawns_skipped,
         "log": str(log_path),
     }
     _say(f"  {label or cmd[-1]}: rc={rc} {secs:.1f}s, peak RSS (tree) {out['peak_rss_tree_mb']:,.0f} MB")
