@@ -1,8 +1,8 @@
 """Benchmarks at scale: the whole pipeline beside a plain-DuckDB floor and a pandas peer.
 
-    python -m benchmarks.bench --scales 1,10,50 [--out bench_results/] [--work DIR]
-                                  [--keep-data] [--reuse-data] [--skip-pipeline] [--skip-refs]
-                                  [--seed 42] [--pandas-mem-gb 12] [--prepare]
+    python -m benchmarks.bench --scales 1,10,50 [--engines duckdb,spark] [--out bench_results/]
+                                  [--work DIR] [--keep-data] [--reuse-data] [--skip-pipeline]
+                                  [--skip-refs] [--seed 42] [--pandas-mem-gb 12] [--prepare]
 
 Per scale, in its own folder ``<work>/scale<S>/`` (default work root ``<data>/bench``), every
 stage in its own child process whose environment points ``ECOM_DATA_DIR``, ``ECOM_LANDING``
@@ -22,6 +22,11 @@ children):
    machine down; a failure is recorded with its error;
 5. **agreement**: ours vs floor, ours vs pandas (and floor vs pandas): exact on integers,
    to the cent on money.
+
+With ``--engines duckdb,spark`` the pipeline stage runs once per engine (``ECOM_ENGINE``) on
+the same landing files, each engine in its own data folder, and the scale's report gets
+the engines side by side and their marts/bi parity (:mod:`benchmarks.engines`); the
+references and the agreement use the first engine's warehouse.
 
 Peak memory of each child is measured by a thread that samples ``/proc`` every 0.5 s and
 sums the resident set (RSS) of the child and all its descendants (dbt, for instance, runs
@@ -53,6 +58,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import engines
 from ecom_platform.config import DBT_PROJECT_DIR, REPO_ROOT, environment_for_subprocess, get_settings
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
@@ -398,6 +404,24 @@ def summarise_pipeline(steps: dict, facts: dict) -> dict:
     }
 
 
+def run_pipeline(data: Path, env: dict, logs: Path, label: str = "pipeline") -> dict:
+    """``cli materialize`` on ``data`` (its state removed first): wall time, memory, steps, facts."""
+    py = sys.executable
+    shutil.rmtree(data / "dev", ignore_errors=True)
+    shutil.rmtree(data / "dagster_home", ignore_errors=True)
+    # As `make run` does before it materializes: dbt's manifest and partial-parse state
+    # prepared with this scale's profile (its warehouse path), else every dbt step of
+    # the run re-parses the project in full (~4 s each). Not counted in the pipeline.
+    prep = run_child([py, "-m", "ecom_platform.cli", "prepare"], env, logs / "prepare.log", label="prepare")
+    run = run_child([py, "-m", "ecom_platform.cli", "materialize"], env, logs / "pipeline.log", label=label)
+    steps = run_steps(data / "dagster_home") if (data / "dagster_home").exists() else {"steps": []}
+    facts = warehouse_facts(data)
+    out = {**run, **steps, "facts": facts, "summary": summarise_pipeline(steps, facts), "prepare": prep}
+    if run["returncode"] != 0:
+        out["log_tail"] = _tail(logs / "pipeline.log", 15)
+    return out
+
+
 def bench_scale(scale: float, args, stamp: str) -> dict:
     work = Path(args.work) / f"scale{scale:g}"
     data = work / "data"
@@ -433,23 +457,13 @@ def bench_scale(scale: float, args, stamp: str) -> dict:
         result["error"] = "the generator wrote no manifest: " + _tail(logs / "generate.log")
         return result
 
-    # 2. the pipeline, landing files to the BI copy
+    # 2. the pipeline, landing files to the BI copy: once per engine, the first in `data`
     if not args.skip_pipeline:
-        if (data / "dev").exists() or (data / "dagster_home").exists():
-            shutil.rmtree(data / "dev", ignore_errors=True)
-            shutil.rmtree(data / "dagster_home", ignore_errors=True)
-        # As `make run` does before it materializes: dbt's manifest and partial-parse state
-        # prepared with this scale's profile (its warehouse path), else every dbt step of
-        # the run re-parses the project in full (~4 s each). Not counted in the pipeline.
-        result["prepare"] = run_child(
-            [py, "-m", "ecom_platform.cli", "prepare"], env, logs / "prepare.log", label="prepare"
-        )
-        run = run_child([py, "-m", "ecom_platform.cli", "materialize"], env, logs / "pipeline.log", label="pipeline")
-        steps = run_steps(data / "dagster_home") if (data / "dagster_home").exists() else {"steps": []}
-        facts = warehouse_facts(data)
-        result["pipeline"] = {**run, **steps, "facts": facts, "summary": summarise_pipeline(steps, facts)}
-        if run["returncode"] != 0:
-            result["pipeline"]["log_tail"] = _tail(logs / "pipeline.log", 15)
+        runs = engines.run_engines(args.engines, work, env, run_pipeline)
+        result["prepare"] = runs[args.engines[0]].pop("prepare")
+        result["pipeline"] = runs[args.engines[0]]
+        if args.engines != [engines.DEFAULT]:
+            result["engines"] = engines.section(runs, say=_say)
 
     # 3-4. references, each in its own child
     refs_dir = work / "refs"
@@ -725,6 +739,8 @@ def scale_markdown(r: dict, mach: dict) -> str:
     lines += [f"| {k} | {v} |" for k, v in scale_rows(r)]
     if r.get("error"):
         lines += ["", f"Error: {r['error']}"]
+    if r.get("engines"):
+        lines += ["", engines.markdown(r)]
     return "\n".join(lines) + "\n"
 
 
@@ -758,6 +774,7 @@ def summary_markdown(results: list[dict], mach: dict, stamp: str) -> str:
                 f"- scale {r['scale']:g}: "
                 + "; ".join(f"{k} {'met' if ok else 'MISSED'} ({v})" for k, (ok, v) in verdicts.items())
             )
+    lines += ["\n" + engines.markdown(r) for r in results if r.get("engines")]
     return "\n".join(lines) + "\n"
 
 
@@ -801,6 +818,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--scales", type=_scales, default=_scales("1,10,50"), help="comma-separated scale factors (default 1,10,50)"
     )
+    ap.add_argument(
+        "--engines",
+        type=engines.parse_engines,
+        default=[engines.DEFAULT],
+        help="comma-separated dbt engines, the pipeline once per engine (default duckdb; duckdb,spark)",
+    )
     ap.add_argument("--out", default=str(REPO_ROOT / "bench_results"), help="where JSON and markdown go")
     ap.add_argument("--work", default=str(settings.data_dir / "bench"), help="root of the per-scale data folders")
     ap.add_argument("--seed", type=int, default=settings.seed)
@@ -829,6 +852,9 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.ref_temp) if args.ref_temp else None,
         )
 
+    missing = {e: why for e in args.engines if (why := engines.unavailable(e))}
+    if missing and not args.skip_pipeline:
+        ap.error("; ".join(f"engine {e}: {why}" for e, why in missing.items()))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.prepare or not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
@@ -852,8 +878,11 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"machine": mach, "targets": TARGETS, "results": results}, indent=2, default=str)
         )
         (out / "latest.md").write_text(summary)
+    if args.engines[-1] != engines.DEFAULT and not args.skip_pipeline:
+        # the last pipeline prepared dbt's shared manifest for its engine: back to this environment's
+        subprocess.run([sys.executable, "-m", "ecom_platform.cli", "prepare"], cwd=REPO_ROOT, check=False)
     print(summary, flush=True)
-    ok = all(r.get("agreement", {}).get("all_agree", True) for r in results)
+    ok = all(r.get("agreement", {}).get("all_agree", True) for r in results) and engines.parity_ok(results)
     return 0 if ok else 2
 
 
