@@ -26,7 +26,7 @@ help:
 	@echo "make browser  install Debian's chromium (root or sudo) for the dashboard browser test"
 	@echo "make summary  print tables, row counts and paths"
 	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
-	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline, a plain-DuckDB floor and pandas; write bench_results/"
+	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline on engines $(BENCH_ENGINES) (BENCH_ENGINES=duckdb,spark), a plain-DuckDB floor and pandas; write bench_results/"
 	@echo "make bench-refresh  full build vs one new day dropped in the landing folder (scale 1)"
 	@echo "make snapshot build a scale-0.2 shop and compare every table with devtools/snapshots/ (refactors)"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
@@ -94,8 +94,9 @@ test-fast: install
 
 # Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
 BENCH_SCALES ?= 1,10,50
+BENCH_ENGINES ?= duckdb
 bench: prepare
-	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --out bench_results $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --engines $(BENCH_ENGINES) --out bench_results $(BENCH_ARGS)
 
 bench-refresh: prepare
 	$(PY) -m benchmarks.refresh
