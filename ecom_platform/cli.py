@@ -219,6 +219,8 @@ def summary(settings: Settings) -> None:
     missing_inputs = [(s, hint) for s, hint in OPTIONAL_INPUTS.items() if has_log and s not in landed]
     _say("")
     _say(f"Warehouse ({settings.env}): {path}  [{path.stat().st_size / 1e6:,.0f} MB]")
+    if settings.engine == "spark":
+        _say(f"dbt built on Spark: its tables in {settings.spark_root / 'warehouse'}, copied into the warehouse above")
     width = max((len(f"{s}.{t}") for s, t, _ in counts), default=10)
     current = None
     for schema, table, n in counts:
@@ -261,6 +263,9 @@ def summary(settings: Settings) -> None:
         if settings.landing_dir.resolve() == (settings.data_dir / "landing").resolve()
         else f"make dev LANDING={settings.landing_dir}"
     )
+    if settings.engine == "spark":
+        dev = f"ECOM_ENGINE=spark {dev}"
+
     _say(f"Dagster UI: `{dev}`, then open http://127.0.0.1:3000")
 
 
