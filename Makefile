@@ -77,10 +77,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together).
+# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together),
+# in collection order, the longest file first (tests/conftest.py, LONGEST_FIRST).
 # The Spark engine is installed too: the engine-equality test builds the warehouse on both.
 test: $(VENV)/.installed-spark prepare
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(VENV)/bin/ruff check .
