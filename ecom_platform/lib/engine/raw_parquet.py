@@ -15,7 +15,7 @@ rows in ``raw.quarantine`` and its attempt in ``raw.ingest_log``. This module th
 
 The folder is a function of ``raw.*`` alone: a sync that died half way (kill -9) is
 completed by the next one, and a second sync writes nothing. Spark reads each folder as an
-external table (``dbt_project/macros/spark_raw.sql``).
+external table (``dbt_project/macros/spark_engine.sql``).
 """
 
 from __future__ import annotations

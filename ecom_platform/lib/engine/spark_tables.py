@@ -4,9 +4,10 @@ Spark's tables are Parquet under its warehouse folder, ``<spark>/warehouse/<sche
 (partitioned ones in ``<column>=<value>/`` folders). Once dbt has exited, each table a step
 built is read by DuckDB's Parquet reader (Arrow columns, no JVM) and replaces the table of
 the same name in the DuckDB file, with its dbt description and column descriptions as
-comments (Spark keeps no column comments on Parquet tables). A partitioned table with no
-rows has no data file: Spark then writes a schema file beside it
-(``dbt_project/macros/spark_raw.sql``, ``spark_schema_file``), read instead.
+comments (Spark keeps no column comments on Parquet tables). A partitioned table's columns
+and types come from the schema file (no rows) a post-hook writes after each build
+(``dbt_project/macros/spark_engine.sql``, ``spark_schema_file``): its partition columns live
+in folder names, and with no rows it has no data file at all.
 """
 
 from __future__ import annotations
