@@ -77,11 +77,12 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together),
-# in collection order, the longest file first (tests/conftest.py, LONGEST_FIRST).
-# The Spark engine is installed too: the engine-equality test builds the warehouse on both.
+# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together);
+# then the Spark engine's equality test alone (marked spark): its JVM beside the other worker's
+# DuckDB and ML slowed both several-fold. The Spark engine is installed first.
 test: $(VENV)/.installed-spark prepare
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -n 2 --dist loadfile -m "not spark"
+	$(PY) -m pytest -m spark
 
 lint: install
 	$(VENV)/bin/ruff check .

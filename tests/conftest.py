@@ -119,12 +119,3 @@ def step_failures(result) -> list[str]:
         f"{e.step_key}: {e.event_specific_data.error.message[:2000]}" for e in result.all_events if e.is_step_failure
     ]
 
-
-# The longest test file (minutes of local Spark): started first, so that with `make test`'s
-# `-n 2 --dist loadfile --no-loadscope-reorder` it runs beside the other files instead of
-# after them (started last, it added its whole length to the suite's).
-LONGEST_FIRST = ("tests/integration/test_spark_engine.py",)
-
-
-def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: 0 if item.nodeid.split("::")[0] in LONGEST_FIRST else 1)

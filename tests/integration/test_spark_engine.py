@@ -24,7 +24,7 @@ from ecom_platform.config import DBT_PROJECT_DIR
 from ecom_platform.lib.schemas import SOURCES
 from tests.conftest import check_results, materialize_everything, planned_checks, step_failures, use_environment
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 SCALE = 0.02
 
