@@ -118,4 +118,3 @@ def step_failures(result) -> list[str]:
     return [
         f"{e.step_key}: {e.event_specific_data.error.message[:2000]}" for e in result.all_events if e.is_step_failure
     ]
-
