@@ -27,7 +27,7 @@ help:
 	@echo "make summary  print tables, row counts and paths"
 	@echo "make models   each model: published or not and why, champion and candidates against the naive baseline"
 	@echo "make bench    generate scales $(BENCH_SCALES) (BENCH_SCALES=1,10,50), run the pipeline on engines $(BENCH_ENGINES) (BENCH_ENGINES=duckdb,spark), a plain-DuckDB floor and pandas; write bench_results/"
-	@echo "make bench-refresh  full build vs one new day dropped in the landing folder (scale 1)"
+	@echo "make bench-refresh  full build vs one new day dropped in the landing folder, scales $(BENCH_REFRESH_SCALES) (BENCH_REFRESH_SCALES=1,10); writes bench_results/refresh-latest.json"
 	@echo "make snapshot build a scale-0.2 shop and compare every table with devtools/snapshots/ (refactors)"
 	@echo "make lock     re-resolve constraints.txt from pyproject.toml"
 	@echo "make clean    remove .venv, data/ and dbt artefacts"
@@ -94,14 +94,15 @@ lint: install
 test-fast: install
 	$(PY) -m pytest -n 2 -m "not integration and not realdata and not component"
 
-# Sensor-triggered refresh at the default scale: full build vs one new day (takes minutes).
 BENCH_SCALES ?= 1,10,50
 BENCH_ENGINES ?= duckdb
+# Sensor-triggered refresh: full build vs one new day, per scale (takes minutes each).
+BENCH_REFRESH_SCALES ?= 1
 bench: prepare
 	$(PY) -m benchmarks.bench --scales $(BENCH_SCALES) --engines $(BENCH_ENGINES) --out bench_results $(BENCH_ARGS)
 
 bench-refresh: prepare
-	$(PY) -m benchmarks.refresh
+	$(PY) -m benchmarks.refresh --scales $(BENCH_REFRESH_SCALES) --out bench_results
 
 # Before and after a refactor: a fresh scale-0.2 build, every table's row count and column
 # checksums compared with devtools/snapshots/scale-0.2.json (SNAPSHOT_ARGS="--out FILE" keeps it).

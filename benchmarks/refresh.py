@@ -2,6 +2,14 @@
 
     python -m benchmarks.refresh [--scale 1] [--seed 42] [--landing DIR] [--work DIR]
                                           [--json FILE]
+    python -m benchmarks.refresh --scales 1,10 [--out bench_results]   (make bench-refresh)
+
+With ``--scales``, each scale is measured in a child process of its own (its own work folder
+``<work>/scale<S>``), and ``<out>/refresh-latest.json`` (plus a timestamped copy) gets one
+entry per scale: ``scale``, ``full_rebuild_s``, ``new_day_s`` (from the sensor's tick to the
+BI copy showing the day), ``fixed_s`` (what the new day costs whatever its data),
+``new_rows`` (the held-out day's transactions and events), ``dbt_work_s`` and the child's
+whole result under ``detail``.
 
 What it does, on its own warehouse under ``--work`` (default ``<data>/bench_refresh``):
 
@@ -329,9 +337,85 @@ def _group(steps: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in out.items()}
 
 
+# ---------------------------------------------------------------------------- several scales
+def summary_entry(scale: float, result: dict) -> dict:
+    """The figures ``refresh-latest.json`` keeps for one scale, from one child's result."""
+    ro = result["overheads_refresh"]
+    return {
+        "scale": scale,
+        "full_rebuild_s": result["full_rebuild_s"],
+        "new_day_s": result["latency_from_tick_s"],
+        "fixed_s": ro["fixed_s"],
+        "new_rows": sum(result["held_out_rows"].values()),
+        "dbt_work_s": round(sum(r["dbt_work_s"] or 0 for r in ro["dbt_steps"].values()), 2),
+        "tables_updated": result["tables_updated"],
+        "detail": result,
+    }
+
+
+def run_scales(scales: list[float], args) -> int:
+    """Each scale in a child process (a fresh Dagster instance and settings), then one JSON."""
+    from ecom_platform.config import get_settings
+
+    work = (args.work or get_settings().data_dir / "bench_refresh").resolve()
+    out_dir = args.out.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries, failed = [], []
+    for scale in scales:
+        child_json = work / f"scale{scale:g}.json"
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.refresh",
+            "--scale",
+            f"{scale:g}",
+            "--work",
+            str(work / f"scale{scale:g}"),
+        ]
+        cmd += ["--json", str(child_json)]
+        if args.seed is not None:
+            cmd += ["--seed", str(args.seed)]
+        _say(f"=== scale {scale:g}: {' '.join(cmd[1:])}")
+        work.mkdir(parents=True, exist_ok=True)
+        child_json.unlink(missing_ok=True)
+        rc = subprocess.run(cmd, check=False).returncode
+        if rc != 0 or not child_json.exists():
+            failed.append(scale)
+            _say(f"scale {scale:g}: the refresh bench failed (rc {rc})")
+            continue
+        entries.append(summary_entry(scale, json.loads(child_json.read_text())))
+    report = {
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "scales": entries,
+    }
+    if len(entries) >= 2 and entries[0]["new_day_s"]:
+        report["new_day_ratio_last_to_first"] = round(entries[-1]["new_day_s"] / entries[0]["new_day_s"], 2)
+    text = json.dumps(report, indent=2, default=str)
+    (out_dir / "refresh-latest.json").write_text(text)
+    (out_dir / f"refresh-{datetime.now():%Y%m%dT%H%M%S}.json").write_text(text)
+    _say("")
+    _say(
+        f"{'scale':>6} {'full rebuild (s)':>17} {'new day (s)':>12} {'fixed (s)':>10} {'dbt work (s)':>13} {'new rows':>10}"
+    )
+    for e in entries:
+        _say(
+            f"{e['scale']:>6g} {e['full_rebuild_s']:>17.1f} {e['new_day_s']:>12.1f} {e['fixed_s']:>10.1f} "
+            f"{e['dbt_work_s']:>13.1f} {e['new_rows']:>10,}"
+        )
+    if "new_day_ratio_last_to_first" in report:
+        _say(
+            f"new day, scale {entries[-1]['scale']:g} against {entries[0]['scale']:g}: {report['new_day_ratio_last_to_first']}x"
+        )
+    _say(f"results: {out_dir / 'refresh-latest.json'}")
+    return 1 if failed or not all(e["tables_updated"] for e in entries) else 0
+
+
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.refresh", description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default=None, help="comma-separated scales, each in a child (make bench-refresh)")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="where refresh-latest.json goes")
     parser.add_argument("--scale", type=float, default=None, help="generator scale (default: ECOM_SCALE)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--landing", type=Path, default=None, help="copy this landing folder instead of generating")
@@ -339,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="where to write the results")
     parser.add_argument("--interval", type=float, default=None, help="sensor interval assumed for 'from drop' (s)")
     args = parser.parse_args(argv)
+    if args.scales:
+        return run_scales([float(x) for x in args.scales.split(",") if x.strip()], args)
 
     from ecom_platform.config import environment_for_subprocess, get_settings, override_environment
 

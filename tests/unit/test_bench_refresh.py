@@ -24,3 +24,29 @@ def test_the_held_out_day_is_the_last_real_day_in_both_sources(tmp_path):
     assert {s: f["rows"] for s, f in held["files"].items()} == {"transactions": 3, "events": 5}
     left = (landing / "transactions" / "2024-01.csv").read_text().splitlines()
     assert len(left) == 1 + 2 + 1  # header, day 2, and the bad row stays for ingestion to quarantine
+
+
+def test_a_scale_s_summary_keeps_the_figures_the_issue_asks_for():
+    from benchmarks.refresh import summary_entry
+
+    result = {
+        "full_rebuild_s": 291.0,
+        "latency_from_tick_s": 18.4,
+        "held_out_rows": {"transactions": 1685, "events": 10007},
+        "overheads_refresh": {
+            "fixed_s": 7.5,
+            "dbt_steps": {"dbt_models": {"dbt_work_s": 6.25}, "dbt_incremental_models": {"dbt_work_s": None}},
+        },
+        "tables_updated": True,
+    }
+    entry = summary_entry(10.0, result)
+    assert {k: v for k, v in entry.items() if k != "detail"} == {
+        "scale": 10.0,
+        "full_rebuild_s": 291.0,
+        "new_day_s": 18.4,
+        "fixed_s": 7.5,
+        "new_rows": 11692,
+        "dbt_work_s": 6.25,
+        "tables_updated": True,
+    }
+    assert entry["detail"] is result
