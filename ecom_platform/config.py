@@ -131,6 +131,7 @@ DBT_RUN_ENV = {
     "window_start_date": "ECOM_DBT_WINDOW_START",
     "window_end_date": "ECOM_DBT_WINDOW_END",
     "new_rows_run_id": "ECOM_DBT_NEW_ROWS_RUN_ID",
+    "marts_window": "ECOM_DBT_MARTS_WINDOW",
 }
 
 

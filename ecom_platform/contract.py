@@ -37,6 +37,11 @@ TESTS_SCOPE_TAG = "ecom/dbt_tests_scope"
 # covers every day whose lines changed, also the days of a replaced version, so the table
 # stays equal to a full rebuild.
 WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
+# "on" (with WINDOWED_UPSTREAM_TAG, when every file of the run carries days: transactions,
+# events) lets the incremental marts recompute only the days and weeks of that range (see
+# dbt_project/macros/mart_window.sql). A products or customers file can move every day's
+# figures, so its run rebuilds them over every day.
+WINDOWED_MARTS_TAG = "ecom/dbt_windowed_marts"
 # On a keep_partition_history run (defs/runs.py): the eager models ignore its updates.
 HISTORY_TAG = "ecom/partition_history"
 # On a record_failures run: the failed run it records.

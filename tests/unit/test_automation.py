@@ -200,15 +200,29 @@ def test_a_changed_file_reruns_with_the_new_hash_and_both_versions_days(env):
     write(landing, "transactions/t.csv", TRANSACTIONS_HEADER, transaction_lines("2024-01-04", 3), mtime_ns=2 * 10**18)
     look = tick(defs, instance, cursor)
     assert look.run_requests == [] and "not yet stable" in look.skip_message
-    (req,) = tick(defs, instance, look.cursor).run_requests
+    requested = tick(defs, instance, look.cursor)
+    (req,) = requested.run_requests
     assert sha(t) != old and req.run_key == f"transactions/t.csv@{sha(t)}"
     # the old version's day is rebuilt too (its rows leave it)
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
         "2024-01-02",
         "2024-01-04",
     )
-    # every changed day is in the range: int_retail__order_lines may be built over it too
+    # every changed day is in the range: int_retail__order_lines may be built over it too,
+    # and the incremental marts (only transactions changed: no dimension moved)
     assert req.tags["ecom/dbt_windowed_upstream"] == "on"
+    assert req.tags["ecom/dbt_windowed_marts"] == "on"
+
+    # a products file moves dimensions (a category): the marts take every day again
+    write(
+        landing,
+        "products/products.csv",
+        "stock_code,product_id,description,category,brand,list_price",
+        ["SKU000,1000,Item 0,garden,acme,2.50"],
+    )
+    (req,) = tick(defs, instance, tick(defs, instance, requested.cursor).cursor).run_requests
+    assert req.tags["ecom/sources"] == "products"
+    assert "ecom/dbt_windowed_marts" not in req.tags
 
 
 def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
@@ -228,6 +242,7 @@ def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
         "2010-01-04",
     )
     assert "ecom/dbt_windowed_upstream" not in req.tags
+    assert "ecom/dbt_windowed_marts" not in req.tags  # nor the marts' days
     assert upstream_window(req.tags) is None  # the day before the partitions is not lost
     assert upstream_window({**req.tags, "ecom/dbt_windowed_upstream": "on"}) == {
         "window_start_date": "2010-01-04",

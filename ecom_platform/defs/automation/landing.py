@@ -16,6 +16,7 @@ from ecom_platform.contract import (
     TESTS_SCOPE_TAG,
     TRIGGER_TAG,
     UNIT_TESTS_TAG,
+    WINDOWED_MARTS_TAG,
     WINDOWED_UPSTREAM_TAG,
     raw_key,
 )
@@ -132,6 +133,9 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
             # every changed day is in the range: the unpartitioned dbt step may build its
             # day-windowed model over it too (else it is rebuilt in full)
             tags[WINDOWED_UPSTREAM_TAG] = "on"
+            if all(ingest.SOURCES[s].date_column is not None for s in decision.sources):
+                # only day-carrying files: the incremental marts may rebuild just these days
+                tags[WINDOWED_MARTS_TAG] = "on"
         tags[DAYS_TAG] = f"{start}..{end} ({why})"
     return dg.RunRequest(run_key=decision.run_key, asset_selection=keys, asset_check_keys=check_keys, tags=tags)
 

@@ -16,6 +16,7 @@ from ecom_platform.contract import (
     RANGE_START_TAG,
     TESTS_SCOPE_TAG,
     UNIT_TESTS_TAG,
+    WINDOWED_MARTS_TAG,
     WINDOWED_UPSTREAM_TAG,
 )
 from ecom_platform.defs.dbt import spark
@@ -122,6 +123,8 @@ def _build(
     run_env = {
         **(window or {}),
         "new_rows_run_id": context.run.run_id if tags.get(TESTS_SCOPE_TAG) == "new_rows" else None,
+        # the incremental marts recompute only the window's days (dbt_project/macros/mart_window.sql)
+        "marts_window": "on" if window and tags.get(WINDOWED_MARTS_TAG) == "on" else None,
     }
     # dbt opens the file itself: wait here (bounded, said in the log) while another process,
     # such as a BI tool on the live file, holds it, rather than let dbt fail on the lock

@@ -6,12 +6,23 @@
 --   orders = distinct non-cancelled invoices with at least one merchandise line of the
 --            category: an invoice with lines of two categories counts in both, so orders
 --            do not add up over categories
+-- Incremental (macros/mart_window.sql): a landing-sensor run recomputes the window's days;
+-- a run with a products file (categories may move) recomputes every day.
+{{ config(
+    materialized='incremental',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('sales_day'),
+    unique_key='sales_day',
+    on_schema_change='fail',
+    pre_hook="{{ delete_mart_window('sales_day') }}",
+) }}
+
 with
 
 lines as (
 
     select * from {{ ref('fct_order_lines') }}
-    where is_merchandise
+    where is_merchandise and {{ mart_window_predicate('invoice_day') }}
 
 ),
 

@@ -4,6 +4,18 @@
 --   new_customers = known customers whose first non-cancelled merchandise invoice falls on
 --                   that day, counted in the country of that first invoice (additive over
 --                   days and countries, unlike unique_customers)
+-- Incremental (macros/mart_window.sql): a landing-sensor run recomputes the window's days
+-- and the days whose new_customers moved (a late or corrected file can move a customer's
+-- first order to another day); first orders are taken over the whole history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('sales_day'),
+    unique_key='sales_day',
+    on_schema_change='fail',
+    pre_hook="{{ delete_mart_window('sales_day') }}",
+) }}
+
 with
 
 lines as (
@@ -36,14 +48,64 @@ new_customers as (
 
 ),
 
+-- the days to recompute: the window's (every day when not windowed) and, in a windowed
+-- run, the days whose new_customers differ from the table's
+affected_days as (
+
+    select distinct invoice_day
+    from lines
+    where {{ mart_window_predicate('invoice_day') }}
+    {%- if marts_windowed() %}
+
+        union
+
+        select changed.invoice_day
+        from (
+            select
+                invoice_day,
+                country,
+                new_customers
+            from new_customers
+            except
+            select
+                sales_day,
+                country,
+                new_customers
+            from {{ this }}
+            where new_customers > 0
+        ) as changed
+
+        union
+
+        select gone.sales_day
+        from (
+            select
+                sales_day,
+                country,
+                new_customers
+            from {{ this }}
+            where new_customers > 0
+            except
+            select
+                invoice_day,
+                country,
+                new_customers
+            from new_customers
+        ) as gone
+    {%- endif %}
+
+),
+
 daily as (
 
     select
-        invoice_day,
-        country,
+        lines.invoice_day,
+        lines.country,
         {{ merchandise_sales_measures('lines') }}
     from lines
-    group by invoice_day, country
+    inner join affected_days
+        on lines.invoice_day = affected_days.invoice_day
+    group by lines.invoice_day, lines.country
 
 )
 

@@ -11,6 +11,17 @@
 --   unique_customers  = distinct known customers with an order that day
 --   aov               = gross_revenue / orders to the cent, half a cent up (NULL without orders)
 --   cancellation_rate = cancellations / (orders + cancellations) to 4 decimals (NULL without invoices)
+-- Incremental (macros/mart_window.sql): a landing-sensor run recomputes the window's days
+-- and the days of the span without a row yet (the zero days up to a new first or last day).
+{{ config(
+    materialized='incremental',
+    incremental_strategy=day_incremental_strategy(),
+    partition_by=day_partition_by('sales_day'),
+    unique_key='sales_day',
+    on_schema_change='fail',
+    pre_hook="{{ delete_mart_window('sales_day') }}",
+) }}
+
 with
 
 lines as (
@@ -20,29 +31,41 @@ lines as (
 
 ),
 
+span as (
+
+    select
+        min(invoice_day) as first_day,
+        max(invoice_day) as last_day
+    from lines
+
+),
+
 dates as (
 
-    select * from {{ ref('dim_dates') }}
+    select dim_dates.*
+    from {{ ref('dim_dates') }} as dim_dates
+    cross join span
+    where
+        dim_dates.date_day between span.first_day and span.last_day
+        and (
+            {{ mart_window_predicate('dim_dates.date_day') }}
+            {% if marts_windowed() -%}
+                or dim_dates.date_day not in (select kept.sales_day from {{ this }} as kept)
+            {%- endif %}
+        )
 
 ),
 
 daily as (
 
     select
-        invoice_day,
+        lines.invoice_day,
         {{ merchandise_sales_measures('lines') }},
-        count(distinct customer_id) filter (where not is_cancellation) as unique_customers
+        count(distinct lines.customer_id) filter (where not lines.is_cancellation) as unique_customers
     from lines
-    group by invoice_day
-
-),
-
-span as (
-
-    select
-        min(invoice_day) as first_day,
-        max(invoice_day) as last_day
-    from daily
+    inner join dates
+        on lines.invoice_day = dates.date_day
+    group by lines.invoice_day
 
 )
 
@@ -62,7 +85,5 @@ select
     {{ cents_ratio('daily.gross_revenue', 'nullif(daily.orders, 0)') }} as aov,
     {{ rate_4dp('daily.cancellations', 'daily.orders + daily.cancellations') }} as cancellation_rate
 from dates
-cross join span
 left join daily
     on dates.date_day = daily.invoice_day
-where dates.date_day between span.first_day and span.last_day
