@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     graph = defs.resolve_asset_graph()
     instance = dg.DagsterInstance.get()
     sensor = defs.resolve_sensor_def("landing_sensor")
-    sensor_resources = {"landing": defs.resources["landing"]}
+    sensor_resources = {"landing": defs.resources["landing"], "warehouse": defs.resources["warehouse"]}
     interval = args.interval if args.interval is not None else automation.LANDING_SENSOR_INTERVAL_SECONDS
 
     # 1. the full rebuild: everything but ML, unpartitioned (daily facts in full)
