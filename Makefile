@@ -81,8 +81,8 @@ browser:
 # then the Spark engine's equality test alone (marked spark): its JVM beside the other worker's
 # DuckDB and ML slowed both several-fold. The Spark engine is installed first.
 test: $(VENV)/.installed-spark prepare
-	$(PY) -m pytest -n 2 --dist loadfile -m "not spark"
-	$(PY) -m pytest -m spark
+	$(PY) -m pytest -n 2 --dist loadfile -m "not spark" --durations=15
+	$(PY) -m pytest -m spark --durations=5
 
 lint: install
 	$(VENV)/bin/ruff check .

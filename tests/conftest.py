@@ -72,9 +72,11 @@ def use_environment(monkeypatch, root: Path, **extra: str) -> config.Settings:
     return settings
 
 
-def materialize_everything(settings: config.Settings, selection: str | None = None, instance=None):
+def materialize_everything(
+    settings: config.Settings, selection: str | None = None, instance=None, tags: dict[str, str] | None = None
+):
     """Materialize (a selection of) the code location in process on ``settings``' warehouse
-    (on ``instance``, or a fresh ephemeral one)."""
+    (on ``instance``, or a fresh ephemeral one), with the run ``tags`` added."""
     import dagster as dg
 
     from ecom_platform.definitions import build_defs
@@ -88,7 +90,7 @@ def materialize_everything(settings: config.Settings, selection: str | None = No
         raise_on_error=False,
         # column schema and lineage are not under test here (make run in test_your_files
         # fetches them); they cost dbt's adapter a pass over every model
-        tags={"ecom/column_metadata": "off"},
+        tags={"ecom/column_metadata": "off", **(tags or {})},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
 
