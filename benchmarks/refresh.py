@@ -491,10 +491,15 @@ def main(argv: list[str] | None = None) -> int:
     bi_before = bi_copy_state(settings.bi_dir, day)
 
     # 2. the sensor's baseline: the folder as it is now is already taken
-    ctx = dg.build_sensor_context(instance=instance, definitions=defs, resources=sensor_resources)
-    first = sensor.evaluate_tick(ctx)
-    ctx = dg.build_sensor_context(instance=instance, definitions=defs, resources=sensor_resources, cursor=first.cursor)
-    second = sensor.evaluate_tick(ctx)
+    def tick(cursor: str | None):
+        # the warehouse resource is a context manager: the sensor's context must be opened
+        with dg.build_sensor_context(
+            instance=instance, definitions=defs, resources=sensor_resources, cursor=cursor
+        ) as ctx:
+            return sensor.evaluate_tick(ctx)
+
+    first = tick(None)
+    second = tick(first.cursor)
     cursor = second.cursor
     # pretend these were taken: only the new day should trigger
     if second.run_requests:
@@ -510,8 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     while request is None and ticks < 5:
         ticks += 1
         t_tick = time.perf_counter()
-        ctx = dg.build_sensor_context(instance=instance, definitions=defs, resources=sensor_resources, cursor=cursor)
-        res = sensor.evaluate_tick(ctx)
+        res = tick(cursor)
         cursor = res.cursor
         if res.run_requests:
             request = res.run_requests[0]
