@@ -77,11 +77,12 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together);
+# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures together),
+# in collection order, the longest files first (tests/conftest.py, LONGEST_FIRST);
 # then the Spark engine's equality test alone (marked spark): its JVM beside the other worker's
 # DuckDB and ML slowed both several-fold. The Spark engine is installed first.
 test: $(VENV)/.installed-spark prepare
-	$(PY) -m pytest -n 2 --dist loadfile -m "not spark" --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not spark" --durations=15
 	$(PY) -m pytest -m spark --durations=5
 
 lint: install
