@@ -48,15 +48,24 @@
 {%- endmacro %}
 
 {% macro delete_day_window(day_column) -%}
-    {{ return(adapter.dispatch('delete_day_window', 'ecom_platform')(day_column)) }}
-{%- endmacro %}
-
-{% macro default__delete_day_window(day_column) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ day_window_predicate(day_column) }}
+        {{ delete_rows_where(day_column, day_window_predicate(day_column)) }}
     {%- else -%}
         select 1 as no_window_to_delete
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    delete_rows_where(column, predicate): the SQL of a pre-hook removing the rows of {{ this }}
+    that match `predicate`, where `column` is the table's partition column on Spark. Shared by
+    delete_day_window and the marts' delete_mart_window (mart_window.sql).
+-#}
+{% macro delete_rows_where(column, predicate) -%}
+    {{ return(adapter.dispatch('delete_rows_where', 'ecom_platform')(column, predicate)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows_where(column, predicate) -%}
+    delete from {{ this }} where {{ predicate }}
 {%- endmacro %}
 
 {#-
@@ -119,27 +128,25 @@
 {#-
     Spark (parquet tables: no DELETE, no UPDATE; Delta/Iceberg would need jars from Maven).
     delete_day_window drops the window's day partitions (the facts are partitioned by day on
-    Spark, see day_partition_by) in one ALTER TABLE, found by a query at hook time.
+    Spark, see day_partition_by) in one ALTER TABLE (spark__delete_rows_where).
     The key repair rewrites the whole table once through a scratch copy (Spark cannot
     overwrite a table it reads in the same statement), re-resolving both keys; the product
     hook then has nothing left to do. It costs a full copy of fct_events per incremental run.
 -#}
-{% macro spark__delete_day_window(day_column) -%}
-    {%- if is_incremental() and execute -%}
-        {%- set days = run_query(
-            "select distinct cast(" ~ day_column ~ " as string) as d from " ~ this
-            ~ " where " ~ day_window_predicate(day_column)) -%}
-        {%- set specs = [] -%}
-        {%- for d in days.columns[0].values() -%}
-            {%- do specs.append("partition (" ~ day_column ~ " = '" ~ d ~ "')") -%}
+{#- Spark: drop the partitions holding matching rows, found by a query at hook time. -#}
+{% macro spark__delete_rows_where(column, predicate) -%}
+    {%- set specs = [] -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select distinct cast(" ~ column ~ " as string) as d from " ~ this ~ " where " ~ predicate) -%}
+        {%- for d in found.columns[0].values() -%}
+            {%- do specs.append("partition (" ~ column ~ " = '" ~ d ~ "')") -%}
         {%- endfor -%}
         {%- if specs -%}
             {%- do run_query("alter table " ~ this ~ " drop if exists " ~ specs | join(", ")) -%}
         {%- endif -%}
-        select {{ specs | length }} as day_partitions_dropped
-    {%- else -%}
-        select 1 as no_window_to_delete
     {%- endif -%}
+    select {{ specs | length }} as partitions_dropped
 {%- endmacro %}
 
 {% macro spark__repair_event_customer_keys() -%}

@@ -53,33 +53,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook: delete the window's rows (every row when not windowed, in an incremental run). -#}
+{#- The pre-hook: delete the window's rows (every row when not windowed, in an incremental
+    run): a DELETE, or on Spark the matching partitions dropped (delete_rows_where). -#}
 {% macro delete_mart_window(column, grain='day') -%}
-    {{ return(adapter.dispatch('delete_mart_window', 'ecom_platform')(column, grain)) }}
-{%- endmacro %}
-
-{% macro default__delete_mart_window(column, grain) -%}
     {%- if execute and this is not none and is_incremental() -%}
-        delete from {{ this }} where {{ mart_window_predicate(column, grain) }}
-    {%- else -%}
-        select 1 as nothing_to_delete
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Spark (Parquet tables have no DELETE): drop the matching partitions, found at hook time. -#}
-{% macro spark__delete_mart_window(column, grain) -%}
-    {%- if execute and this is not none and is_incremental() -%}
-        {%- set found = run_query(
-            "select distinct cast(" ~ column ~ " as string) as d from " ~ this
-            ~ " where " ~ mart_window_predicate(column, grain)) -%}
-        {%- set specs = [] -%}
-        {%- for d in found.columns[0].values() -%}
-            {%- do specs.append("partition (" ~ column ~ " = '" ~ d ~ "')") -%}
-        {%- endfor -%}
-        {%- if specs -%}
-            {%- do run_query("alter table " ~ this ~ " drop if exists " ~ specs | join(", ")) -%}
-        {%- endif -%}
-        select {{ specs | length }} as partitions_dropped
+        {{ delete_rows_where(column, mart_window_predicate(column, grain)) }}
     {%- else -%}
         select 1 as nothing_to_delete
     {%- endif -%}
