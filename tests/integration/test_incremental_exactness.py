@@ -5,8 +5,9 @@ refreshes are executed as the daemon would run them:
 
 1. a new day, with a session that started before midnight;
 2. a late transactions file for an old day, which moves customers' first orders;
-3. a replaced file: the new day corrected (a line dropped, a quantity changed, a customer's
-   only order removed);
+3. replaced files: the new day corrected (a line dropped, a quantity changed, a customer's
+   only order removed; a session's event, a one-day visitor's every event and another
+   user's every event of that day removed);
 4. a cancellation of an old invoice, on a new day;
 5. late events for an old day;
 6. a products file that moves a product to another category (the marts' every day moves).
@@ -131,6 +132,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     write(landing, "products/products.csv", PRODUCTS_HEADER, _products())
     # days 1..8: 6 invoices a day among the first 30 customers (10 more buy later), events of
     # 8 users; customer 35 buys once, on day 8 (a later refresh moves that first order)
+    users_seen: set[int] = set()
     for i, day in enumerate(DAYS[:8]):
         buyers = rng.sample(CUSTOMERS[:30], 6) + ([CUSTOMERS[34]] if day == DAYS[7] else [])
         write(
@@ -139,7 +141,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
             TRANSACTIONS_HEADER,
             _day_transactions(day, rng, buyers, f"5{i + 1:02d}"),
         )
-        events = _day_events(day, rng, rng.sample(CUSTOMERS, 8))
+        users = rng.sample(CUSTOMERS, 8)
+        users_seen.update(users)
+        events = _day_events(day, rng, users)
         if day == DAYS[7]:  # a session that crosses midnight into day 9
             events += _session(day, 13005, "s-midnight", rng, 23, 50)
         write(landing, f"events/{day}.csv", EVENTS_HEADER, events)
@@ -181,9 +185,10 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # 1. a new day; the midnight session continues into it
     day9 = _day_transactions(DAYS[8], rng, rng.sample(CUSTOMERS[:30], 5) + [CUSTOMERS[30]], "509")
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
-    events9 = _day_events(DAYS[8], rng, rng.sample(CUSTOMERS, 6)) + [
-        f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)
-    ]
+    midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
+    # visitor 13060 has events on day 9 only (the correction below removes them all)
+    visitor = _session(DAYS[8], 13060, "s-visitor", rng, 12, 0)
+    events9 = _day_events(DAYS[8], rng, rng.sample(CUSTOMERS, 6)) + midnight + visitor
     write(landing, f"events/{DAYS[8]}.csv", EVENTS_HEADER, events9)
     request, result = refresh((DAYS[8], DAYS[8]), marts_windowed=True, with_checks=True)
     assert dg.AssetKey(["ml", "churn_scores"]) not in request.asset_selection
@@ -208,13 +213,19 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     write(landing, f"transactions/{DAYS[1]}-late.csv", TRANSACTIONS_HEADER, late)
     refresh((DAYS[1], DAYS[1]), marts_windowed=True)
 
-    # 3. day 9 corrected under the same name: a line dropped, a quantity changed, and the
-    # only order of customer 31 on that day removed (its first order stays on day 2)
+    # 3. day 9 corrected under the same names: a line dropped, a quantity changed, and the
+    # only order of customer 31 on that day removed (its first order stays on day 2); in the
+    # events, the midnight session loses one of its day-9 events, visitor 13060 (a user and
+    # a session with no other events) disappears
     corrected = [line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line]
     fields = corrected[0].split(",")
     fields[3] = str(int(fields[3]) + 10)
     corrected[0] = ",".join(fields)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, corrected)
+    # and a user with events on earlier days loses every event of day 9
+    gone = next(u for u in sorted({int(e.split(",")[-2]) for e in events9}) if u in users_seen and u != 13005)
+    events9 = [e for e in events9 if e not in visitor and e != midnight[1] and int(e.split(",")[-2]) != gone]
+    write(landing, f"events/{DAYS[8]}.csv", EVENTS_HEADER, events9)
     refresh((DAYS[8], DAYS[8]), marts_windowed=True)
 
     # 4. day 10 with the cancellation of a day-1 invoice (every line, negative quantities)
@@ -251,10 +262,12 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
         # the refreshes did what they say (the comparison below proves them exact)
         assert q("SELECT count(*) FROM marts.fct_order_lines WHERE invoice LIKE 'C%'") == [(len(cancellation),)]
-        assert (
-            q("SELECT n_events, is_derived_session FROM marts.fct_sessions WHERE user_session = 's-midnight'")[0][0]
-            >= 4
+        midnight_session = q(
+            "SELECT n_events, cast(ended_at AS date) FROM marts.fct_sessions WHERE user_session = 's-midnight'"
         )
+        assert midnight_session[0][0] >= 3 and str(midnight_session[0][1]) == DAYS[8]
+        assert q("SELECT count(*) FROM marts.fct_sessions WHERE user_session = 's-visitor'") == [(0,)]
+        assert q("SELECT count(*) FROM intermediate.int_events__user_category_brand WHERE user_id = 13060") == [(0,)]
         assert q("SELECT count(*) FROM marts.kpi_sales_category_daily WHERE category = 'toys'")[0][0] > 0
         assert (
             q(f"SELECT sum(new_customers) FROM marts.kpi_sales_country_daily WHERE sales_day = DATE '{DAYS[1]}'")[0][0]

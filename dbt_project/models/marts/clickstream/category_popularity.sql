@@ -1,11 +1,13 @@
 -- One row per category (category_code; 'unknown' when none): interactions by event type,
 -- distinct users and sessions, purchase revenue, share of all interactions and rank
 -- (1 = most interactions; ties broken by purchases, then category).
+-- Added up from the clickstream state tables (keyed_window.sql): the per-(user, category,
+-- brand) interactions and the per-(session, category, brand) rows.
 with
 
-events as (
+user_rows as (
 
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events__user_category_brand') }}
 
 ),
 
@@ -13,22 +15,43 @@ by_category as (
 
     select
         category,
-        count(*) as interactions,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'cart') as carts,
-        count(*) filter (where event_type = 'remove_from_cart') as removes_from_cart,
-        count(*) filter (where event_type = 'purchase') as purchases,
+        cast(sum(interactions) as bigint) as interactions,
+        cast(sum(views) as bigint) as views,
+        cast(sum(carts) as bigint) as carts,
+        cast(sum(removes_from_cart) as bigint) as removes_from_cart,
+        cast(sum(purchases) as bigint) as purchases,
         count(distinct user_id) as users,
-        count(distinct session_id) as sessions,
-        cast(coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)) as purchase_revenue
-    from events
+        cast(coalesce(sum(purchase_revenue), 0) as decimal(18, 2)) as purchase_revenue
+    from user_rows
+    group by category
+
+),
+
+sessions_by_category as (
+
+    select
+        category,
+        count(distinct session_id) as sessions
+    from {{ ref('int_events__session_category_brand') }}
     group by category
 
 )
 
 select
-    *,
-    round(interactions / sum(interactions) over (), 4) as interaction_share,
+    by_category.category,
+    by_category.interactions,
+    by_category.views,
+    by_category.carts,
+    by_category.removes_from_cart,
+    by_category.purchases,
+    by_category.users,
+    sessions_by_category.sessions,
+    by_category.purchase_revenue,
+    round(by_category.interactions / sum(by_category.interactions) over (), 4) as interaction_share,
     -- BIGINT on every engine (Spark's row_number is an INT)
-    cast(row_number() over (order by interactions desc, purchases desc, category asc) as bigint) as popularity_rank
+    cast(row_number() over (
+        order by by_category.interactions desc, by_category.purchases desc, by_category.category asc
+    ) as bigint) as popularity_rank
 from by_category
+inner join sessions_by_category
+    on by_category.category = sessions_by_category.category

@@ -8,39 +8,41 @@
 -- view_to_purchase = purchased / viewed (sessions and users separately).
 with
 
--- The furthest stage (1 viewed, 2 carted, 3 purchased) each session reaches per user,
--- category and brand. Every count below is a roll-up of these rows (a third as many as the
--- events at scale 10), and each breakdown is one of them repeated by the cross join, not a
--- UNION ALL of three scans: at scale 50 the earlier form, grouping the events three times
--- over for sessions and again for users, was the slowest model of the build.
--- Sessions are told apart by a 64-bit hash of their id: an 8-byte key instead of a
--- 36-character text in the 78M (breakdown, value, session) groups of scale 50 (figures:
--- docs/benchmarks.md, Measured choices). Two sessions sharing a hash would be counted once: the test
+-- The furthest stage (1 viewed, 2 carted, 3 purchased) each session and each user reaches
+-- per category and brand, from the clickstream state tables (keyed_window.sql): every count
+-- below is a roll-up of these rows, and each breakdown is one of them repeated by the cross
+-- join, not a UNION ALL of three scans. Sessions are told apart by session_key, a 64-bit
+-- hash of their id: an 8-byte key instead of a 36-character text in the 78M (breakdown,
+-- value, session) groups of scale 50 (figures: docs/benchmarks.md, Measured choices). Two
+-- sessions sharing a hash would be counted once: the test
 -- assert_funnel_sessions_match_fct_sessions would then fail (odds ~1e-6 at 8M sessions).
-reached as {{ cte_not_materialized() }} (
+session_reach as {{ cte_not_materialized() }} (
 
     select
-        {{ hash64('session_id') }} as session_key,
-        user_id,
+        session_key,
         category,
         coalesce(brand, 'unknown') as brand,
-        max(case event_type when 'purchase' then 3 when 'cart' then 2 else 1 end) as stage
-    from {{ ref('fct_events') }}
-    where event_type in ('view', 'cart', 'purchase')
-    group by all
+        funnel_stage as stage
+    from {{ ref('int_events__session_category_brand') }}
+    where funnel_stage is not null
 
 ),
 
-long as {{ cte_not_materialized() }} (
+user_reach as {{ cte_not_materialized() }} (
 
     select
-        b.breakdown,
-        case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end as breakdown_value,
-        r.session_key,
-        r.user_id,
-        r.stage
-    from reached as r
-    cross join (values ('overall'), ('category'), ('brand')) as b (breakdown)
+        user_id,
+        category,
+        coalesce(brand, 'unknown') as brand,
+        funnel_stage as stage
+    from {{ ref('int_events__user_category_brand') }}
+    where funnel_stage is not null
+
+),
+
+breakdowns as (
+
+    select b.breakdown from (values ('overall'), ('category'), ('brand')) as b (breakdown)
 
 ),
 
@@ -58,7 +60,16 @@ session_counts as (
             breakdown_value,
             session_key,
             max(stage) as stage
-        from long
+        from (
+            select
+                b.breakdown,
+                case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end
+                    as breakdown_value,
+                r.session_key,
+                r.stage
+            from session_reach as r
+            cross join breakdowns as b
+        ) as long
         group by all
     ) as furthest_stage
     group by all
@@ -79,7 +90,16 @@ user_counts as (
             breakdown_value,
             user_id,
             max(stage) as stage
-        from long
+        from (
+            select
+                b.breakdown,
+                case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end
+                    as breakdown_value,
+                r.user_id,
+                r.stage
+            from user_reach as r
+            cross join breakdowns as b
+        ) as long
         group by all
     ) as furthest_stage
     group by all

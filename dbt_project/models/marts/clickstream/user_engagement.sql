@@ -4,9 +4,10 @@
 {%- set top_n = var('engagement_top_n', 10) | int %}
 with
 
-events as (
+-- the per-(user, category, brand) state (keyed_window.sql), once per category and per brand
+user_rows as (
 
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events__user_category_brand') }}
 
 ),
 
@@ -16,17 +17,23 @@ long as (
         'category' as dimension,
         category as dimension_value,
         user_id,
-        event_type,
-        price
-    from events
+        interactions,
+        views,
+        carts,
+        purchases,
+        purchase_revenue
+    from user_rows
     union all
     select
         'brand',
         brand,
         user_id,
-        event_type,
-        price
-    from events
+        interactions,
+        views,
+        carts,
+        purchases,
+        purchase_revenue
+    from user_rows
     where brand is not null
 
 ),
@@ -37,11 +44,11 @@ per_user as (
         dimension,
         dimension_value,
         user_id,
-        count(*) as interactions,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'cart') as carts,
-        count(*) filter (where event_type = 'purchase') as purchases,
-        cast(coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)) as purchase_revenue
+        cast(sum(interactions) as bigint) as interactions,
+        cast(sum(views) as bigint) as views,
+        cast(sum(carts) as bigint) as carts,
+        cast(sum(purchases) as bigint) as purchases,
+        cast(coalesce(sum(purchase_revenue), 0) as decimal(18, 2)) as purchase_revenue
     from long
     group by dimension, dimension_value, user_id
 

@@ -3,24 +3,26 @@
 -- for the brand, events without a category code count as category 'unknown').
 with
 
-events as (
-
-    select * from {{ ref('fct_events') }}
-
-),
-
--- interactions once per (user, category, brand); the rankings and user totals below add
--- these up instead of grouping every event three times
+-- interactions once per (user, category, brand): the clickstream state (keyed_window.sql);
+-- the rankings and user totals below add these up instead of grouping every event
 user_category_brand as (
 
     select
         user_id,
         category,
         brand,
-        count(*) as interactions,
-        max(customer_key) as customer_key
-    from events
-    group by user_id, category, brand
+        interactions
+    from {{ ref('int_events__user_category_brand') }}
+
+),
+
+customers as (
+
+    select
+        customer_id,
+        customer_key
+    from {{ ref('dim_customers') }}
+    where customer_id is not null
 
 ),
 
@@ -53,7 +55,6 @@ users as (
 
     select
         user_id,
-        max(customer_key) as customer_key,
         cast(sum(interactions) as bigint) as interactions,
         count(distinct category) as n_categories,
         count(distinct brand) as n_brands
@@ -64,7 +65,8 @@ users as (
 
 select
     users.user_id,
-    users.customer_key,
+    -- as fct_events resolves it: the user's dim_customers key, else -1
+    coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key,
     users.interactions,
     users.n_categories,
     users.n_brands,
@@ -73,6 +75,8 @@ select
     by_brand.brand as top_brand,
     by_brand.interactions as top_brand_interactions
 from users
+left join customers
+    on users.user_id = customers.customer_id
 left join by_category
     on users.user_id = by_category.user_id and by_category.rank_in_user = 1
 left join by_brand

@@ -1,11 +1,24 @@
 -- One row per session: user_session is the shop's session id, or 'derived:<user>:<n>' for
 -- events that came without one (see int_events__sessionised).
 -- converted = at least one purchase; revenue = sum of purchase event prices.
+-- Incremental by session (macros/keyed_window.sql): a landing-sensor run recomputes only the
+-- sessions with an event in the window or a row overlapping it.
+{{ config(
+    materialized=keyed_incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='user_session',
+    on_schema_change='fail',
+    pre_hook="{{ delete_all_unless_windowed() }}",
+    post_hook="{{ delete_vanished_keys('session_id', session_first_day(), session_last_day(), 'user_session') }}",
+) }}
+
 with
 
 events as (
 
-    select * from {{ ref('fct_events') }}
+    {{ keyed_window_events(
+        'session_id', session_first_day(), session_last_day(), from_first_day=true, model_key='user_session'
+    ) }}
 
 )
 

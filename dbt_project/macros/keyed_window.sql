@@ -1,0 +1,119 @@
+{#-
+    Key-maintained incremental models: the clickstream state tables (per user, per session)
+    and fct_sessions. They read fct_events only, so whenever fct_events is rebuilt for a day
+    window (a landing-sensor run: the window is given, see day_window.sql) they recompute
+    only the "touched" keys (a user, a session), whatever the run's files (a catalogue file
+    changes no event):
+
+      - the keys with an event in the window (new, extended, or corrected ones), and
+      - the keys whose existing rows overlap the window (their first .. last event day): a
+        key whose events in the window were removed or moved by a corrected file.
+
+    A touched key is recomputed from all its events in fct_events. For sessions, which are
+    short, only the events from the first day a touched session starts on are read (a
+    session crossing midnight keeps its events of the day before), so the work follows the
+    new data; for users the whole history of the touched users is read (a semi-join: the
+    users active on a new day are a small part of all users). delete+insert on the key
+    replaces the key's rows. A touched key left without any event has no new row: the
+    post-hook delete_vanished_keys deletes its old ones.
+
+    Without a window, an incremental build (a plain `dbt build` on existing tables) deletes
+    every row first (pre-hook delete_all_unless_windowed) and recomputes every key. On Spark
+    (parquet tables have no DELETE) these models are tables rebuilt in full every time.
+
+    Arguments: `key` is the key column's name in fct_events, `model_key` in the model (the
+    same unless given);
+    `first_day` / `last_day` are expressions over the model's row giving its first and last
+    event day.
+-#}
+{% macro keyed_incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{#- A day window is given and the table exists (not a first build, not --full-refresh). -#}
+{% macro keyed_windowed() -%}
+    {#- a unit test has no `this` (its SQL runs on fixtures): never windowed -#}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {{- return(start is not none and end is not none) -}}
+{%- endmacro %}
+
+{% macro delete_all_unless_windowed() -%}
+    {%- if execute and this is not none and is_incremental() and not keyed_windowed() -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of {{ this }} whose first .. last event day overlaps the window. -#}
+{% macro rows_overlapping_window(first_day, last_day) -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {{ first_day }} < cast('{{ end }}' as date) and {{ last_day }} >= cast('{{ start }}' as date)
+{%- endmacro %}
+
+{#- SELECT of the touched keys (column touched_key). -#}
+{% macro touched_keys(key, first_day, last_day, model_key) -%}
+    select {{ key }} as touched_key from {{ ref('fct_events') }} where {{ day_window_predicate('event_day') }}
+    union
+    select {{ model_key }} from {{ this }} where {{ rows_overlapping_window(first_day, last_day) }}
+{%- endmacro %}
+
+{#- SELECT of the touched keys' events: all of them, or (from_first_day) those from the first
+    day any touched key has an event on (the window's start, or an earlier first day). -#}
+{% macro touched_key_events(key, first_day, last_day, from_first_day, model_key) -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    select events.*
+    from {{ ref('fct_events') }} as events
+    inner join ({{ touched_keys(key, first_day, last_day, model_key) }}) as touched
+        on events.{{ key }} = touched.touched_key
+    {%- if from_first_day %}
+    where events.event_day >= (
+        select least(cast('{{ start }}' as date), coalesce(min({{ first_day }}), cast('{{ start }}' as date)))
+        from {{ this }} as rows_of_touched
+        inner join ({{ touched_keys(key, first_day, last_day, model_key) }}) as touched
+            on rows_of_touched.{{ model_key }} = touched.touched_key
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The model's input: fct_events, or in a windowed run the touched keys' events. -#}
+{% macro keyed_window_events(key, first_day, last_day, from_first_day=false, model_key=none) -%}
+    {%- if keyed_windowed() -%}
+        {{ touched_key_events(key, first_day, last_day, from_first_day, model_key or key) }}
+    {%- else -%}
+        select * from {{ ref('fct_events') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: delete the rows of touched keys that have no event left. A row overlapping the
+    window either was just recomputed (its key has events within its first .. last day) or
+    belongs to a key whose every event is gone. -#}
+{% macro delete_vanished_keys(key, first_day, last_day, model_key=none) -%}
+    {%- if keyed_windowed() -%}
+        delete from {{ this }} as kept
+        where {{ rows_overlapping_window(first_day, last_day) }}
+          and not exists (
+              select 1
+              from {{ ref('fct_events') }} as events
+              where events.{{ key }} = kept.{{ model_key or key }}
+                and events.event_day between {{ first_day }} and {{ last_day }}
+          )
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The furthest funnel stage an event reaches: 3 purchase, 2 cart, 1 view; NULL for the
+    others (remove_from_cart counts for no stage). The max over a group is its stage. -#}
+{% macro funnel_stage(event_type) -%}
+    case {{ event_type }} when 'purchase' then 3 when 'cart' then 2 when 'view' then 1 end
+{%- endmacro %}
+
+{#- fct_sessions' first and last event day (its rows hold times, not days). -#}
+{% macro session_first_day() -%} cast(started_at as date) {%- endmacro %}
+{% macro session_last_day() -%} cast(ended_at as date) {%- endmacro %}
