@@ -1,8 +1,8 @@
 {{ config(meta={'dagster': {'ref': {'name': 'funnel_conversion'}}}) }}
 -- The funnel's overall session counts equal those of fct_sessions: the sessions with a
--- view, cart or purchase event, with a cart or purchase, with a purchase. funnel_conversion
--- tells sessions apart by a 64-bit hash of their id; two sessions sharing a hash would be
--- counted once there, and this test fails (the odds at 8M sessions are about 1 in 10^6).
+-- view, cart or purchase event, with a cart or purchase, with a purchase. The two are
+-- built apart (funnel_conversion from int_events__session_breakdowns, fct_sessions from
+-- fct_events), both kept by session in a sensor run: a session one of them missed fails it.
 with
 
 funnel as (

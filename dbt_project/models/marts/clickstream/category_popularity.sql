@@ -1,39 +1,35 @@
 -- One row per category (category_code; 'unknown' when none): interactions by event type,
 -- distinct users and sessions, purchase revenue, share of all interactions and rank
 -- (1 = most interactions; ties broken by purchases, then category).
--- Added up from the clickstream state tables (keyed_window.sql): the per-(user, category,
--- brand) interactions and the per-(session, category, brand) rows.
+-- Added up from the clickstream state (keyed_window.sql): one row per user, and one per
+-- session, of each category.
 with
-
-user_rows as (
-
-    select * from {{ ref('int_events__user_category_brand') }}
-
-),
 
 by_category as (
 
     select
-        category,
+        breakdown_value as category,
         cast(sum(interactions) as bigint) as interactions,
         cast(sum(views) as bigint) as views,
         cast(sum(carts) as bigint) as carts,
         cast(sum(removes_from_cart) as bigint) as removes_from_cart,
         cast(sum(purchases) as bigint) as purchases,
-        count(distinct user_id) as users,
+        count(*) as users,
         cast(coalesce(sum(purchase_revenue), 0) as decimal(18, 2)) as purchase_revenue
-    from user_rows
-    group by category
+    from {{ ref('int_events__user_breakdowns') }}
+    where breakdown = 'category'
+    group by breakdown_value
 
 ),
 
 sessions_by_category as (
 
     select
-        category,
-        count(distinct session_id) as sessions
-    from {{ ref('int_events__session_category_brand') }}
-    group by category
+        breakdown_value as category,
+        count(*) as sessions
+    from {{ ref('int_events__session_breakdowns') }}
+    where breakdown = 'category'
+    group by breakdown_value
 
 )
 

@@ -8,71 +8,20 @@
 -- view_to_purchase = purchased / viewed (sessions and users separately).
 with
 
--- The furthest stage (1 viewed, 2 carted, 3 purchased) each session and each user reaches
--- per category and brand, from the clickstream state tables (keyed_window.sql): every count
--- below is a roll-up of these rows, and each breakdown is one of them repeated by the cross
--- join, not a UNION ALL of three scans. Sessions are told apart by session_key, a 64-bit
--- hash of their id: an 8-byte key instead of a 36-character text in the 78M (breakdown,
--- value, session) groups of scale 50 (figures: docs/benchmarks.md, Measured choices). Two
--- sessions sharing a hash would be counted once: the test
--- assert_funnel_sessions_match_fct_sessions would then fail (odds ~1e-6 at 8M sessions).
-session_reach as {{ cte_not_materialized() }} (
-
-    select
-        session_key,
-        category,
-        coalesce(brand, 'unknown') as brand,
-        funnel_stage as stage
-    from {{ ref('int_events__session_category_brand') }}
-    where funnel_stage is not null
-
-),
-
-user_reach as {{ cte_not_materialized() }} (
-
-    select
-        user_id,
-        category,
-        coalesce(brand, 'unknown') as brand,
-        funnel_stage as stage
-    from {{ ref('int_events__user_category_brand') }}
-    where funnel_stage is not null
-
-),
-
-breakdowns as (
-
-    select b.breakdown from (values ('overall'), ('category'), ('brand')) as b (breakdown)
-
-),
-
+-- Counted from the clickstream state (keyed_window.sql): one row per session and per user
+-- and breakdown value, holding the furthest stage (1 viewed, 2 carted, 3 purchased) its
+-- events of that value reach (NULL when none of them is a view, cart or purchase).
 session_counts as (
 
     select
         breakdown,
         breakdown_value,
         count(*) as sessions_viewed,
-        count(*) filter (where stage >= 2) as sessions_carted,
-        count(*) filter (where stage = 3) as sessions_purchased
-    from (
-        select
-            breakdown,
-            breakdown_value,
-            session_key,
-            max(stage) as stage
-        from (
-            select
-                b.breakdown,
-                case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end
-                    as breakdown_value,
-                r.session_key,
-                r.stage
-            from session_reach as r
-            cross join breakdowns as b
-        ) as long
-        group by all
-    ) as furthest_stage
-    group by all
+        count(*) filter (where funnel_stage >= 2) as sessions_carted,
+        count(*) filter (where funnel_stage = 3) as sessions_purchased
+    from {{ ref('int_events__session_breakdowns') }}
+    where funnel_stage is not null
+    group by breakdown, breakdown_value
 
 ),
 
@@ -82,27 +31,11 @@ user_counts as (
         breakdown,
         breakdown_value,
         count(*) as users_viewed,
-        count(*) filter (where stage >= 2) as users_carted,
-        count(*) filter (where stage = 3) as users_purchased
-    from (
-        select
-            breakdown,
-            breakdown_value,
-            user_id,
-            max(stage) as stage
-        from (
-            select
-                b.breakdown,
-                case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end
-                    as breakdown_value,
-                r.user_id,
-                r.stage
-            from user_reach as r
-            cross join breakdowns as b
-        ) as long
-        group by all
-    ) as furthest_stage
-    group by all
+        count(*) filter (where funnel_stage >= 2) as users_carted,
+        count(*) filter (where funnel_stage = 3) as users_purchased
+    from {{ ref('int_events__user_breakdowns') }}
+    where funnel_stage is not null
+    group by breakdown, breakdown_value
 
 )
 

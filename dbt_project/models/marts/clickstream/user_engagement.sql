@@ -4,53 +4,21 @@
 {%- set top_n = var('engagement_top_n', 10) | int %}
 with
 
--- the per-(user, category, brand) state (keyed_window.sql), once per category and per brand
-user_rows as (
-
-    select * from {{ ref('int_events__user_category_brand') }}
-
-),
-
-long as (
-
-    select
-        'category' as dimension,
-        category as dimension_value,
-        user_id,
-        interactions,
-        views,
-        carts,
-        purchases,
-        purchase_revenue
-    from user_rows
-    union all
-    select
-        'brand',
-        brand,
-        user_id,
-        interactions,
-        views,
-        carts,
-        purchases,
-        purchase_revenue
-    from user_rows
-    where brand is not null
-
-),
-
+-- the clickstream state (keyed_window.sql): one row per user and category or brand ('brand'
+-- rows count the events that have a brand; a row counting none is left out)
 per_user as (
 
     select
-        dimension,
-        dimension_value,
+        breakdown as dimension,
+        breakdown_value as dimension_value,
         user_id,
-        cast(sum(interactions) as bigint) as interactions,
-        cast(sum(views) as bigint) as views,
-        cast(sum(carts) as bigint) as carts,
-        cast(sum(purchases) as bigint) as purchases,
-        cast(coalesce(sum(purchase_revenue), 0) as decimal(18, 2)) as purchase_revenue
-    from long
-    group by dimension, dimension_value, user_id
+        interactions,
+        views,
+        carts,
+        purchases,
+        purchase_revenue
+    from {{ ref('int_events__user_breakdowns') }}
+    where breakdown in ('category', 'brand') and interactions > 0
 
 ),
 

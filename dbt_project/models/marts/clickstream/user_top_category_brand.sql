@@ -3,16 +3,16 @@
 -- for the brand, events without a category code count as category 'unknown').
 with
 
--- interactions once per (user, category, brand): the clickstream state (keyed_window.sql);
--- the rankings and user totals below add these up instead of grouping every event
-user_category_brand as (
+-- the clickstream state (keyed_window.sql): one row per user and breakdown value ('brand'
+-- rows count the events that have a brand; a row counting none is no brand of the user)
+user_rows as (
 
     select
         user_id,
-        category,
-        brand,
+        breakdown,
+        breakdown_value,
         interactions
-    from {{ ref('int_events__user_category_brand') }}
+    from {{ ref('int_events__user_breakdowns') }}
 
 ),
 
@@ -26,28 +26,18 @@ customers as (
 
 ),
 
-by_category as (
+ranked as (
 
     select
         user_id,
-        category,
-        cast(sum(interactions) as bigint) as interactions,
-        row_number() over (partition by user_id order by sum(interactions) desc, category asc) as rank_in_user
-    from user_category_brand
-    group by user_id, category
-
-),
-
-by_brand as (
-
-    select
-        user_id,
-        brand,
-        cast(sum(interactions) as bigint) as interactions,
-        row_number() over (partition by user_id order by sum(interactions) desc, brand asc) as rank_in_user
-    from user_category_brand
-    where brand is not null
-    group by user_id, brand
+        breakdown,
+        breakdown_value,
+        interactions,
+        row_number() over (
+            partition by user_id, breakdown order by interactions desc, breakdown_value asc
+        ) as rank_in_user
+    from user_rows
+    where breakdown in ('category', 'brand') and interactions > 0
 
 ),
 
@@ -55,10 +45,10 @@ users as (
 
     select
         user_id,
-        cast(sum(interactions) as bigint) as interactions,
-        count(distinct category) as n_categories,
-        count(distinct brand) as n_brands
-    from user_category_brand
+        max(interactions) filter (where breakdown = 'overall') as interactions,
+        count(*) filter (where breakdown = 'category') as n_categories,
+        count(*) filter (where breakdown = 'brand' and interactions > 0) as n_brands
+    from user_rows
     group by user_id
 
 )
@@ -70,14 +60,14 @@ select
     users.interactions,
     users.n_categories,
     users.n_brands,
-    by_category.category as top_category,
+    by_category.breakdown_value as top_category,
     by_category.interactions as top_category_interactions,
-    by_brand.brand as top_brand,
+    by_brand.breakdown_value as top_brand,
     by_brand.interactions as top_brand_interactions
 from users
 left join customers
     on users.user_id = customers.customer_id
-left join by_category
-    on users.user_id = by_category.user_id and by_category.rank_in_user = 1
-left join by_brand
-    on users.user_id = by_brand.user_id and by_brand.rank_in_user = 1
+left join ranked as by_category
+    on users.user_id = by_category.user_id and by_category.breakdown = 'category' and by_category.rank_in_user = 1
+left join ranked as by_brand
+    on users.user_id = by_brand.user_id and by_brand.breakdown = 'brand' and by_brand.rank_in_user = 1
