@@ -1,7 +1,7 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
     and fct_sessions. They read fct_events only, so whenever fct_events is rebuilt for a day
-    window (a landing-sensor run: the window is given, see day_window.sql) they recompute
+    window (a landing-sensor run: incremental_with_window(), mart_window.sql) they recompute
     only the "touched" keys (a user, a session), whatever the run's files (a catalogue file
     changes no event):
 
@@ -22,27 +22,15 @@
     (parquet tables have no DELETE) these models are tables rebuilt in full every time.
 
     Arguments: `key` is the key column's name in fct_events, `model_key` in the model (the
-    same unless given);
-    `first_day` / `last_day` are expressions over the model's row giving its first and last
-    event day.
+    same unless given); `first_day` / `last_day` are expressions over the model's row giving
+    its first and last event day.
 -#}
 {% macro keyed_incremental_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
 
-{#- A day window is given and the table exists (not a first build, not --full-refresh). -#}
-{% macro keyed_windowed() -%}
-    {#- a unit test has no `this` (its SQL runs on fixtures): never windowed -#}
-    {%- if not execute or this is none or not is_incremental() -%}
-        {{- return(false) -}}
-    {%- endif -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
-    {{- return(start is not none and end is not none) -}}
-{%- endmacro %}
-
 {% macro delete_all_unless_windowed() -%}
-    {%- if execute and this is not none and is_incremental() and not keyed_windowed() -%}
+    {%- if execute and this is not none and is_incremental() and not incremental_with_window() -%}
         delete from {{ this }}
     {%- else -%}
         select 1 as nothing_to_delete
@@ -83,7 +71,7 @@
 
 {#- The model's input: fct_events, or in a windowed run the touched keys' events. -#}
 {% macro keyed_window_events(key, first_day, last_day, from_first_day=false, model_key=none) -%}
-    {%- if keyed_windowed() -%}
+    {%- if incremental_with_window() -%}
         {{ touched_key_events(key, first_day, last_day, from_first_day, model_key or key) }}
     {%- else -%}
         select * from {{ ref('fct_events') }}
@@ -94,7 +82,7 @@
     window either was just recomputed (its key has events within its first .. last day) or
     belongs to a key whose every event is gone. -#}
 {% macro delete_vanished_keys(key, first_day, last_day, model_key=none) -%}
-    {%- if keyed_windowed() -%}
+    {%- if incremental_with_window() -%}
         delete from {{ this }} as kept
         where {{ rows_overlapping_window(first_day, last_day) }}
           and not exists (
