@@ -3,6 +3,9 @@
 ``dagster.yaml`` (copied into DAGSTER_HOME by ``make``) names :class:`EventLogStorage`. Runs,
 sensors, the UI and the daemon all store events through it, in the same files as Dagster's
 default storage (``$DAGSTER_HOME/history/runs/``), so a home made before keeps its history.
+The folder comes from the environment variable DAGSTER_HOME, as for every Dagster process:
+code that opens an instance by path (``DagsterInstance.from_config(folder)``) sets
+DAGSTER_HOME to that folder first.
 """
 
 from __future__ import annotations

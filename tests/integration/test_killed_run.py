@@ -41,7 +41,10 @@ def _materialize(root: Path, **kw) -> subprocess.Popen:
     )
 
 
-def test_a_run_killed_while_holding_the_writer_slot_does_not_block_the_next(tmp_path, dbt_manifest):
+def test_a_run_killed_while_holding_the_writer_slot_does_not_block_the_next(tmp_path, monkeypatch, dbt_manifest):
+    # the instance of the runs below, as every process of theirs opens it (dagster.yaml's event
+    # log storage names its files through DAGSTER_HOME, ecom_platform/event_log.py)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     manifest = generate(tmp_path / "landing", scale=0.2, seed=11, progress=None)
     files = [f for f in manifest["files"] if f["source"] == "events"]
     expected = sum(f["rows_written"] - f["bad_rows"] for f in files)
