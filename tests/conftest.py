@@ -125,7 +125,7 @@ def step_failures(result) -> list[str]:
 # The longest test files, started first (measured in CI, --durations): with `make test`'s
 # `-n 2 --dist loadfile --no-loadscope-reorder` they run beside the many short files. Ordered
 # by test count (xdist's default), the one-test exactness file started last and added its
-# 7 minutes to the suite's end: 17m43 instead of about 13.
+# whole length to the suite's end.
 LONGEST_FIRST = (
     "tests/integration/test_incremental_exactness.py",
     "tests/integration/test_pipeline_generated.py",

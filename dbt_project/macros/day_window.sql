@@ -32,6 +32,19 @@
     {{- return(value) -}}
 {%- endmacro %}
 
+{#- The table exists (is_incremental(): not a first build, not --full-refresh) and a day
+    window is given (both bounds): what the windowed marts (mart_window.sql) and the
+    key-maintained models (keyed_window.sql) ask before building only part of a table. -#}
+{% macro incremental_with_window() -%}
+    {#- a unit test has no `this` (its SQL runs on fixtures): never windowed -#}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {{- return(start is not none and end is not none) -}}
+{%- endmacro %}
+
 {% macro day_window_predicate(day_column) -%}
     {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
     {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}

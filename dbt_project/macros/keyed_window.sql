@@ -1,7 +1,7 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
     and fct_sessions. They read fct_events only, so whenever fct_events is rebuilt for a day
-    window (a landing-sensor run: incremental_with_window(), mart_window.sql) they recompute
+    window (a landing-sensor run: incremental_with_window(), day_window.sql) they recompute
     only the "touched" keys (a user, a session), whatever the run's files (a catalogue file
     changes no event):
 
@@ -100,6 +100,20 @@
     others (remove_from_cart counts for no stage). The max over a group is its stage. -#}
 {% macro funnel_stage(event_type) -%}
     case {{ event_type }} when 'purchase' then 3 when 'cart' then 2 when 'view' then 1 end
+{%- endmacro %}
+
+{#- The clickstream breakdowns: a SELECT of their names (column breakdown), and the value an
+    event's category and brand give in one ('all'; the category; the brand, 'unknown' when
+    the event has none). Both state tables expand their rows with these, so the funnel's
+    session and user counts share one set of values. -#}
+{% macro clickstream_breakdowns() -%}
+    select b.breakdown from (values ('overall'), ('category'), ('brand')) as b (breakdown)
+{%- endmacro %}
+
+{% macro breakdown_value(breakdown, category, brand) -%}
+    case {{ breakdown }}
+        when 'overall' then 'all' when 'category' then {{ category }} else coalesce({{ brand }}, 'unknown')
+    end
 {%- endmacro %}
 
 {#- fct_sessions' first and last event day (its rows hold times, not days). -#}

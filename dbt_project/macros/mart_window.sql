@@ -24,18 +24,6 @@
     {{- return(incremental_with_window() and env_var('ECOM_DBT_MARTS_WINDOW', '') == 'on') -}}
 {%- endmacro %}
 
-{#- The table exists (is_incremental(): not a first build, not --full-refresh) and a day
-    window is given (both bounds). Also what the key-maintained models need (keyed_window.sql). -#}
-{% macro incremental_with_window() -%}
-    {#- a unit test has no `this` (its SQL runs on fixtures): never windowed -#}
-    {%- if not execute or this is none or not is_incremental() -%}
-        {{- return(false) -}}
-    {%- endif -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
-    {{- return(start is not none and end is not none) -}}
-{%- endmacro %}
-
 {#- Monday of the ISO week holding `d` (a date expression), as a date. -#}
 {% macro week_start_of(d) -%}
     cast(date_trunc('week', {{ d }}) as date)

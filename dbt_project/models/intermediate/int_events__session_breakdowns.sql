@@ -26,19 +26,19 @@ by_category_brand as {{ cte_not_materialized() }} (
     select
         session_id,
         category,
-        coalesce(brand, 'unknown') as brand,
+        brand,
         count(*) as n_events,
         max({{ funnel_stage('event_type') }}) as funnel_stage,
         min(event_day) as first_day,
         max(event_day) as last_day
     from events
-    group by session_id, category, coalesce(brand, 'unknown')
+    group by session_id, category, brand
 
 ),
 
 breakdowns as (
 
-    select b.breakdown from (values ('overall'), ('category'), ('brand')) as b (breakdown)
+    {{ clickstream_breakdowns() }}
 
 ),
 
@@ -47,7 +47,7 @@ long as (
     select
         r.session_id,
         b.breakdown,
-        case b.breakdown when 'overall' then 'all' when 'category' then r.category else r.brand end as breakdown_value,
+        {{ breakdown_value('b.breakdown', 'r.category', 'r.brand') }} as breakdown_value,
         r.n_events,
         r.funnel_stage,
         r.first_day,

@@ -48,7 +48,7 @@ by_category_brand as {{ cte_not_materialized() }} (
 
 breakdowns as (
 
-    select b.breakdown from (values ('overall'), ('category'), ('brand')) as b (breakdown)
+    {{ clickstream_breakdowns() }}
 
 ),
 
@@ -56,9 +56,7 @@ long as (
 
     select
         b.breakdown,
-        case b.breakdown
-            when 'overall' then 'all' when 'category' then r.category else coalesce(r.brand, 'unknown')
-        end as breakdown_value,
+        {{ breakdown_value('b.breakdown', 'r.category', 'r.brand') }} as breakdown_value,
         -- a 'brand' row counts the events that have a brand
         b.breakdown <> 'brand' or r.brand is not null as counted,
         r.*
