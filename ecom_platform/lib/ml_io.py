@@ -458,8 +458,21 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
     return int(con.execute(f"SELECT count(*) FROM ml.{table}").fetchone()[0])
 
 
-# ml.model_metrics columns that a run may leave empty, with their types.
-METRICS_NULLABLE_TYPES = {
+# ml.model_metrics' columns and their types. The run that creates the table names every type:
+# a column a run leaves empty (a model without n_eval), or a run with no metric at all (a model
+# the data cannot support, trained on nothing), would otherwise create NULL-typed columns that
+# every later run fails to fill.
+METRICS_TYPES = {
+    "dagster_run_id": "VARCHAR",
+    "run_at": "VARCHAR",
+    "task": "VARCHAR",
+    "model": "VARCHAR",
+    "metric": "VARCHAR",
+    "value": "DOUBLE",
+    "higher_is_better": "BOOLEAN",
+    "is_primary": "BOOLEAN",
+    "publishable": "BOOLEAN",
+    "params": "VARCHAR",
     "baseline_name": "VARCHAR",
     "baseline_value": "DOUBLE",
     "beats_baseline": "BOOLEAN",
@@ -484,9 +497,7 @@ def append_metrics(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, run_id: 
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' AND table_name = 'model_metrics'"
         ).fetchone()[0]
         if not exists:
-            # typed explicitly: a first run whose column is all None (a model without n_eval)
-            # would otherwise create a NULL-typed column that every later run fails to fill
-            casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in METRICS_NULLABLE_TYPES.items() if c in frame)
+            casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in METRICS_TYPES.items() if c in frame)
             con.execute(f"CREATE TABLE ml.model_metrics AS SELECT * REPLACE ({casts}) FROM _ml_metrics")
         else:
             con.execute("INSERT INTO ml.model_metrics BY NAME SELECT * FROM _ml_metrics")

@@ -2,6 +2,7 @@ import duckdb
 import pandas as pd
 
 from ecom_platform.lib import ml_io
+from ml_assets.common import ModelRun
 
 
 def _rows(n_eval, baseline=None):
@@ -44,4 +45,15 @@ def test_a_first_run_with_empty_columns_does_not_fix_their_type_to_null():
     assert con.execute("SELECT dagster_run_id, n_eval, baseline_name FROM ml.model_metrics ORDER BY 1").fetchall() == [
         ("run-1", None, None),
         ("run-2", 1234, "popularity"),
+    ]
+
+
+def test_a_first_run_without_any_metric_leaves_a_table_the_next_runs_fill():
+    # a model the data cannot support writes no metric row; when it writes first (a small
+    # shop: churn not trained), the next model's row must still fit every column
+    con = duckdb.connect()
+    assert ml_io.append_metrics(con, ModelRun(model="churn", task="churn").metrics_frame(), "run-1") == 0
+    assert ml_io.append_metrics(con, _rows(1234, baseline="popularity"), "run-2") == 1
+    assert con.execute("SELECT dagster_run_id, run_at, metric, value, n_eval FROM ml.model_metrics").fetchall() == [
+        ("run-2", "2026-01-01T00:00:00", "silhouette", 0.2, 1234)
     ]
