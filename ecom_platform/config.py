@@ -125,8 +125,8 @@ class Settings:
 
 
 # What Dagster tells the one dbt process it starts, read by the macros only while executing
-# (dbt_project/macros/day_window.sql and new_rows.sql): the partition window of the daily
-# facts, and the run whose newly ingested rows the staging tests check.
+# (dbt_project/macros/day_window.sql and new_rows.sql): the day window of the incremental
+# models, and the run whose newly ingested rows the staging tests check.
 DBT_RUN_ENV = {
     "window_start_date": "ECOM_DBT_WINDOW_START",
     "window_end_date": "ECOM_DBT_WINDOW_END",
@@ -140,7 +140,7 @@ def dbt_run_environment(values: dict[str, str | None]):
     """Expose ``values`` (keys of :data:`DBT_RUN_ENV`) to the dbt processes started inside.
 
     Through the environment and not ``--vars``: dbt re-parses the whole project whenever
-    its vars change (seconds per partition run); the macros read these variables only when
+    its vars change (seconds per run); the macros read these variables only when
     executing, so the parsed manifest never depends on them. A key without a value is
     removed, so a stale value can never leak into another build.
     """

@@ -32,24 +32,20 @@ UNIT_TESTS_TAG = "ecom/dbt_unit_tests"
 # row passed them when it arrived, and a full build still checks every row. See
 # dbt_project/macros/new_rows.sql.
 TESTS_SCOPE_TAG = "ecom/dbt_tests_scope"
-# "on" (set with the partition range of the files' days) makes the unpartitioned dbt step
-# build its day-windowed model, int_retail__order_lines, over that range only. The range
-# covers every day whose lines changed, also the days of a replaced version, so the table
-# stays equal to a full rebuild.
-WINDOWED_UPSTREAM_TAG = "ecom/dbt_windowed_upstream"
-# "on" (with WINDOWED_UPSTREAM_TAG, when every file of the run carries days: transactions,
-# events) lets the incremental marts recompute only the days and weeks of that range (see
+# The run's day window: its first and last day (ISO, inclusive), set by the landing sensor
+# when it knows every day the files change (also the days of a replaced version) or by hand
+# to rebuild a range. The daily facts, int_retail__order_lines and the clickstream kept by
+# key then recompute only that window (delete+insert); a run without them rebuilds every
+# dbt model in full (--full-refresh).
+WINDOW_START_TAG = "ecom/window_start"
+WINDOW_END_TAG = "ecom/window_end"
+# "on" (with the day window, when every file of the run carries days: transactions,
+# events) lets the incremental marts recompute only the days and weeks of that window (see
 # dbt_project/macros/mart_window.sql). A products or customers file can move every day's
 # figures, so its run rebuilds them over every day.
 WINDOWED_MARTS_TAG = "ecom/dbt_windowed_marts"
-# On a keep_partition_history run (defs/runs.py): the eager models ignore its updates.
-HISTORY_TAG = "ecom/partition_history"
 # On a record_failures run: the failed run it records.
 FAILED_RUN_TAG = "ecom/failed_run"
-# Dagster's own partition tags.
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # ---------------------------------------------------------------------------- asset keys
 BI_COPY_KEY = dg.AssetKey(["bi_copy", "warehouse"])

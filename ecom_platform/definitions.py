@@ -11,7 +11,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
     # read the manifest, the automation builds its selections)
     from ecom_platform.defs import automation, runs
     from ecom_platform.defs.bi import bi_assets
-    from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models, dbt_resource
+    from ecom_platform.defs.dbt import dbt_models, dbt_resource
     from ecom_platform.defs.ingestion import audit_specs, ingestion_assets, landing_specs
     from ecom_platform.defs.ml import ml_assets_defs
     from ecom_platform.defs.resources import build_resources
@@ -23,13 +23,12 @@ def build_defs(settings: Settings) -> dg.Definitions:
             *ingestion_assets,
             *audit_specs,
             dbt_models,
-            dbt_incremental_models,
             *ml_assets_defs,
             *bi_assets,
             *automation.automation_assets,
         ],
         asset_checks=automation.automation_checks,
-        jobs=[*automation.jobs, runs.keep_partition_history_job],
+        jobs=automation.jobs,
         schedules=automation.schedules,
         sensors=[*automation.sensors, runs.build_stale_run_janitor(settings.run_history_days)],
         resources=build_resources(settings, dbt_resource(settings.dbt_target)),

@@ -132,7 +132,7 @@ LONGEST_FIRST = (
     "tests/integration/test_bi_reader_during_full_run.py",
     "tests/integration/test_your_files.py",
     "tests/integration/test_blocking_dbt_checks.py",
-    "tests/integration/test_daily_partitions.py",
+    "tests/integration/test_day_windows.py",
 )
 
 

@@ -1,20 +1,20 @@
 {#-
-    Daily partitions for the day-grained facts (fct_order_lines by invoice_day, fct_events
-    by event_day), and the day window of int_retail__order_lines in landing-sensor runs.
+    The day window of the day-grained facts (fct_order_lines by invoice_day, fct_events
+    by event_day) and of int_retail__order_lines in landing-sensor runs.
 
-    A partition window is `window_start_date` (inclusive) and `window_end_date` (exclusive),
-    both 'YYYY-MM-DD' (one dbt invocation per window, so a backfill of a range is one
+    A day window is `window_start_date` (inclusive) and `window_end_date` (exclusive),
+    both 'YYYY-MM-DD' (one dbt invocation per window, so rebuilding a range is one
     `dbt build`). By hand, pass them as vars: `dbt build --vars '{window_start_date: ...}'`.
     Dagster passes the same two values in the environment variables ECOM_DBT_WINDOW_START /
     ECOM_DBT_WINDOW_END instead, read here only while executing: changed vars make dbt
-    re-parse the whole project (seconds per partition run), environment variables read at
+    re-parse the whole project (seconds per run), environment variables read at
     execution time do not. A var wins over the environment. Without a window the models
     build fully.
 
     day_window_filter('invoice_day') renders the predicate restricting a model's SELECT to
-    the window, or `true` when no window is given (a plain `dbt build`, Dagster's
-    unpartitioned runs, which also pass --full-refresh). A window given to a model that does
-    not exist yet builds just that window, as a partition should.
+    the window, or `true` when no window is given (a plain `dbt build`, Dagster's runs
+    without a day window, which also pass --full-refresh). A window given to a model that
+    does not exist yet builds just that window.
 
     delete_day_window('invoice_day') is the models' pre-hook: in an incremental run it
     deletes every row of the window before the delete+insert strategy inserts the window's

@@ -19,9 +19,8 @@ from ecom_platform.config import Settings
 from ecom_platform.contract import (
     FILES_TAG,
     ON_REJECTED_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
+    WINDOW_END_TAG,
+    WINDOW_START_TAG,
     landing_key,
     raw_key,
 )
@@ -50,11 +49,9 @@ def _days_by_file(con, source: str, names: list[str]) -> dict[str, set[str]]:
 
 
 def _run_window(tags) -> tuple[str, str] | None:
-    """(first, last) partition day of the run, from Dagster's partition tags."""
-    if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
-        return tags[RANGE_START_TAG], tags[RANGE_END_TAG]
-    if tags.get(PARTITION_TAG):
-        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    """(first, last) day of the run's day window, from its tags; None: every day is rebuilt."""
+    if tags.get(WINDOW_START_TAG) and tags.get(WINDOW_END_TAG):
+        return tags[WINDOW_START_TAG], tags[WINDOW_END_TAG]
     return None
 
 
@@ -201,9 +198,10 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
             metadata["days_outside_run_window"] = dg.MetadataValue.json(outside)
             if outside:
                 context.log.warning(
-                    f"{len(outside)} day(s) changed outside this run's partition window {window[0]}..{window[1]} "
-                    f"({', '.join(outside[:10])}{' ...' if len(outside) > 10 else ''}): backfill those partitions "
-                    "of the daily facts (or wait for the weekly full rebuild)"
+                    f"{len(outside)} day(s) changed outside this run's day window {window[0]}..{window[1]} "
+                    f"({', '.join(outside[:10])}{' ...' if len(outside) > 10 else ''}): rebuild those days "
+                    f"(a run tagged {WINDOW_START_TAG} / {WINDOW_END_TAG}, see docs/automation.md) or wait "
+                    "for the nightly daily_batch, which rebuilds every dbt model"
                 )
         yield dg.MaterializeResult(metadata=metadata)
         pending = [r for r in results if r.status == "pending_rejected"]

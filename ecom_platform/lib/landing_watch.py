@@ -19,8 +19,8 @@ Rules
 - Every ready file of a tick goes into one run (up to ``max_files``; the rest are ready at
   the next tick). The run key is deterministic: ``<file>@<sha256>`` for one file, and
   ``batch@<sha256 of the sorted (file, sha256) pairs>`` for several.
-- The days a batch touches (for the daily partitions downstream) are the days of the new
-  file contents plus, for a changed file, the days of the version it replaces (kept in
+- The days a batch touches (the day window of the dbt models downstream) are the days of
+  the new file contents plus, for a changed file, the days of the version it replaces (kept in
   the cursor), so rows that moved out of a day are removed there too.
 - Files that disappeared are dropped from the cursor.
 - The first look (an empty cursor, e.g. the first tick of `make dev` after `make run`)
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 CURSOR_VERSION = 1
 DEFAULT_MAX_FILES_PER_RUN = 500
-# Sources whose rows carry the business day that the daily partitions are cut by.
+# Sources whose rows carry the business day that the daily facts are kept by.
 DAY_SOURCES = ("transactions", "events")
 
 
@@ -276,11 +276,3 @@ def skip_reason(decision: Decision, n_files: int) -> str:
     if not parts:
         parts.append(f"nothing new in the landing folder ({n_files} file(s) already taken)")
     return "; ".join(parts)
-
-
-def day_range(days: Sequence[str], lowest: str, highest: str) -> tuple[str, str] | None:
-    """The (first, last) day of ``days`` clamped to [lowest, highest]; None if none fall inside."""
-    inside = [d for d in days if lowest <= d <= highest]
-    if not inside:
-        return None
-    return min(inside), max(inside)

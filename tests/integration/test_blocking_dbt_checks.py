@@ -6,7 +6,7 @@ of a model whose error-severity test failed, so dagster-dbt emits no materializa
 them (and the step fails on dbt's exit code); models not downstream are still built.
 
 One tiny generated shop, ingested and built once (baseline). Then the same selection (the
-``dbt_models`` asset: every unpartitioned model, one ``dbt build``) runs twice:
+``dbt_models`` asset: every dbt model, one ``dbt build``) runs twice:
 
 - control: on the clean data; every check passes, every model is rebuilt;
 - planted: after one raw event with an unknown ``event_type`` ('wishlist') is written
@@ -142,20 +142,15 @@ def plant_unknown_event_type(warehouse) -> None:
         )
 
 
-def baseline_selection(dbt_models, dbt_incremental_models) -> dg.AssetSelection:
-    """Ingestion, the daily facts and every model upstream of them, and the sentinel tables:
-    what the dbt_models runs read but do not build (raw.*, the facts), in two dbt steps
-    instead of the four a full build takes."""
-    dbt_keys = dg.AssetSelection.assets(*dbt_models.keys, *dbt_incremental_models.keys)
-    sentinel_keys = [dg.AssetKey(t.split(".")) for t in (DOWNSTREAM_TABLE, INDEPENDENT_TABLE)]
-    return dg.AssetSelection.groups("ingestion") | (
-        dg.AssetSelection.assets(*dbt_incremental_models.keys, *sentinel_keys).upstream() & dbt_keys
-    )
+def baseline_selection(dbt_models) -> dg.AssetSelection:
+    """Ingestion and every dbt model: what the dbt_models runs read (raw.*) and the tables
+    they rebuild or block."""
+    return dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets(*dbt_models.keys)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, dbt_manifest):
-    from ecom_platform.defs.dbt import dbt_incremental_models, dbt_models
+    from ecom_platform.defs.dbt import dbt_models
 
     root = tmp_path_factory.mktemp("blocking")
     generate(root / "landing", scale=SCALE, seed=7, progress=None)
@@ -165,10 +160,10 @@ def runs(tmp_path_factory, dbt_manifest):
         warehouse = settings.warehouse_path
         instance = dg.DagsterInstance.ephemeral()
 
-        baseline = materialize(settings, baseline_selection(dbt_models, dbt_incremental_models), instance)
+        baseline = materialize(settings, baseline_selection(dbt_models), instance)
         assert baseline.success, step_failures(baseline)
 
-        # The same selection twice: every unpartitioned dbt model, i.e. one `dbt build`.
+        # The same selection twice: every dbt model, i.e. one `dbt build`.
         selection = dg.AssetSelection.assets(*dbt_models.keys)
         control_before = add_sentinels(warehouse)
         control = materialize(settings, selection, instance)
@@ -187,8 +182,7 @@ def runs(tmp_path_factory, dbt_manifest):
     dbt_model_keys = set(dbt_models.keys)
     return {
         "dbt_models": dbt_model_keys,
-        # Downstream in the whole dbt graph (also through fct_events, which this selection
-        # does not build: dbt skips the dependents of a failed test in its full graph).
+        # Downstream in the whole dbt graph (dbt skips the dependents of a failed test).
         "downstream": {keys[u] for u in descendants(manifest, failing_model)} & dbt_model_keys,
         "children": {keys[u] for u in manifest["child_map"][failing_model] if u in keys} & dbt_model_keys,
         "failing_key": keys[failing_model],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -141,8 +142,8 @@ def test_first_tick_waits_then_one_run_for_every_stable_file(env):
     digest = hashlib.sha256("\n".join(f"{r}\t{s}" for r, s in pairs).encode()).hexdigest()
     assert req.run_key == f"batch@{digest}"
     assert req.tags["ecom/files"] == "events/e1.csv,transactions/t1.csv"
-    assert req.tags["dagster/asset_partition_range_start"] == "2024-01-02"
-    assert req.tags["dagster/asset_partition_range_end"] == "2024-01-03"
+    assert req.tags["ecom/window_start"] == "2024-01-02"
+    assert req.tags["ecom/window_end"] == "2024-01-03"
     assert req.tags["ecom/on_rejected_file"] == "check"
     # near-real-time: no column lineage, no dbt unit tests (they cannot change with new data)
     assert (req.tags["ecom/column_metadata"], req.tags["ecom/dbt_unit_tests"]) == ("off", "off")
@@ -181,7 +182,7 @@ def test_one_new_file_runs_its_source_only_with_a_file_hash_run_key(env):
     (req,) = res.run_requests
     assert req.run_key == f"events/2024-01-05.csv@{sha(e)}"
     assert req.tags["ecom/files"] == "events/2024-01-05.csv"
-    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
+    assert (req.tags["ecom/window_start"], req.tags["ecom/window_end"]) == (
         "2024-01-05",
         "2024-01-05",
     )
@@ -204,13 +205,11 @@ def test_a_changed_file_reruns_with_the_new_hash_and_both_versions_days(env):
     (req,) = requested.run_requests
     assert sha(t) != old and req.run_key == f"transactions/t.csv@{sha(t)}"
     # the old version's day is rebuilt too (its rows leave it)
-    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
+    assert (req.tags["ecom/window_start"], req.tags["ecom/window_end"]) == (
         "2024-01-02",
         "2024-01-04",
     )
-    # every changed day is in the range: int_retail__order_lines may be built over it too,
-    # and the incremental marts (only transactions changed: no dimension moved)
-    assert req.tags["ecom/dbt_windowed_upstream"] == "on"
+    # only transactions changed (no dimension moved): the incremental marts take the window too
     assert req.tags["ecom/dbt_windowed_marts"] == "on"
 
     # a products file moves dimensions (a category): the marts take every day again
@@ -223,10 +222,13 @@ def test_a_changed_file_reruns_with_the_new_hash_and_both_versions_days(env):
     (req,) = tick(defs, instance, tick(defs, instance, requested.cursor).cursor).run_requests
     assert req.tags["ecom/sources"] == "products"
     assert "ecom/dbt_windowed_marts" not in req.tags
+    # no day in the file: today's window, whose facts' post-hooks re-resolve the keys
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert (req.tags["ecom/window_start"], req.tags["ecom/window_end"]) == (today, today)
 
 
-def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
-    from ecom_platform.defs.dbt import upstream_window
+def test_old_days_make_the_window_and_the_run_window_reaches_dbt(env):
+    from ecom_platform.defs.dbt import run_window
 
     settings, defs, instance = env
     landing = settings.landing_dir
@@ -237,17 +239,22 @@ def test_days_before_the_partitions_rebuild_the_upstream_model_in_full(env):
         [*transaction_lines("2009-11-30", 1), *transaction_lines("2010-01-04", 2)],
     )
     (req,) = tick(defs, instance, tick(defs, instance).cursor).run_requests
-    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
-        "2010-01-04",
-        "2010-01-04",
-    )
-    assert "ecom/dbt_windowed_upstream" not in req.tags
-    assert "ecom/dbt_windowed_marts" not in req.tags  # nor the marts' days
-    assert upstream_window(req.tags) is None  # the day before the partitions is not lost
-    assert upstream_window({**req.tags, "ecom/dbt_windowed_upstream": "on"}) == {
-        "window_start_date": "2010-01-04",
-        "window_end_date": "2010-01-05",
-    }
+    # no calendar limits the window: a day before any other is rebuilt like the rest
+    assert (req.tags["ecom/window_start"], req.tags["ecom/window_end"]) == ("2009-11-30", "2010-01-04")
+    assert req.tags["ecom/days"] == "2009-11-30..2010-01-04 (2 day(s) touched)"
+    assert run_window(req.tags) == {"window_start_date": "2009-11-30", "window_end_date": "2010-01-05"}
+    assert run_window({}) is None  # no window: every model rebuilt in full
+
+
+def test_a_malformed_run_window_fails_naming_the_tag():
+    from ecom_platform.defs.dbt import run_window
+
+    with pytest.raises(dg.Failure, match=r"ecom/window_start='2024-13-01'.*both must be days"):
+        run_window({"ecom/window_start": "2024-13-01", "ecom/window_end": "2024-12-02"})
+    with pytest.raises(dg.Failure, match=r"both must be days"):
+        run_window({"ecom/window_start": "2024-12-01"})
+    with pytest.raises(dg.Failure, match=r"ecom/window_start=2024-12-03 is after ecom/window_end=2024-12-02"):
+        run_window({"ecom/window_start": "2024-12-03", "ecom/window_end": "2024-12-02"})
 
 
 def test_a_half_written_file_is_not_picked_up(env):
@@ -296,7 +303,7 @@ def test_a_file_that_cannot_be_ingested_does_not_block_the_others_and_is_not_ret
     good = write(landing, "events/good.csv", EVENTS_HEADER, event_lines("2024-01-06", 2))
     (req,) = tick(defs, instance, tick(defs, instance).cursor).run_requests
     assert req.tags["ecom/files"] == "events/empty.csv,events/good.csv"
-    assert req.tags["dagster/asset_partition_range_start"] == "2024-01-06"  # the empty file has no day
+    assert req.tags["ecom/window_start"] == "2024-01-06"  # the empty file has no day
     cursor = json.loads(tick(defs, instance, tick(defs, instance).cursor).cursor)
     assert cursor["files"]["events/empty.csv"]["days"] == []
     # later ticks do not ask again
@@ -313,16 +320,16 @@ def _job_keys(defs, name) -> set[str]:
 def test_jobs_and_schedules_select_what_they_promise(env):
     _, defs, _ = env
     graph = defs.resolve_asset_graph()
-    all_dbt_unpartitioned = {
+    all_dbt = {
         k.to_user_string()
         for k in graph.get_all_asset_keys()
-        if k.path[0] in ("staging", "intermediate", "marts", "bi", "seeds") and graph.get(k).partitions_def is None
+        if k.path[0] in ("staging", "intermediate", "marts", "bi", "seeds")
     }
     ml = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "ml"}
     assert len(ml) == 13  # 4 model runs, their 8 tables, model_metrics
 
     daily = _job_keys(defs, "daily_batch")
-    assert daily == all_dbt_unpartitioned | {
+    assert daily == all_dbt | {
         "ml/churn_model",
         "ml/churn_scores",
         "ml/churn_feature_importance",
@@ -330,7 +337,7 @@ def test_jobs_and_schedules_select_what_they_promise(env):
         "bi_copy/warehouse",
         "bi_copy/dashboard",
     }
-    assert "marts/fct_order_lines" not in daily and "marts/kpi_sales_daily" in daily
+    assert {"marts/fct_order_lines", "marts/kpi_sales_daily"} <= daily
 
     weekly = _job_keys(defs, "weekly_retrain")
     assert weekly == ml | {"bi_copy/warehouse", "bi_copy/dashboard"}
@@ -338,7 +345,7 @@ def test_jobs_and_schedules_select_what_they_promise(env):
     refresh = _job_keys(defs, "landing_refresh")
     assert not refresh & ml
     assert {"raw/transactions", "marts/fct_order_lines", "marts/fct_events", "bi_copy/warehouse"} <= refresh
-    assert defs.resolve_job_def("landing_refresh").partitions_def is not None
+    assert defs.resolve_job_def("landing_refresh").partitions_def is None
 
     schedules = {s.name: s for s in defs.schedules}
     assert schedules["daily_batch_schedule"].job_name == "daily_batch"
@@ -355,17 +362,18 @@ def test_jobs_and_schedules_select_what_they_promise(env):
     }
 
 
-def test_partitions_incremental_assets_and_automation_conditions(env):
+def test_one_dbt_asset_and_automation_conditions(env):
+    from ecom_platform.defs.dbt import dbt_models
+
     _, defs, _ = env
     graph = defs.resolve_asset_graph()
+    assert not {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
     facts = [dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "fct_events"])]
-    partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
-    assert partitioned == set(facts)
+    dbt_keys = {k for k in graph.get_all_asset_keys() if k.path[0] in ("staging", "intermediate", "marts", "bi")}
+    # one @dbt_assets: every model (and seed) is one `dbt build`, whatever a run selects
+    assert dbt_keys <= set(dbt_models.keys)
     for key in facts:
-        node = graph.get(key)
-        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
-        assert node.automation_condition is None  # driven by the landing sensor's windows
+        assert graph.get(key).automation_condition is None  # kept by the landing sensor's windows
     kpi = graph.get(dg.AssetKey(["marts", "kpi_sales_daily"]))
     assert kpi.automation_condition.get_label() == "eager_on_inputs"
     assert graph.get(dg.AssetKey(["ml", "churn_scores"])).automation_condition is None

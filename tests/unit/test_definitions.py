@@ -102,8 +102,8 @@ NOT_ASSET_CHECKS: dict[str, str] = {}
 
 
 def test_every_dbt_test_is_a_dagster_asset_check(dbt_manifest):
-    """A dbt test reading models of both dbt asset definitions (the daily facts and the rest),
-    or a source test, is silently dropped by dagster-dbt: nothing would run or show it."""
+    """A source test, or a test whose model is not a Dagster asset, is silently dropped by
+    dagster-dbt: nothing would run or show it."""
     import json
 
     from dagster_dbt.asset_utils import get_asset_check_key_for_test
@@ -148,14 +148,14 @@ def _step_context(assets_def, keys, materialized: dict, run_id="this-run", in_ru
     )
 
 
-def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_built(dbt_manifest):
-    """dbt's `buildable` leaves out a test that reads a model neither built in the step nor
+def test_fact_to_dimension_tests_run_with_the_facts_once_the_dimensions_are_built(dbt_manifest):
+    """dbt's `buildable` leaves out a test that reads a model neither built in the run nor
     upstream of it (fct_order_lines -> dim_dates): defs/dbt/assets.py selects it explicitly once that
     model is built, so the check does not stay planned for ever."""
-    from ecom_platform.defs.dbt import dbt_incremental_models
+    from ecom_platform.defs.dbt import dbt_models
     from ecom_platform.defs.dbt.assets import _indirect_selection
 
-    facts = set(dbt_incremental_models.keys)
+    facts = {dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "fct_events"])}
     dims = {dg.AssetKey(["marts", d]) for d in ("dim_dates", "dim_countries", "dim_customers", "dim_products")}
     wanted = {
         "relationships_fct_order_lines_date_key__date_key__ref_dim_dates_",
@@ -163,8 +163,13 @@ def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_b
         "relationships_fct_events_date_key__date_key__ref_dim_dates_",
     }
 
-    # the dimensions were built by an earlier step of this run
-    ctx = _step_context(dbt_incremental_models, facts, {k: "this-run" for k in dims}, in_run=facts | dims)
+    # the run builds the dimensions too: `buildable` runs the tests after both
+    ctx = _step_context(dbt_models, facts | dims, {}, in_run=facts | dims)
+    assert _indirect_selection(ctx) == ["--indirect-selection", "buildable"]
+    assert ctx.warnings == []
+
+    # the run builds only the facts; an earlier run built the dimensions: selected explicitly
+    ctx = _step_context(dbt_models, facts, {k: "an-earlier-run" for k in dims}, in_run=facts)
     args = _indirect_selection(ctx)
     assert args[:2] == ["--indirect-selection", "buildable"] and args[2] == "--select"
     selected = args[3].split(" ")
@@ -172,18 +177,10 @@ def test_fact_to_dimension_tests_run_in_the_facts_step_once_the_dimensions_are_b
     assert {"ecom_platform.marts.core.fct_order_lines", "ecom_platform.marts.core.fct_events"} <= set(selected)
     assert ctx.warnings == []
 
-    # the run rebuilds the dimensions but has not yet: wait (the check stays planned, with a warning)
-    ctx = _step_context(dbt_incremental_models, facts, {k: "an-earlier-run" for k in dims}, in_run=facts | dims)
+    # never built (a fresh warehouse): not run, with a warning (the check stays planned)
+    ctx = _step_context(dbt_models, facts, {}, in_run=facts)
     assert _indirect_selection(ctx) == ["--indirect-selection", "buildable"]
     assert "dim_dates" in ctx.warnings[0]
-
-    # the run does not hold the dimensions: the ones built by any earlier run are good
-    ctx = _step_context(dbt_incremental_models, facts, {k: "an-earlier-run" for k in dims}, in_run=facts)
-    assert {n.split(".")[-1] for n in _indirect_selection(ctx)[3].split(" ")} >= wanted
-
-    # never built (a fresh warehouse): not run
-    ctx = _step_context(dbt_incremental_models, facts, {}, in_run=facts)
-    assert _indirect_selection(ctx) == ["--indirect-selection", "buildable"]
 
 
 def test_lineage_starts_at_the_landing_files(dbt_manifest):

@@ -79,11 +79,11 @@ def test_persist_docs_is_on_for_marts_and_bi(manifest):
 def test_dagster_column_schema_of_every_marts_and_bi_asset_has_the_descriptions(manifest):
     """dagster-dbt's default translator puts the YAML's columns, with their descriptions, in
     each asset's ``dagster/column_schema``; ours must keep doing so."""
-    from ecom_platform.defs.dbt.assets import dbt_incremental_models, dbt_models
+    from ecom_platform.defs.dbt.assets import dbt_models
 
     by_name = {(n["schema"], n.get("alias") or n["name"]): n for n in _models(manifest)}
     seen, problems = set(), []
-    for assets_def in (dbt_models, dbt_incremental_models):
+    for assets_def in (dbt_models,):
         for spec in assets_def.specs:
             key = tuple(spec.key.path)
             if key[0] not in DESCRIBED_FOLDERS:

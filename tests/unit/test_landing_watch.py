@@ -132,11 +132,3 @@ def test_cursor_garbage_starts_afresh_and_gone_files_are_forgotten():
     gone = lw.decide(c, [], _hasher(files))
     assert gone.forgotten == ["customers/c.csv"] and json.loads(gone.cursor)["files"] == {}
     assert "gone from the folder" in gone.skip_reason
-
-
-def test_day_range_clamps_to_the_partitions():
-    assert lw.day_range(["2024-01-03", "2009-01-01", "2024-01-01"], "2009-12-01", "2026-01-01") == (
-        "2024-01-01",
-        "2024-01-03",
-    )
-    assert lw.day_range(["2001-01-01"], "2009-12-01", "2026-01-01") is None

@@ -3,8 +3,8 @@
     compare_model by more than `tolerance` (default 0: exact, e.g. to the cent for DECIMAL).
     Optional `where_clause` / `compare_where` restrict either side.
 -#}
-{#- window_column / compare_window_column: restrict both sides to the partition window a
-    daily-partitioned build passes (day_window_predicate; `true` without a window). -#}
+{#- window_column / compare_window_column: restrict both sides to the day window a
+    build passes (day_window_predicate; `true` without a window). -#}
 {% test equal_sum(model, column_name, compare_model, compare_column, where_clause=none, compare_where=none, tolerance=0, window_column=none, compare_window_column=none) %}
 with a as (
     select coalesce(sum({{ column_name }}), 0) as total

@@ -4,10 +4,9 @@
     dimension computed from natural keys (see macros/keys.sql). Materialised once because
     every order-line consumer reads it.
 
-    Incremental by invoice day like fct_order_lines, but not a Dagster partition: a
-    landing-sensor run sets the window of the days its files touch (and of the versions
-    they replace), so only those days are rebuilt; every other Dagster run builds it with
-    --full-refresh. A plain `dbt build` without a window rebuilds every day. Duplicates
+    Incremental by invoice day like fct_order_lines: a landing-sensor run sets the window
+    of the days its files touch (and of the versions they replace), so only those days are
+    rebuilt; a Dagster run without a day window builds it with --full-refresh. A plain `dbt build` without a window rebuilds every day. Duplicates
     share their invoice timestamp, so a day window never splits a duplicate group.
 -#}
 {{ config(

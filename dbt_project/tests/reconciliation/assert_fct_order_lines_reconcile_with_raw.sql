@@ -3,7 +3,7 @@
 -- Computed independently of reconciliation_order_lines: raw from the source table, the
 -- exclusion (exact duplicate lines) recomputed here from the business columns (a group
 -- count instead of the row_number window: the same totals, without sorting every line).
--- In a daily-partitioned build both sides are restricted to the partition window (duplicate
+-- In a build with a day window both sides are restricted to the window (duplicate
 -- groups share their invoice_date, so a window never splits one).
 with
 

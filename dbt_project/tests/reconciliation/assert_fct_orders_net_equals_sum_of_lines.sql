@@ -2,11 +2,9 @@
 -- Every invoice's net_amount, n_lines and units equal the sums over its lines, and every
 -- invoice of the order lines has its fct_orders row.
 -- The lines are read from int_retail__order_lines, which fct_order_lines copies row for row
--- (same rows and columns; a daily partition only chooses which days are rebuilt), and
+-- (same rows and columns; a day window only chooses which days are rebuilt), and
 -- tests/reconciliation/assert_fct_order_lines_reconcile_with_raw.sql plus fct_order_lines'
--- equal_sum hold that copy to raw. Reading fct_order_lines here would make this test span
--- the two dbt asset groups Dagster runs apart (the daily-partitioned facts and the rest),
--- and dagster-dbt would drop it as an asset check. It also fails, rightly, when
+-- equal_sum hold that copy to raw. It also fails, rightly, when
 -- fct_order_lines lags behind its input (a day not rebuilt), since fct_orders then misses
 -- those invoices.
 with

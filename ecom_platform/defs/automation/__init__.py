@@ -7,17 +7,16 @@ freshness windows), ``landing`` (the landing sensor), ``selections`` (jobs, sche
 
 - ``landing_sensor``: a new or changed file in ``landing/<source>/`` (stable for two looks)
   starts ONE run of ``landing_refresh``: the ingestion of the sources concerned and
-  everything downstream but the ML models (which are on schedules): the daily facts for
-  the partition range of the days the files touch, the marts, the BI layer and the BI copy.
+  everything downstream but the ML models (which are on schedules), in one ``dbt build``:
+  the daily facts over the days the files touch (the run's day window), the marts, the BI
+  layer and the BI copy.
   The decisions are pure (:mod:`ecom_platform.lib.landing_watch`); ``landing`` only lists
   the folder and turns a decision into a ``RunRequest``. Its first look (empty cursor)
   starts from ``raw.ingest_log``: files already loaded (by `make run`) request nothing.
-- ``daily_batch_schedule`` (05:00 UTC): ``daily_batch`` = the unpartitioned dbt models
-  (marts, BI layer), the churn scores and the BI copy. ``weekly_retrain_schedule`` (Monday
-  03:00 UTC): ``weekly_retrain`` = every ML model, then the BI copy. The daily facts are
-  kept current by the landing sensor (partition windows) and by backfills, never rebuilt
-  in full by a schedule.
-- Declarative automation: the unpartitioned dbt models are eager on their inputs (set by
+- ``daily_batch_schedule`` (05:00 UTC): ``daily_batch`` = every dbt model rebuilt in full,
+  the churn scores and the BI copy. ``weekly_retrain_schedule`` (Monday 03:00 UTC):
+  ``weekly_retrain`` = every ML model, then the BI copy.
+- Declarative automation: the dbt models but the daily facts are eager on their inputs (set by
   the translator in defs/dbt/translator.py), evaluated by ``default_automation_condition_sensor``.
 - Freshness checks on the raw sources and the BI-facing tables, run by
   ``freshness_checks_sensor``.

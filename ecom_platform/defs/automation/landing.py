@@ -1,5 +1,6 @@
 """The landing sensor: a new or changed landing file starts one landing_refresh run; the eager models' sensor."""
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -10,14 +11,13 @@ from ecom_platform.contract import (
     FILES_TAG,
     LANDING_TRIGGER,
     ON_REJECTED_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     SOURCES_TAG,
     TESTS_SCOPE_TAG,
     TRIGGER_TAG,
     UNIT_TESTS_TAG,
+    WINDOW_END_TAG,
+    WINDOW_START_TAG,
     WINDOWED_MARTS_TAG,
-    WINDOWED_UPSTREAM_TAG,
     raw_key,
 )
 from ecom_platform.defs.automation.selections import REFRESH_SELECTION, landing_refresh_job
@@ -27,7 +27,6 @@ from ecom_platform.defs.automation.settings import (
     MAX_FILES_PER_RUN,
     SENSOR_DEFAULT_STATUS,
 )
-from ecom_platform.defs.dbt import daily_partitions
 from ecom_platform.defs.resources import LandingFolder, WarehouseResource
 from ecom_platform.lib import ingest, landing_watch
 
@@ -85,29 +84,23 @@ def _days_reader(root: Path):
             return ingest.file_days(root / rel, source, rel)
         except ingest.IngestError:
             return []  # ingestion will reject it: it brings no rows, so no days
-        except Exception:  # noqa: BLE001 - unknown days: the run covers every partition
+        except Exception:  # noqa: BLE001 - unknown days: the run rebuilds every day
             return None
 
     return file_days
 
 
-def _partition_range(decision: landing_watch.Decision) -> tuple[str, str, str, bool]:
-    """(first, last, why, covers_all) partition keys the daily facts are rebuilt for;
-    ``covers_all``: every changed day is known and inside the range."""
-    first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
+def run_days(decision: landing_watch.Decision, today: dt.date | None = None) -> tuple[str, str, str] | None:
+    """(first, last, why): the day window the run's dbt build recomputes, or None when a
+    file's days are unknown (the run rebuilds every day)."""
     if decision.days_unknown:
-        return first, last, f"days unknown for {', '.join(decision.days_unknown[:3])}: every partition", False
-    outside = [d for d in decision.days if not first <= d <= last]
-    rng = landing_watch.day_range(decision.days, first, last) if decision.days else None
-    if rng is None:
-        # Only profiles / catalogue changed (or no day inside the partitions): rebuild the
-        # latest day, whose post-hooks re-resolve the facts' dimension keys over all days.
-        why = "no day-carrying rows" if not decision.days else "days outside the partitions"
-        return last, last, f"{why}: latest partition only (keys re-resolved)", not outside
-    why = f"{len(decision.days)} day(s) touched"
-    if outside:
-        why += f"; {len(outside)} outside the partitions ({daily_partitions.start:%Y-%m-%d}..{last}): not built"
-    return rng[0], rng[1], why, not outside
+        return None
+    if not decision.days:
+        # Only profiles / catalogue changed: the latest day (today, UTC) is built, whose
+        # post-hooks re-resolve the facts' dimension keys over every day.
+        latest = (today or dt.datetime.now(dt.UTC).date()).isoformat()
+        return latest, latest, "no day-carrying rows: today only (keys re-resolved)"
+    return min(decision.days), max(decision.days), f"{len(decision.days)} day(s) touched"
 
 
 def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.RunRequest:
@@ -125,17 +118,15 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
         FILES_TAG: ",".join(decision.files),
         SOURCES_TAG: ",".join(decision.sources),
     }
-    if any(asset_graph.get(k).partitions_def is not None for k in keys):
-        start, end, why, covers_all = _partition_range(decision)
-        tags[RANGE_START_TAG] = start
-        tags[RANGE_END_TAG] = end
-        if covers_all:
-            # every changed day is in the range: the unpartitioned dbt step may build its
-            # day-windowed model over it too (else it is rebuilt in full)
-            tags[WINDOWED_UPSTREAM_TAG] = "on"
-            if all(ingest.SOURCES[s].date_column is not None for s in decision.sources):
-                # only day-carrying files: the incremental marts may rebuild just these days
-                tags[WINDOWED_MARTS_TAG] = "on"
+    days = run_days(decision)
+    if days is None:
+        tags[DAYS_TAG] = f"every day (days unknown for {', '.join(decision.days_unknown[:3])})"
+    else:
+        start, end, why = days
+        tags[WINDOW_START_TAG], tags[WINDOW_END_TAG] = start, end
+        if all(ingest.SOURCES[s].date_column is not None for s in decision.sources):
+            # only day-carrying files: the incremental marts may rebuild just these days
+            tags[WINDOWED_MARTS_TAG] = "on"
         tags[DAYS_TAG] = f"{start}..{end} ({why})"
     return dg.RunRequest(run_key=decision.run_key, asset_selection=keys, asset_check_keys=check_keys, tags=tags)
 
@@ -147,7 +138,7 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
     default_status=SENSOR_DEFAULT_STATUS,
     description=(
         "New or changed files in the landing folder (stable for two looks) -> one run of their ingestion "
-        "and everything downstream but ML, the daily facts over the days the files touch. JSON cursor; "
+        "and everything downstream but ML, the incremental models over the days the files touch. JSON cursor; "
         "run key = file + sha256 (batch: hash of the sorted pairs)."
     ),
 )
@@ -181,7 +172,7 @@ def landing_sensor(
     context.log.info(
         f"{len(decision.ready)} file(s) ready ({', '.join(decision.files[:5])}"
         f"{' ...' if len(decision.files) > 5 else ''}); run key {decision.run_key}; "
-        f"{request.tags.get(DAYS_TAG, 'no partitioned asset')}"
+        f"days {request.tags[DAYS_TAG]}"
     )
     if decision.waiting or decision.deferred:
         context.log.info(f"{len(decision.waiting)} waiting, {len(decision.deferred)} deferred to the next tick")

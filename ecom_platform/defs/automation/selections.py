@@ -33,7 +33,7 @@ _bi_copy = dg.AssetSelection.assets(BI_COPY_KEY, DASHBOARD_KEY)
 REFRESH_SELECTION = dg.AssetSelection.all().materializable() - _ml - _freshness
 
 
-# The nightly batch: the rebuilt (unpartitioned) dbt models, the churn scores, the BI copy.
+# The nightly batch: every dbt model rebuilt in full, the churn scores, the BI copy.
 DAILY_BATCH_SELECTION = (
     dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.assets(*CHURN_KEYS, MODEL_METRICS_KEY) | _bi_copy
 ) - _freshness
@@ -54,7 +54,7 @@ landing_refresh_job = dg.define_asset_job(
 daily_batch_job = dg.define_asset_job(
     "daily_batch",
     selection=DAILY_BATCH_SELECTION,
-    description="Nightly: the marts and BI layer (rebuilt), the churn scores, the BI copy.",
+    description="Nightly: every dbt model rebuilt in full, the churn scores, the BI copy.",
 )
 
 
@@ -72,7 +72,7 @@ schedules = [
         cron_schedule=DAILY_BATCH_CRON,
         execution_timezone=SCHEDULE_TIMEZONE,
         default_status=SCHEDULE_DEFAULT_STATUS,
-        description="Marts, BI layer, churn scores and the BI copy every night (05:00 UTC).",
+        description="Every dbt model rebuilt in full, the churn scores and the BI copy every night (05:00 UTC).",
     ),
     dg.ScheduleDefinition(
         name="weekly_retrain_schedule",

@@ -1,4 +1,4 @@
-"""The two ``@dbt_assets`` (the rebuilt models and the daily-partitioned facts) and what a step adds: tests, row counts, lineage."""
+"""The ``@dbt_assets`` (every model, seed and test: one ``dbt build`` a run) and what a step adds: tests, row counts, lineage."""
 
 import datetime as dt
 from collections.abc import Mapping
@@ -12,15 +12,14 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_mani
 from ecom_platform.config import dbt_run_environment
 from ecom_platform.contract import (
     COLUMN_METADATA_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     TESTS_SCOPE_TAG,
     UNIT_TESTS_TAG,
+    WINDOW_END_TAG,
+    WINDOW_START_TAG,
     WINDOWED_MARTS_TAG,
-    WINDOWED_UPSTREAM_TAG,
 )
 from ecom_platform.defs.dbt import spark
-from ecom_platform.defs.dbt.project import INCREMENTAL_SELECTOR, KEEP_INVOCATION_FOLDERS, daily_partitions, dbt_project
+from ecom_platform.defs.dbt.project import KEEP_INVOCATION_FOLDERS, dbt_project
 from ecom_platform.defs.dbt.resource import _dbt_adapter, release_adapter_connection
 from ecom_platform.defs.dbt.translator import translator
 from ecom_platform.defs.resources import WRITER_POOL, WarehouseResource
@@ -30,79 +29,44 @@ from ecom_platform.lib.warehouse import prune_dbt_invocation_folders, table_row_
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=INCREMENTAL_SELECTOR,
     dagster_dbt_translator=translator,
     pool=WRITER_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` over the selected models: runs, seeds, tests (as checks), row counts, column lineage."""
-    # In a run with the partitioned facts, Dagster splits this asset into steps around them;
-    # the seeds' step has no upstream and may run before ingestion has created the folder.
     Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)
-    window = upstream_window(context.run.tags if context.run else {})
-    if window is not None:
-        context.log.info(
-            f"window {window['window_start_date']} .. {window['window_end_date']} (end exclusive) for "
-            "int_retail__order_lines; every other model rebuilt"
-        )
-    # Without a window, --full-refresh: the incremental int_retail__order_lines is rebuilt
-    # with CREATE TABLE AS (seeds are reloaded, as a build does anyway).
-    yield from _build(context, dbt, warehouse, ["build"] if window else ["build", "--full-refresh"], window=window)
-
-
-def upstream_window(tags: Mapping[str, str]) -> dict[str, str] | None:
-    """The window ({window_start_date, window_end_date}, end exclusive) for the unpartitioned
-    dbt step: the run's partition range when the run asks for it, else None (full rebuild)."""
-    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
-    if tags.get(WINDOWED_UPSTREAM_TAG) != "on" or not (start and end):
-        return None
-    last = dt.date.fromisoformat(end)
-    return {
-        "window_start_date": dt.date.fromisoformat(start).isoformat(),
-        "window_end_date": (last + dt.timedelta(days=1)).isoformat(),
-    }
-
-
-def partition_window_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
-    """``{window_start_date, window_end_date}`` of the run's partition (range), or None if unpartitioned."""
-    if not (context.has_partition_key or context.has_partition_key_range):
-        return None
-    window = context.partition_time_window
-    return {
-        "window_start_date": window.start.date().isoformat(),
-        "window_end_date": window.end.date().isoformat(),
-    }
-
-
-def incremental_build_args(window: dict[str, str] | None) -> list[str]:
-    """A window builds only its days (the window itself travels in the environment, see
-    :func:`dbt_run_environment`); no window (an unpartitioned run) rebuilds the facts in full."""
+    window = run_window(context.run.tags if context.run else {})
     if window is None:
-        return ["build", "--full-refresh"]
-    return ["build"]
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=INCREMENTAL_SELECTOR,
-    name="dbt_incremental_models",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=translator,
-    pool=WRITER_POOL,
-)
-def dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` of the daily facts over the run's partition window (one invocation per range)."""
-    Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)
-    window = partition_window_vars(context)
-    if window is None:
-        context.log.info("unpartitioned run: building the daily facts in full (--full-refresh)")
+        # --full-refresh: the incremental models (the daily facts, int_retail__order_lines,
+        # the clickstream kept by key, the incremental marts) are rebuilt with CREATE TABLE AS
+        context.log.info("no day window: every model rebuilt in full")
+        command = ["build", "--full-refresh"]
     else:
         context.log.info(
-            f"partition window {window['window_start_date']} .. {window['window_end_date']} (end exclusive)"
+            f"day window {window['window_start_date']} .. {window['window_end_date']} (end exclusive) for the "
+            "daily facts, int_retail__order_lines and the clickstream kept by key"
         )
-    yield from _build(context, dbt, warehouse, incremental_build_args(window), window=window)
+        command = ["build"]
+    yield from _build(context, dbt, warehouse, command, window=window)
+
+
+def run_window(tags: Mapping[str, str]) -> dict[str, str] | None:
+    """The run's day window as dbt reads it ({window_start_date, window_end_date}, end
+    exclusive) from its tags (first and last day, inclusive), or None (a full rebuild).
+    A malformed tag is an error that names it: guessing would rebuild the wrong days."""
+    start, end = tags.get(WINDOW_START_TAG), tags.get(WINDOW_END_TAG)
+    if not start and not end:
+        return None
+    try:
+        first, last = dt.date.fromisoformat(start or ""), dt.date.fromisoformat(end or "")
+    except ValueError:
+        raise dg.Failure(
+            f"run tags {WINDOW_START_TAG}={start!r} and {WINDOW_END_TAG}={end!r}: both must be days "
+            "(YYYY-MM-DD), the first and last day to rebuild; leave both out to rebuild every day"
+        ) from None
+    if last < first:
+        raise dg.Failure(f"run tags {WINDOW_START_TAG}={start} is after {WINDOW_END_TAG}={end}: no day to rebuild")
+    return {"window_start_date": first.isoformat(), "window_end_date": (last + dt.timedelta(days=1)).isoformat()}
 
 
 def _build(
@@ -148,14 +112,13 @@ def _build(
 def _indirect_selection(context: dg.AssetExecutionContext) -> list[str]:
     """Run a test only once every model it reads is built (dbt's `buildable`), not as soon as one is.
 
-    In a run holding both dbt assets, Dagster splits ``dbt_models`` into steps around the
-    partitioned facts (seeds | staging..dimensions | facts | marts). With dbt's default
-    (`eager`), the seeds' step would already run e.g. the relationships test from
-    customer_rfm to a seed, before customer_rfm exists. When the user deselected some checks,
-    dagster-dbt selects tests explicitly (indirect selection `empty`); leave that alone.
+    With dbt's default (`eager`), a run of part of the project (the landing sensor's: what
+    the new files feed) would also run each test touching one of its models, even one whose
+    other model the run does not build and may not exist yet. When the user deselected some checks, dagster-dbt selects tests explicitly (indirect
+    selection `empty`); leave that alone.
 
-    `buildable` only sees the dbt graph of the step: a test also reading a model that is
-    neither built in the step nor upstream of it (fct_order_lines -> dim_dates: the facts'
+    `buildable` only sees the dbt graph of the run: a test also reading a model that is
+    neither built in the run nor upstream of it (fct_order_lines -> dim_dates: the facts'
     keys are computed, not looked up, so the dimensions are not their parents) would not
     run, and its check would stay planned for ever. Such tests are selected explicitly when
     the model they also read is ready (see :func:`_planned_tests_beyond_buildable`).

@@ -1,6 +1,5 @@
-"""The dbt project: its prepared manifest (never parsed on load), layers, the daily partitions."""
+"""The dbt project: its prepared manifest (never parsed on load), layers."""
 
-import dagster as dg
 from dagster_dbt import DbtProject
 
 from ecom_platform.config import DBT_PROJECT_DIR
@@ -27,15 +26,3 @@ LAYERS = ("staging", "intermediate", "marts", "bi")
 
 # dbt invocation folders kept in target/ (the newest; older ones are deleted after each step)
 KEEP_INVOCATION_FOLDERS = 10
-
-
-# The models Dagster partitions by day (tagged in their config); everything else is rebuilt.
-INCREMENTAL_SELECTOR = "tag:partitioned_daily"
-
-
-# Early enough for the real UCI data (Online Retail II starts 2009-12-01) and the generated
-# shop (2024-2025); end_offset=1 so today's partition exists for near-real-time drops.
-PARTITIONS_START_DATE = "2009-12-01"
-
-
-daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START_DATE, end_offset=1)

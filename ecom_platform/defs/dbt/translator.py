@@ -6,9 +6,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from ecom_platform.contract import (
-    HISTORY_TAG,
-)
 from ecom_platform.defs.dbt.project import LAYERS
 
 
@@ -34,8 +31,9 @@ class EcomDbtTranslator(DagsterDbtTranslator):
         return "dbt"
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        """Unpartitioned models follow their inputs (eager); the daily facts are driven by the
-        landing sensor's partition windows instead, and seeds only change with the code."""
+        """Models follow their inputs (eager); the daily facts are kept by the landing
+        sensor's day windows instead (eager, a dimension's update would rebuild them in
+        full), and seeds only change with the code."""
         if dbt_resource_props["resource_type"] != "model":
             return None
         if "partitioned_daily" in (dbt_resource_props.get("tags") or []):
@@ -43,26 +41,11 @@ class EcomDbtTranslator(DagsterDbtTranslator):
         return EAGER_ON_INPUTS
 
 
-# Eager on the inputs, without eager()'s "no dependency missing" clause: a model reading a
-# daily-partitioned fact depends on every one of its ~6,000 partitions (2009 to today),
-# most of which never hold data, so that clause would keep the marts waiting for ever.
-# A dependency's update counts unless the run that made it also runs this model (eager's
-# rule) or only recorded an old partition's history anew (defs/runs.py, HISTORY_TAG).
-_DEPS_UPDATED = dg.AutomationCondition.any_deps_match(
-    (
-        dg.AutomationCondition.newly_updated()
-        & ~dg.AutomationCondition.executed_with_root_target()
-        & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={HISTORY_TAG})
-    ).with_label("newly_updated_without_root_or_history")
-    | dg.AutomationCondition.will_be_requested()
-).with_label("any_deps_updated")
-
-
+# Eager on the inputs, without eager()'s "no dependency missing" clause: an input's update
+# rebuilds a model even when another of its inputs was never materialized in this Dagster
+# instance (a new instance on an existing warehouse): the table is dbt's to find or fail on.
 EAGER_ON_INPUTS = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .replace("any_deps_updated", _DEPS_UPDATED)
-    .with_label("eager_on_inputs")
+    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()).with_label("eager_on_inputs")
 )
 
 

@@ -1,9 +1,8 @@
 {#-
-    Incremental by day (Dagster daily partitions, see macros/day_window.sql): a partition
-    run passes window_start_date / window_end_date and rebuilds exactly those invoice days
-    (the pre-hook deletes the window, delete+insert writes its rows). Without a window
-    (a plain `dbt build`, or Dagster's unpartitioned runs with --full-refresh) every day is
-    built. Duplicate detection upstream partitions on the invoice timestamp, so a day
+    Incremental by day (see macros/day_window.sql): a run with a day window passes
+    window_start_date / window_end_date and rebuilds exactly those invoice days (the
+    pre-hook deletes the window, delete+insert writes its rows). Without a window (a plain
+    `dbt build`, or Dagster's runs without one, with --full-refresh) every day is built. Duplicate detection upstream partitions on the invoice timestamp, so a day
     window never splits a duplicate group.
 -#}
 {{ config(

@@ -1,4 +1,4 @@
-"""The incremental daily facts: one partition, the same again, the next, a range, a full build.
+"""The incremental daily facts: one day window, the same again, the next, a range, a full build.
 
 Hand-made landing files with known rows per day, on a temporary warehouse; every step
 asserts exact row counts (in total and per day) and that a rebuilt day keeps its keys.
@@ -35,7 +35,7 @@ def _counts(settings) -> dict:
 
 
 def _run(defs, instance, selection, **kwargs):
-    job = dg.define_asset_job("partition_test", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
+    job = dg.define_asset_job("day_window_test", selection=selection).resolve(asset_graph=defs.resolve_asset_graph())
     tags = {"ecom/column_metadata": "off", **kwargs.pop("tags", {})}  # lineage metadata is not under test
     result = job.execute_in_process(
         instance=instance,
@@ -48,13 +48,19 @@ def _run(defs, instance, selection, **kwargs):
     return result
 
 
-def _dbt_fact_steps(result) -> list[str]:
-    return sorted(
-        {e.step_key for e in result.all_events if e.is_step_success and e.step_key.startswith("dbt_incremental")}
-    )
+def _window(first: str, last: str) -> dict[str, str]:
+    return {"ecom/window_start": first, "ecom/window_end": last}
 
 
-def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path, monkeypatch, dbt_manifest):
+def _dbt_commands(instance, result) -> list[str]:
+    return [
+        e.message
+        for e in instance.all_logs(result.run_id)
+        if e.message and "Running dbt command" in e.message and "dbt build" in e.message
+    ]
+
+
+def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_path, monkeypatch, dbt_manifest):
     from ecom_platform.definitions import build_defs
 
     settings = use_environment(monkeypatch, tmp_path)
@@ -69,19 +75,20 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
     facts_and_upstream = dg.AssetSelection.assets(*FACTS).upstream()
 
     # 1. day 1 (with everything upstream of the facts; the tables do not exist yet)
-    first = _run(defs, instance, facts_and_upstream, partition_key=D1)
+    first = _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
     c1 = _counts(settings)
     assert (c1["lines"], c1["events"]) == ({D1: 3}, {D1: 4})
     assert c1["events_with_customer"] == 4
-    assert _dbt_fact_steps(first) == ["dbt_incremental_models"]
+    # one dbt build for the staging views, the dimensions and the facts
+    assert len(_dbt_commands(instance, first)) == 1
 
     # 2. day 1 again: nothing changes, the same keys
-    _run(defs, instance, dg.AssetSelection.assets(*FACTS), partition_key=D1)
+    _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
     c2 = _counts(settings)
     assert c2 == c1
 
     # 3. day 2 (incremental: day 1 is kept as it was)
-    _run(defs, instance, dg.AssetSelection.assets(*FACTS), partition_key=D2)
+    _run(defs, instance, facts_and_upstream, tags=_window(D2, D2))
     c3 = _counts(settings)
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])
@@ -95,26 +102,17 @@ def test_one_partition_the_same_again_the_next_a_range_and_a_full_build(tmp_path
     assert [row_count(k) for k in FACTS] == [5, 9]
     assert row_count(dg.AssetKey(["staging", "stg_shop__events"])) is None
 
-    # 4. a backfill of the range is ONE dbt invocation over both days, same result
-    ranged = _run(
-        defs,
-        instance,
-        dg.AssetSelection.assets(*FACTS),
-        tags={"dagster/asset_partition_range_start": D1, "dagster/asset_partition_range_end": D2},
-    )
-    assert _dbt_fact_steps(ranged) == ["dbt_incremental_models"]
-    messages = [e.message for e in instance.all_logs(ranged.run_id) if e.message]
-    dbt_commands = [m for m in messages if "Running dbt command" in m and "dbt build" in m]
-    assert len(dbt_commands) == 1
+    # 4. rebuilding the range is ONE dbt invocation over both days, same result
+    ranged = _run(defs, instance, dg.AssetSelection.assets(*FACTS), tags=_window(D1, D2))
+    (command,) = _dbt_commands(instance, ranged)
     # the window travels in the environment, not as --vars (which would re-parse the project)
-    assert "--vars" not in dbt_commands[0] and "--full-refresh" not in dbt_commands[0]
-    assert "partition window 2024-01-02 .. 2024-01-04 (end exclusive)" in messages
+    assert "--vars" not in command and "--full-refresh" not in command
+    messages = " ".join(e.message for e in instance.all_logs(ranged.run_id) if e.message)
+    assert "day window 2024-01-02 .. 2024-01-04 (end exclusive)" in messages
     assert _counts(settings) == c3
 
-    # 5. an unpartitioned run rebuilds the facts in full (--full-refresh): same rows
+    # 5. a run without a day window rebuilds the facts in full (--full-refresh): same rows
     full = _run(defs, instance, dg.AssetSelection.assets(*FACTS))
-    assert any(
-        e.message and "Running dbt command" in e.message and "--full-refresh" in e.message
-        for e in instance.all_logs(full.run_id)
-    )
+    (command,) = _dbt_commands(instance, full)
+    assert "--full-refresh" in command
     assert _counts(settings) == c3
