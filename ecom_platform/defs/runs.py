@@ -149,6 +149,9 @@ def _delete_run(instance: dg.DagsterInstance, run_id: str) -> None:
             conn.execute(_CHECK_EXECUTIONS.delete().where(_CHECK_EXECUTIONS.c.run_id == run_id))
     shard = getattr(storage, "path_for_shard", None)
     if callable(shard):
+        release = getattr(storage, "release_shard", None)  # ecom_platform.event_log keeps a connection
+        if callable(release):
+            release(run_id)
         Path(shard(run_id)).unlink(missing_ok=True)
     try:
         instance.compute_log_manager.delete_logs(prefix=[run_id])

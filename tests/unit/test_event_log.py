@@ -42,12 +42,33 @@ def test_the_project_instance_stores_runs_in_dagsters_files_with_an_engine_per_f
         assert result.success
         # one engine for the run's file and one for the index, whatever the number of events
         assert sorted(created) == sorted({*created}) and len(created) == 2
+        created.clear()
         evaluations = result.get_asset_check_evaluations()
         assert sum(e.passed for e in evaluations) == N_CHECKS // 2
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("a"), "c1")]
         )
         assert latest[dg.AssetCheckKey(dg.AssetKey("a"), "c1")].run_id == result.run_id
+        # the connections this process keeps open do not hide a thing from another reader
+        # (Dagster's own storage here, as the UI or the daemon would read the files)
+        other = SqliteEventLogStorage(str(home / "history" / "runs"))
+        assert len(other.get_logs_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)) == (
+            N_CHECKS
+        )
+        second = _materialize_with_checks(instance)  # written while `other` has read the file
+        assert len(other.get_logs_for_run(second.run_id)) == len(instance.all_logs(second.run_id))
+        other.dispose()
+        # the kept connection syncs the log at checkpoints, not at every commit
+        with instance.event_log_storage.run_connection(result.run_id) as conn:
+            assert conn.execute(db.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+            assert conn.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+        # the run history's janitor deletes a run whose file this process holds open
+        from ecom_platform.defs.runs import _delete_run
+
+        _delete_run(instance, second.run_id)
+        assert not list((home / "history" / "runs").glob(f"{second.run_id}.db*"))
+        assert instance.get_run_by_id(second.run_id) is None
+        assert _materialize_with_checks(instance).success  # and the storage goes on
 
     # Dagster's default layout: another instance with Dagster's own storage reads the same run
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
