@@ -33,24 +33,40 @@ def required_not_null(con: duckdb.DuckDBPyConnection, source: str) -> CheckOutco
     return CheckOutcome(True, f"{src.table}: no NULLs in {', '.join(cols)}", {"columns_checked": cols})
 
 
-def unique_lineage_key(con: duckdb.DuckDBPyConnection, source: str) -> CheckOutcome:
+def unique_lineage_key(con: duckdb.DuckDBPyConnection, source: str, run_id: str | None = None) -> CheckOutcome:
+    """Every (file sha256, row number) of the source's table occurs once.
+
+    With ``run_id``, only the keys of the files that run loaded are checked (a landing-sensor
+    run): two rows share a key only if they share a file's sha256, and every older file was
+    checked when it arrived, so the table is still checked whole, at the cost of the new
+    files instead of the history (at scale 10, 4.2 s for 31.7M events, 0.01 s for a day's).
+    """
     src = SOURCES[source]
+    scope, params, of_what = "", [], ""
+    if run_id is not None:
+        scope = f"WHERE _file_sha256 IN (SELECT DISTINCT _file_sha256 FROM {src.table} WHERE _run_id = ?)"
+        params, of_what = [run_id], " of the files this run loaded"
     # A 64-bit hash of the key is grouped first, then only the rows whose hash repeats are
     # grouped by the key itself: equal keys have equal hashes, so the result is the same as
     # grouping every row by its 64-character sha256 and row number, at about 60% of the cost.
     dupes = con.execute(
         f"""
-        WITH repeated_hashes AS (
-            SELECT hash(_file_sha256, _row_number) AS h FROM {src.table} GROUP BY h HAVING count(*) > 1
+        WITH scoped AS (SELECT _file_sha256, _row_number FROM {src.table} {scope}),
+        repeated_hashes AS (
+            SELECT hash(_file_sha256, _row_number) AS h FROM scoped GROUP BY h HAVING count(*) > 1
         )
-        SELECT _file_sha256, _row_number, count(*) AS n FROM {src.table}
+        SELECT _file_sha256, _row_number, count(*) AS n FROM scoped
         WHERE hash(_file_sha256, _row_number) IN (SELECT h FROM repeated_hashes)
         GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC LIMIT 5
-        """
+        """,
+        params,
     ).fetchall()
     if dupes:
         total = con.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM {src.table} GROUP BY _file_sha256, _row_number HAVING count(*) > 1)"
+            f"""SELECT count(*) FROM (
+                SELECT 1 FROM {src.table} {scope} GROUP BY _file_sha256, _row_number HAVING count(*) > 1
+            )""",
+            params,
         ).fetchone()[0]
         return CheckOutcome(
             False,
@@ -58,7 +74,7 @@ def unique_lineage_key(con: duckdb.DuckDBPyConnection, source: str) -> CheckOutc
             "so some file was loaded twice",
             {"duplicate_keys": int(total), "examples": [list(map(str, d)) for d in dupes]},
         )
-    return CheckOutcome(True, f"{src.table}: every (file sha256, row number) is unique")
+    return CheckOutcome(True, f"{src.table}: every (file sha256, row number){of_what} is unique")
 
 
 def quarantine_rate(con: duckdb.DuckDBPyConnection, source: str, max_rate: float) -> CheckOutcome:

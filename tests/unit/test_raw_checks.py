@@ -43,6 +43,24 @@ def test_unique_lineage_key(con):
     assert "loaded twice" in bad.description
 
 
+def test_unique_lineage_key_of_a_runs_files_sees_their_duplicates_in_older_runs(con):
+    # run 's' loads a file whose sha1 rows were already loaded by run 'r': a duplicate key
+    con.execute("INSERT INTO raw.transactions SELECT * REPLACE ('s' AS _run_id) FROM raw.transactions LIMIT 1")
+    bad = checks.unique_lineage_key(con, "transactions", run_id="s")
+    assert not bad.passed and bad.metadata["duplicate_keys"] == 1
+    # a run that loaded another file is not told about an old duplicate: that was checked then
+    con.execute(
+        "INSERT INTO raw.transactions VALUES "
+        "('3', 'C', 'c', 1, '2024-01-03 10:00', 1.00, 11, 'UK', 'g.csv', NULL, 'sha3', 1, now(), 't')"
+    )
+    ok = checks.unique_lineage_key(con, "transactions", run_id="t")
+    assert (
+        ok.passed
+        and ok.description == "raw.transactions: every (file sha256, row number) of the files this run loaded is unique"
+    )
+    assert not checks.unique_lineage_key(con, "transactions").passed  # the whole table still has it
+
+
 def test_quarantine_rate(con):
     ok = checks.quarantine_rate(con, "transactions", max_rate=0.5)
     assert ok.passed and ok.metadata["quarantine_rate"] == 0.0
