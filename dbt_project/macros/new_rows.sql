@@ -10,8 +10,19 @@
     history; every other build (make run, schedules, backfills, a plain `dbt build`) checks
     every row. Read only while executing, so the parsed manifest never depends on it.
 
+    The same for the day window (`window_rows_predicate`): a model whose config names
+    `meta: {tests_day_column: <day column>}` (the daily facts and int_retail__order_lines,
+    rebuilt by day) has its row tests (not_null, accepted_values, expression_is_true) and
+    its unique tests read only the window's rows when a day window is set: the rows outside
+    it are the ones an earlier build wrote and tested, unchanged since, and their unique key
+    is computed from the raw row's file sha256 and row number, so a row of the window cannot
+    share it with a row of another day (one raw row has one day). Tests that compare with
+    another model (relationships) still read every row: a dimension rebuilt this run could
+    lose a key an old row uses. A build without a window tests every row.
+
     dbt wraps the model of every generic test in get_where_subquery; this is its DuckDB
-    implementation: the test's own `where` config as dbt does, plus the new-rows predicate.
+    implementation: the test's own `where` config as dbt does, plus the new-rows and the
+    day-window predicates.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
     {{ return(ecom_platform.where_subquery_with_new_rows(relation)) }}
@@ -31,6 +42,10 @@
     {%- set new_rows = new_rows_predicate(relation) -%}
     {%- if new_rows -%}
         {%- do predicates.append(new_rows) -%}
+    {%- endif -%}
+    {%- set window_rows = window_rows_predicate(relation) -%}
+    {%- if window_rows -%}
+        {%- do predicates.append(window_rows) -%}
     {%- endif -%}
     {%- if predicates -%}
         {%- set filtered -%}
@@ -55,6 +70,30 @@
               and (node.schema | lower) == (relation.schema | lower)
               and ((node.alias or node.name) | lower) == (relation.identifier | lower) -%}
             {%- do return("_run_id = '" ~ (run_id | replace("'", "''")) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return(none) -%}
+{%- endmacro %}
+
+{#- the generic tests a day window scopes: each reads one row at a time (unique: one key,
+    which cannot repeat across days) -#}
+{% macro window_rows_predicate(relation) -%}
+    {%- if not execute or relation.identifier is not defined -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
+    {%- if test_name not in ['not_null', 'accepted_values', 'expression_is_true', 'unique'] -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model'
+              and (node.schema | lower) == (relation.schema | lower)
+              and ((node.alias or node.name) | lower) == (relation.identifier | lower) -%}
+            {%- set day_column = (node.config.meta or {}).get('tests_day_column') -%}
+            {%- if day_column -%}
+                {%- set predicate = day_window_predicate(day_column) | trim -%}
+                {%- do return(none if predicate == 'true' else predicate) -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
     {%- do return(none) -%}

@@ -60,6 +60,15 @@ def _dbt_commands(instance, result) -> list[str]:
     ]
 
 
+def _compiled_tests(result, pattern: str) -> list[str]:
+    """The SQL dbt ran for the tests named like ``pattern`` in the run's dbt invocation folder."""
+    from ecom_platform.config import DBT_PROJECT_DIR
+
+    paths = sorted((DBT_PROJECT_DIR / "target").glob(f"dbt_models-{result.run_id[:7]}-*/run/**/{pattern}.sql"))
+    assert paths, f"no test {pattern} in run {result.run_id}"
+    return [p.read_text() for p in paths]
+
+
 def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_path, monkeypatch, dbt_manifest):
     from ecom_platform.definitions import build_defs
 
@@ -110,9 +119,15 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     messages = " ".join(e.message for e in instance.all_logs(ranged.run_id) if e.message)
     assert "day window 2024-01-02 .. 2024-01-04 (end exclusive)" in messages
     assert _counts(settings) == c3
+    # the facts' row and unique tests read the window's rows; relationships every row
+    window = "event_day >= cast('2024-01-02' as date)"
+    assert all(window in sql for sql in _compiled_tests(ranged, "unique_fct_events_event_key"))
+    assert all(window in sql for sql in _compiled_tests(ranged, "not_null_fct_events_*"))
+    assert not any("event_day >=" in sql for sql in _compiled_tests(ranged, "relationships_fct_events_*"))
 
     # 5. a run without a day window rebuilds the facts in full (--full-refresh): same rows
     full = _run(defs, instance, dg.AssetSelection.assets(*FACTS))
     (command,) = _dbt_commands(instance, full)
     assert "--full-refresh" in command
     assert _counts(settings) == c3
+    assert not any("event_day >=" in sql for sql in _compiled_tests(full, "unique_fct_events_event_key"))

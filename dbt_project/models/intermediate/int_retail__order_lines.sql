@@ -6,8 +6,10 @@
 
     Incremental by invoice day like fct_order_lines: a landing-sensor run sets the window
     of the days its files touch (and of the versions they replace), so only those days are
-    rebuilt; a Dagster run without a day window builds it with --full-refresh. A plain `dbt build` without a window rebuilds every day. Duplicates
-    share their invoice timestamp, so a day window never splits a duplicate group.
+    rebuilt; a Dagster run without a day window builds it with --full-refresh. A plain
+    `dbt build` without a window rebuilds every day. Duplicates share their invoice
+    timestamp, so a day window never splits a duplicate group. A window's build tests only
+    its rows (meta tests_day_column, see macros/new_rows.sql).
 -#}
 {{ config(
     materialized='incremental',
@@ -15,6 +17,7 @@
     partition_by=day_partition_by('invoice_day'),
     unique_key='invoice_day',
     on_schema_change='fail',
+    meta={'tests_day_column': 'invoice_day'},
     pre_hook="{{ delete_day_window('invoice_day') }}",
 ) }}
 

@@ -4,6 +4,7 @@
     user's whole history in int_events__sessionised, so a day built alone gets the same
     session_id as a full build. The dimension keys of older days are re-resolved by the
     post-hooks (a customer or catalogue product that appears later), see day_window.sql.
+    A window's build tests only its rows (meta tests_day_column, see macros/new_rows.sql).
 -#}
 {{ config(
     materialized='incremental',
@@ -11,6 +12,7 @@
     partition_by=day_partition_by('event_day'),
     unique_key='event_day',
     on_schema_change='fail',
+    meta={'tests_day_column': 'event_day'},
     tags=['partitioned_daily'],
     pre_hook="{{ delete_day_window('event_day') }}",
     post_hook=["{{ repair_event_customer_keys() }}", "{{ repair_event_product_keys() }}"],

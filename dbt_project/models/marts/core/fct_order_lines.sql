@@ -2,8 +2,10 @@
     Incremental by day (see macros/day_window.sql): a run with a day window passes
     window_start_date / window_end_date and rebuilds exactly those invoice days (the
     pre-hook deletes the window, delete+insert writes its rows). Without a window (a plain
-    `dbt build`, or Dagster's runs without one, with --full-refresh) every day is built. Duplicate detection upstream partitions on the invoice timestamp, so a day
-    window never splits a duplicate group.
+    `dbt build`, or Dagster's runs without one, with --full-refresh) every day is built.
+    Duplicate detection upstream partitions on the invoice timestamp, so a day window
+    never splits a duplicate group. A window's build tests only its rows (meta
+    tests_day_column, see macros/new_rows.sql).
 -#}
 {{ config(
     materialized='incremental',
@@ -11,6 +13,7 @@
     partition_by=day_partition_by('invoice_day'),
     unique_key='invoice_day',
     on_schema_change='fail',
+    meta={'tests_day_column': 'invoice_day'},
     tags=['partitioned_daily'],
     pre_hook="{{ delete_day_window('invoice_day') }}",
 ) }}
