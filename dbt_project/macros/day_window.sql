@@ -45,6 +45,13 @@
     {{- return(start is not none and end is not none) -}}
 {%- endmacro %}
 
+{#- A day window is given (either bound): the build reads only its days. -#}
+{% macro day_window_given() -%}
+    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {{- return(start is not none or end is not none) -}}
+{%- endmacro %}
+
 {% macro day_window_predicate(day_column) -%}
     {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
     {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}

@@ -133,14 +133,11 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # days 1..8: 6 invoices a day among the first 30 customers (10 more buy later), events of
     # 8 users; customer 35 buys once, on day 8 (a later refresh moves that first order)
     users_seen: set[int] = set()
+    day_lines: dict[str, list[str]] = {}
     for i, day in enumerate(DAYS[:8]):
         buyers = rng.sample(CUSTOMERS[:30], 6) + ([CUSTOMERS[34]] if day == DAYS[7] else [])
-        write(
-            landing,
-            f"transactions/{day}.csv",
-            TRANSACTIONS_HEADER,
-            _day_transactions(day, rng, buyers, f"5{i + 1:02d}"),
-        )
+        day_lines[day] = _day_transactions(day, rng, buyers, f"5{i + 1:02d}")
+        write(landing, f"transactions/{day}.csv", TRANSACTIONS_HEADER, day_lines[day])
         users = rng.sample(CUSTOMERS, 8)
         users_seen.update(users)
         events = _day_events(day, rng, users)
@@ -184,6 +181,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
 
     # 1. a new day; the midnight session continues into it
     day9 = _day_transactions(DAYS[8], rng, rng.sample(CUSTOMERS[:30], 5) + [CUSTOMERS[30]], "509")
+    day9.append(day9[2])  # an exact duplicate line in the new file: counted once
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
     # visitor 13060 has events on day 9 only (the correction below removes them all)
@@ -208,6 +206,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # of customer 31 (day 9) and customer 35 (day 8, a day no later refresh touches) move to
     # day 2: kpi_sales_country_daily's new_customers must leave days 8 and 9
     late = _day_transactions(DAYS[1], rng, [*CUSTOMERS[30:33], CUSTOMERS[34]], "602")
+    # and an exact copy of a line an earlier file holds: of the two, the copy of the file
+    # with the smaller sha256 is kept, which may now be the new one
+    late.append(day_lines[DAYS[1]][0])
     write(landing, f"transactions/{DAYS[1]}-late.csv", TRANSACTIONS_HEADER, late)
     refresh((DAYS[1], DAYS[1]), marts_windowed=True)
 
@@ -260,6 +261,13 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
         # the refreshes did what they say (the comparison below proves them exact)
         assert q("SELECT count(*) FROM marts.fct_order_lines WHERE invoice LIKE 'C%'") == [(len(cancellation),)]
+        # the two duplicate lines (day 9 in one file, day 2 across two files) are kept once
+        assert q("SELECT n_lines FROM marts.reconciliation_order_lines WHERE step_type = 'exclusion'") == [(2,)]
+        assert q(
+            "SELECT CAST(invoice_day AS VARCHAR), count(*) - count(DISTINCT (invoice, stock_code, description, "
+            "quantity, invoice_date, unit_price, customer_id, country)) FROM marts.fct_order_lines "
+            f"WHERE invoice_day IN ('{DAYS[1]}', '{DAYS[8]}') GROUP BY ALL ORDER BY 1"
+        ) == [(DAYS[1], 0), (DAYS[8], 0)]
         midnight_session = q(
             "SELECT n_events, cast(ended_at AS date) FROM marts.fct_sessions WHERE user_session = 's-midnight'"
         )
