@@ -7,7 +7,7 @@
     the same bytes twice). When Dagster sets ECOM_DBT_NEW_ROWS_RUN_ID (a landing-sensor run,
     tag ecom/dbt_tests_scope=new_rows), their generic tests read only the rows that run
     ingested (`_run_id`), so a refresh checks the new data instead of re-reading the whole
-    history; every other build (make run, schedules, backfills, a plain `dbt build`) checks
+    history; every other build (make run, schedules, a plain `dbt build`) checks
     every row. Read only while executing, so the parsed manifest never depends on it.
 
     The same for the day window (`window_rows_predicate`): a model whose config names

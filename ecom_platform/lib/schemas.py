@@ -35,7 +35,7 @@ class Column:
 class Source:
     name: str
     columns: tuple[Column, ...]
-    # Column holding the business date used for daily partitions, if any.
+    # Column holding the business date (the day window of a refresh), if any.
     date_column: str | None = None
     extra: dict = field(default_factory=dict)
 

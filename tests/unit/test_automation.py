@@ -70,6 +70,9 @@ def test_after_make_run_the_first_tick_requests_nothing_and_new_or_changed_files
     assert look.run_requests == [] and "2 new or changed file(s) not yet stable" in look.skip_message
     (req,) = tick(defs, instance, look.cursor).run_requests
     assert req.tags["ecom/files"] == "events/e1.csv,transactions/2024-01-04.csv"
+    # the adopted file's old days are unknown: no day window, every day is rebuilt
+    assert req.tags["ecom/days"] == "all (days unknown for events/e1.csv)"
+    assert "ecom/window_start" not in req.tags and "ecom/dbt_windowed_marts" not in req.tags
     assert json.loads(tick(defs, instance, look.cursor).cursor)["files"]["transactions/2024-01-04.csv"][
         "sha256"
     ] == sha(n)

@@ -25,65 +25,51 @@ with
 
 {%- if day_window_given() %}
 
--- A day window: its lines, each group of identical lines (every business column equal,
--- NULLs included) once, as its first copy by file sha256 then row number: the staging
--- view's is_duplicate over the window's lines alone. Identical lines share invoice_date,
--- so a group never spans two days. Reading is_duplicate, or a window function over the
--- view, runs the view's duplicate search over every line (DuckDB keeps it under them);
--- a GROUP BY does not.
-lines as (
+    -- A day window: its lines, each group of identical lines (every business column
+    -- equal, NULLs included: macros/duplicate_lines.sql) once, as its first copy by file
+    -- sha256 then row number: the staging view's is_duplicate over the window's lines
+    -- alone. Identical lines share invoice_date, so a group never spans two days. Reading
+    -- is_duplicate, or a window function over the view, runs the view's duplicate search
+    -- over every line (DuckDB keeps it under them); a GROUP BY does not.
+    lines as (
 
-    select
-        invoice,
-        stock_code,
-        description,
-        quantity,
-        invoice_date,
-        unit_price,
-        customer_id,
-        country,
-        min_by(invoice_day, copy_order) as invoice_day,
-        min_by(line_amount, copy_order) as line_amount,
-        min_by(is_cancellation, copy_order) as is_cancellation,
-        min_by(is_merchandise, copy_order) as is_merchandise,
-        min_by(_source_file, copy_order) as _source_file,
-        min_by(_file_sha256, copy_order) as _file_sha256,
-        min_by(_row_number, copy_order) as _row_number,
-        min_by(_ingested_at, copy_order) as _ingested_at
-    from (
         select
-            invoice,
-            stock_code,
-            description,
-            quantity,
-            invoice_date,
-            unit_price,
-            customer_id,
-            country,
-            invoice_day,
-            line_amount,
-            is_cancellation,
-            is_merchandise,
-            _source_file,
-            _file_sha256,
-            _row_number,
-            _ingested_at,
-            -- (file sha256, row number) as one sortable string: the sha has a fixed length
-            _file_sha256 || ':' || lpad(cast(_row_number as string), 12, '0') as copy_order
-        from {{ ref('stg_retail__transactions') }}
-        where {{ day_window_filter('invoice_day') }}
-    ) as window_lines
-    group by invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country
+            {{ line_business_columns() | join(', ') }},
+            min_by(invoice_day, copy_order) as invoice_day,
+            min_by(line_amount, copy_order) as line_amount,
+            min_by(is_cancellation, copy_order) as is_cancellation,
+            min_by(is_merchandise, copy_order) as is_merchandise,
+            min_by(_source_file, copy_order) as _source_file,
+            min_by(_file_sha256, copy_order) as _file_sha256,
+            min_by(_row_number, copy_order) as _row_number,
+            min_by(_ingested_at, copy_order) as _ingested_at
+        from (
+            select
+                {{ line_business_columns() | join(', ') }},
+                invoice_day,
+                line_amount,
+                is_cancellation,
+                is_merchandise,
+                _source_file,
+                _file_sha256,
+                _row_number,
+                _ingested_at,
+                -- (file sha256, row number) as one sortable string: the sha has a fixed length
+                _file_sha256 || ':' || lpad(cast(_row_number as string), 12, '0') as copy_order
+            from {{ ref('stg_retail__transactions') }}
+            where {{ day_window_filter('invoice_day') }}
+        ) as window_lines
+        group by {{ line_business_columns() | join(', ') }}
 
-),
+    ),
 {%- else %}
 
-lines as (
+    lines as (
 
-    select * from {{ ref('stg_retail__transactions') }}
-    where not is_duplicate
+        select * from {{ ref('stg_retail__transactions') }}
+        where not is_duplicate
 
-),
+    ),
 {%- endif %}
 
 -- The dimension keys are md5 hashes of low-cardinality natural keys: hash each distinct

@@ -65,9 +65,10 @@ stock_code_flags as (
 
 ),
 
--- Exact duplicates: only a line whose business columns hash like another line's can be a
--- duplicate, so the duplicate window runs over those candidate lines alone (~1.5% of the
--- rows) instead of sorting every line by eight columns. A hash collision only adds
+-- Exact duplicates (the business columns: macros/duplicate_lines.sql): only a line whose
+-- business columns hash like another line's can be a duplicate, so the duplicate window
+-- runs over those candidate lines alone (~1.5% of the rows) instead of sorting every line
+-- by eight columns. A hash collision only adds
 -- candidates; the window still partitions on the columns themselves, and every line of a
 -- duplicate group is a candidate (equal columns, equal hash), so the flag is exactly
 -- row_number() over the business columns > 1 on the whole table.
@@ -76,17 +77,8 @@ hashed as {{ cte_not_materialized() }} (
     select
         _file_sha256,
         _row_number,
-        invoice,
-        stock_code,
-        description,
-        quantity,
-        invoice_date,
-        unit_price,
-        customer_id,
-        country,
-        {{ hash64(
-            'invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country'
-        ) }} as line_hash
+        {{ line_business_columns() | join(', ') }},
+        {{ hash64(line_business_columns() | join(', ')) }} as line_hash
     from renamed
 
 ),
@@ -110,7 +102,7 @@ duplicates as (
     from hashed
     where line_hash in (select line_hash from repeated_hashes)
     qualify row_number() over (
-        partition by invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country
+        partition by {{ line_business_columns() | join(', ') }}
         order by _file_sha256, _row_number
     ) > 1
 

@@ -90,7 +90,7 @@ def _days_reader(root: Path):
     return file_days
 
 
-def run_days(decision: landing_watch.Decision, today: dt.date | None = None) -> tuple[str, str, str] | None:
+def run_days(decision: landing_watch.Decision) -> tuple[str, str, str] | None:
     """(first, last, why): the day window the run's dbt build recomputes, or None when a
     file's days are unknown (the run rebuilds every day)."""
     if decision.days_unknown:
@@ -98,7 +98,7 @@ def run_days(decision: landing_watch.Decision, today: dt.date | None = None) -> 
     if not decision.days:
         # Only profiles / catalogue changed: the latest day (today, UTC) is built, whose
         # post-hooks re-resolve the facts' dimension keys over every day.
-        latest = (today or dt.datetime.now(dt.UTC).date()).isoformat()
+        latest = dt.datetime.now(dt.UTC).date().isoformat()
         return latest, latest, "no day-carrying rows: today only (keys re-resolved)"
     return min(decision.days), max(decision.days), f"{len(decision.days)} day(s) touched"
 
@@ -120,7 +120,7 @@ def refresh_run_request(decision: landing_watch.Decision, asset_graph) -> dg.Run
     }
     days = run_days(decision)
     if days is None:
-        tags[DAYS_TAG] = f"every day (days unknown for {', '.join(decision.days_unknown[:3])})"
+        tags[DAYS_TAG] = f"all (days unknown for {', '.join(decision.days_unknown[:3])})"
     else:
         start, end, why = days
         tags[WINDOW_START_TAG], tags[WINDOW_END_TAG] = start, end
