@@ -112,7 +112,7 @@ def _what_it_holds(instance: dg.DagsterInstance, record: dg.RunRecord) -> str | 
             data = ev.event_specific_data
             check_keys.add(dg.AssetCheckKey(data.asset_key, data.check_name))
             continue
-        key, partition = ev.asset_key, ev.partition
+        key = ev.asset_key
         if ev.event_type == E.ASSET_MATERIALIZATION_PLANNED:
             (asset,) = instance.get_asset_records([key]) or [None]
             if asset is not None and asset.asset_entry.last_run_id == run_id:
@@ -121,13 +121,14 @@ def _what_it_holds(instance: dg.DagsterInstance, record: dg.RunRecord) -> str | 
         fetch = (
             instance.fetch_materializations if ev.event_type == E.ASSET_MATERIALIZATION else instance.fetch_observations
         )
-        latest = fetch(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=1
-        ).records
+        # The asset's latest, whatever its partition: the code location has no partitioned
+        # asset, so an old partition's event (the daily facts were partitioned before the
+        # day window) is history once the asset has a newer one.
+        latest = fetch(dg.AssetRecordsFilter(asset_key=key), limit=1).records
         # (compared by run: the run's own event log and the index number events apart)
         if not latest or latest[0].run_id != run_id:
             continue
-        return f"the latest value of {key.to_user_string()}{f' [{partition}]' if partition else ''}"
+        return f"the latest value of {key.to_user_string()}"
     if check_keys:
         latest_checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
         for key, execution in latest_checks.items():

@@ -1,5 +1,5 @@
 """Run history retention: old finished runs are deleted only once everything they hold
-(an asset's or a partition's latest value, a check's latest result) has a newer one."""
+(an asset's latest value, a check's latest result) has a newer one."""
 
 from __future__ import annotations
 
@@ -27,9 +27,20 @@ def b():
     return None
 
 
+@dg.asset
+def c():
+    return None
+
+
+# an asset the code location once partitioned (the daily facts did, before the day window)
 @dg.asset(partitions_def=PARTS)
 def p():
-    return None
+    return dg.MaterializeResult()  # no output: its old and new forms share no stored file
+
+
+@dg.asset(name="p")
+def p_now():
+    return dg.MaterializeResult()
 
 
 def _run(instance, assets, partition=None) -> str:
@@ -40,11 +51,9 @@ def _run(instance, assets, partition=None) -> str:
 
 def _latest(instance) -> dict:
     out = {}
-    for key, part in ((a.key, None), (b.key, None), (p.key, "x"), (p.key, "y")):
-        (rec,) = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[part] if part else None), limit=1
-        ).records
-        out[(key.to_user_string(), part)] = rec.storage_id
+    for key in (a.key, b.key, c.key, p.key):
+        (rec,) = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1).records
+        out[key.to_user_string()] = rec.storage_id
     check = dg.AssetCheckKey(a.key, "a_ok")
     out["a_ok"] = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check].run_id
     return out
@@ -53,11 +62,11 @@ def _latest(instance) -> dict:
 def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         run1 = _run(instance, [a, b])  # a, a_ok, b
-        run2 = _run(instance, [p], partition="x")  # p[x]
+        run2 = _run(instance, [p], partition="x")  # p[x], when p was partitioned
         run3 = _run(instance, [a])  # a, a_ok again: run1's a is history
-        run4 = _run(instance, [p], partition="y")  # p[y], the only one
+        run4 = _run(instance, [c])  # c, the only one
         run5 = _run(instance, [b])  # b again: run1 holds nothing latest now
-        run6 = _run(instance, [p], partition="x")  # p[x] again: run2 holds nothing latest
+        run6 = _run(instance, [p_now])  # p, no longer partitioned: run2's p[x] is history
         before = _latest(instance)
         later = datetime.now(UTC) + timedelta(days=31)
 
@@ -69,7 +78,7 @@ def test_only_runs_whose_every_value_has_a_newer_one_are_deleted(tmp_path):
         assert pruned.after is None  # every old run looked at
         names = {run1: "run1", run2: "run2", run3: "run3", run4: "run4", run5: "run5", run6: "run6"}
         assert sorted(names.get(r, r) for r in pruned.deleted) == ["run1", "run2"]
-        assert pruned.kept == 4  # run3 (a, a_ok), run4 (p[y]), run5 (b), run6 (p[x])
+        assert pruned.kept == 4  # run3 (a, a_ok), run4 (c), run5 (b), run6 (p)
         assert instance.get_run_by_id(run1) is None and instance.get_run_by_id(run2) is None
         # nothing of a deleted run is left: its check executions, its event log file
         check = dg.AssetCheckKey(a.key, "a_ok")
@@ -89,7 +98,7 @@ def test_a_pass_out_of_time_resumes_after_the_last_run_it_kept(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         runs = [
             _run(instance, [b]),
-            _run(instance, [p], partition="x"),
+            _run(instance, [c]),
             _run(instance, [b]),
             _run(instance, [p], partition="y"),
             _run(instance, [b]),
@@ -104,7 +113,7 @@ def test_a_pass_out_of_time_resumes_after_the_last_run_it_kept(tmp_path):
             passes += 1
             if after is None:
                 break
-        # b's first two runs are history; p[x], p[y] and b's last run hold the latest values
+        # b's first two runs are history; c, p (its one partition) and b's last run hold the latest values
         assert deleted == [runs[0], runs[2]] and kept == 3
         assert passes == 6  # five runs, one each, then a pass that finds no more
 
