@@ -32,6 +32,14 @@
     {{- return(value) -}}
 {%- endmacro %}
 
+{#- [start, end] of the day window (each none when not given). -#}
+{% macro day_window_bounds() -%}
+    {{- return([
+        day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START'),
+        day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END'),
+    ]) -}}
+{%- endmacro %}
+
 {#- The table exists (is_incremental(): not a first build, not --full-refresh) and a day
     window is given (both bounds): what the windowed marts (mart_window.sql) and the
     key-maintained models (keyed_window.sql) ask before building only part of a table. -#}
@@ -40,21 +48,18 @@
     {%- if not execute or this is none or not is_incremental() -%}
         {{- return(false) -}}
     {%- endif -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {%- set start, end = day_window_bounds() -%}
     {{- return(start is not none and end is not none) -}}
 {%- endmacro %}
 
 {#- A day window is given (either bound): the build reads only its days. -#}
 {% macro day_window_given() -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {%- set start, end = day_window_bounds() -%}
     {{- return(start is not none or end is not none) -}}
 {%- endmacro %}
 
 {% macro day_window_predicate(day_column) -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {%- set start, end = day_window_bounds() -%}
     {%- if start or end -%}
         ({{ day_column }} >= {{ "cast('" ~ start ~ "' as date)" if start else "date '0001-01-01'" }}
          and {{ day_column }} < {{ "cast('" ~ end ~ "' as date)" if end else "date '9999-12-31'" }})

@@ -39,8 +39,7 @@
 
 {#- The rows of {{ this }} whose first .. last event day overlaps the window. -#}
 {% macro rows_overlapping_window(first_day, last_day) -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-    {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+    {%- set start, end = day_window_bounds() -%}
     {{ first_day }} < cast('{{ end }}' as date) and {{ last_day }} >= cast('{{ start }}' as date)
 {%- endmacro %}
 
@@ -54,7 +53,7 @@
 {#- SELECT of the touched keys' events: all of them, or (from_first_day) those from the first
     day any touched key has an event on (the window's start, or an earlier first day). -#}
 {% macro touched_key_events(key, first_day, last_day, from_first_day, model_key) -%}
-    {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
+    {%- set start = day_window_bounds()[0] -%}
     select events.*
     from {{ ref('fct_events') }} as events
     inner join ({{ touched_keys(key, first_day, last_day, model_key) }}) as touched

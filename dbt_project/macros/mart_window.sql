@@ -38,8 +38,7 @@
     {%- if not marts_windowed() -%}
         true
     {%- elif grain == 'week' -%}
-        {%- set start = day_window_bound('window_start_date', 'ECOM_DBT_WINDOW_START') -%}
-        {%- set end = day_window_bound('window_end_date', 'ECOM_DBT_WINDOW_END') -%}
+        {%- set start, end = day_window_bounds() -%}
         ({{ column }} >= {{ week_start_of("cast('" ~ start ~ "' as date)") }}
          and {{ column }} < cast('{{ end }}' as date))
     {%- else -%}

@@ -65,13 +65,10 @@
     {%- if not run_id -%}
         {%- do return(none) -%}
     {%- endif -%}
-    {%- for node in graph.nodes.values() -%}
-        {%- if node.resource_type == 'model' and 'new_rows_tests' in node.tags
-              and (node.schema | lower) == (relation.schema | lower)
-              and ((node.alias or node.name) | lower) == (relation.identifier | lower) -%}
-            {%- do return("_run_id = '" ~ (run_id | replace("'", "''")) ~ "'") -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set node = model_of_relation(relation) -%}
+    {%- if node is not none and 'new_rows_tests' in node.tags -%}
+        {%- do return("_run_id = '" ~ (run_id | replace("'", "''")) ~ "'") -%}
+    {%- endif -%}
     {%- do return(none) -%}
 {%- endmacro %}
 
@@ -85,15 +82,22 @@
     {%- if test_name not in ['not_null', 'accepted_values', 'expression_is_true', 'unique'] -%}
         {%- do return(none) -%}
     {%- endif -%}
+    {%- set node = model_of_relation(relation) -%}
+    {%- set day_column = (node.config.meta or {}).get('tests_day_column') if node is not none else none -%}
+    {%- if not day_column -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set predicate = day_window_predicate(day_column) | trim -%}
+    {%- do return(none if predicate == 'true' else predicate) -%}
+{%- endmacro %}
+
+{#- the model node (from the graph) that `relation` is built by, or none -#}
+{% macro model_of_relation(relation) -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model'
               and (node.schema | lower) == (relation.schema | lower)
               and ((node.alias or node.name) | lower) == (relation.identifier | lower) -%}
-            {%- set day_column = (node.config.meta or {}).get('tests_day_column') -%}
-            {%- if day_column -%}
-                {%- set predicate = day_window_predicate(day_column) | trim -%}
-                {%- do return(none if predicate == 'true' else predicate) -%}
-            {%- endif -%}
+            {%- do return(node) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- do return(none) -%}
