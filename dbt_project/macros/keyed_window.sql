@@ -95,6 +95,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Post-hook: mark the table as rebuilt for the touched keys only in this dbt invocation
+    (a DuckDB table comment), which the unique tests on the key read (key_rows_predicate,
+    new_rows.sql). A first build, a --full-refresh or a build without a window leaves no
+    mark of this invocation, so those tests read every row. -#}
+{% macro mark_keyed_window() -%}
+    {%- if target.type == 'duckdb' and incremental_with_window() -%}
+        comment on table {{ this }} is '{{ keyed_window_mark() }}'
+    {%- else -%}
+        select 1 as every_key_rebuilt
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro keyed_window_mark() -%}
+    keys in the day window rebuilt by dbt invocation {{ invocation_id }}
+{%- endmacro %}
+
+{#- `relation` carries this invocation's mark (DuckDB). -#}
+{% macro keyed_window_marked(relation) -%}
+    {%- set found = run_query(
+        "select comment from duckdb_tables() where database_name = '" ~ relation.database
+        ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}
+    {{- return(found.rows | length == 1 and found.rows[0][0] == keyed_window_mark()) -}}
+{%- endmacro %}
+
 {#- The furthest funnel stage an event reaches: 3 purchase, 2 cart, 1 view; NULL for the
     others (remove_from_cart counts for no stage). The max over a group is its stage. -#}
 {% macro funnel_stage(event_type) -%}

@@ -20,9 +20,22 @@
     another model (relationships) still read every row: a dimension rebuilt this run could
     lose a key an old row uses. A build without a window tests every row.
 
+    The key-maintained models (keyed_window.sql) likewise: a model whose config names
+    `meta: {tests_key: {column, first_day, last_day}}` has its unique tests that include
+    that key column (unique, unique_combination_of_columns) read only the rows of the keys
+    whose rows overlap the window (`key_rows_predicate`), when the model marked itself in
+    this dbt invocation as rebuilt for those keys only (post-hook mark_keyed_window: not on
+    a first build, a --full-refresh, or Spark, where every key is rebuilt). A windowed build
+    replaces every row of a touched key (delete+insert on the key), so two rows sharing
+    that key were both written by it; the other keys' rows are unchanged since a build
+    that tested them. A key recomputed because its old rows overlapped the window, and
+    whose new rows no longer do (every event of it in the window removed by a corrected
+    file), is not re-read: its rows come from events an earlier build already tested, and
+    the nightly full build tests every row.
+
     dbt wraps the model of every generic test in get_where_subquery; this is its DuckDB
-    implementation: the test's own `where` config as dbt does, plus the new-rows and the
-    day-window predicates.
+    implementation: the test's own `where` config as dbt does, plus the new-rows, the
+    day-window and the key predicates.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
     {{ return(ecom_platform.where_subquery_with_new_rows(relation)) }}
@@ -46,6 +59,10 @@
     {%- set window_rows = window_rows_predicate(relation) -%}
     {%- if window_rows -%}
         {%- do predicates.append(window_rows) -%}
+    {%- endif -%}
+    {%- set key_rows = key_rows_predicate(relation) -%}
+    {%- if key_rows -%}
+        {%- do predicates.append(key_rows) -%}
     {%- endif -%}
     {%- if predicates -%}
         {%- set filtered -%}
@@ -91,8 +108,42 @@
     {%- do return(none if predicate == 'true' else predicate) -%}
 {%- endmacro %}
 
-{#- the model node (from the graph) that `relation` is built by, or none -#}
+{#- the unique tests a key window scopes, when their columns include the key -#}
+{% macro key_rows_predicate(relation) -%}
+    {%- if not execute or relation.identifier is not defined or target.type != 'duckdb' -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set test = model.get('test_metadata') or {} -%}
+    {%- set kwargs = test.get('kwargs') or {} -%}
+    {%- if test.get('name') == 'unique' -%}
+        {%- set columns = [kwargs.get('column_name')] -%}
+    {%- elif test.get('name') == 'unique_combination_of_columns' -%}
+        {%- set columns = kwargs.get('combination_of_columns') or [] -%}
+    {%- else -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set node = model_of_relation(relation) -%}
+    {%- set key = (node.config.meta or {}).get('tests_key') if node is not none else none -%}
+    {%- if not key or key.column not in columns or not keyed_window_marked(relation) -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- do return(
+        key.column ~ " in (select " ~ key.column ~ " from " ~ relation
+        ~ " where " ~ (rows_overlapping_window(key.first_day, key.last_day) | trim) ~ ")"
+    ) -%}
+{%- endmacro %}
+
+{#- the model node (from the graph) that `relation` is built by, or none: one of the test's
+    own parents first (a test reads its models), any model otherwise -#}
 {% macro model_of_relation(relation) -%}
+    {%- for unique_id in (model.get('depends_on') or {}).get('nodes') or [] -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node is not none and node.resource_type == 'model'
+              and (node.schema | lower) == (relation.schema | lower)
+              and ((node.alias or node.name) | lower) == (relation.identifier | lower) -%}
+            {%- do return(node) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model'
               and (node.schema | lower) == (relation.schema | lower)

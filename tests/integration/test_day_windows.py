@@ -6,6 +6,8 @@ asserts exact row counts (in total and per day) and that a rebuilt day keeps its
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 import pytest
@@ -17,6 +19,8 @@ pytestmark = pytest.mark.integration
 
 D1, D2 = "2024-01-02", "2024-01-03"
 FACTS = [dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "fct_events"])]
+SESSIONS = dg.AssetKey(["marts", "fct_sessions"])  # kept by key (macros/keyed_window.sql)
+TOUCHED_SESSIONS = "user_session in (select user_session from"  # its unique test scoped to them
 
 
 def _counts(settings) -> dict:
@@ -81,7 +85,7 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     write(landing, "events/2024-01.csv", EVENTS_HEADER, [*event_lines(D1, 4), *event_lines(D2, 5, user=12002)])
     defs = build_defs(settings)
     instance = dg.DagsterInstance.ephemeral()
-    facts_and_upstream = dg.AssetSelection.assets(*FACTS).upstream()
+    facts_and_upstream = dg.AssetSelection.assets(*FACTS, SESSIONS).upstream()
 
     # 1. day 1 (with everything upstream of the facts; the tables do not exist yet)
     first = _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
@@ -90,6 +94,8 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert c1["events_with_customer"] == 4
     # one dbt build for the staging views, the dimensions and the facts
     assert len(_dbt_commands(instance, first)) == 1
+    # fct_sessions was built whole (a first build): its unique test reads every row
+    assert not any(TOUCHED_SESSIONS in sql for sql in _compiled_tests(first, "unique_fct_sessions_user_session"))
 
     # 2. day 1 again: nothing changes, the same keys
     _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
@@ -97,7 +103,17 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert c2 == c1
 
     # 3. day 2 (incremental: day 1 is kept as it was)
-    _run(defs, instance, facts_and_upstream, tags=_window(D2, D2))
+    third = _run(defs, instance, facts_and_upstream, tags=_window(D2, D2))
+    # fct_sessions recomputed day 2's sessions only: its unique test reads those sessions' rows
+    (scoped,) = _compiled_tests(third, "unique_fct_sessions_user_session")
+    assert TOUCHED_SESSIONS in scoped and "cast(ended_at as date) >= cast('2024-01-03' as date)" in scoped
+    rows_read = re.search(r"from \((select \* from .*?)\) dbt_subquery", scoped, re.S).group(1)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        read = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE cast(ended_at AS date) = '{D2}') FROM ({rows_read})"
+        ).fetchone()
+        every = con.execute("SELECT count(*) FROM marts.fct_sessions").fetchone()[0]
+    assert read == (1, 1) and every == 2  # day 2's one session of two
     c3 = _counts(settings)
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])
@@ -131,3 +147,8 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert "--full-refresh" in command
     assert _counts(settings) == c3
     assert not any("event_day >=" in sql for sql in _compiled_tests(full, "unique_fct_events_event_key"))
+
+    # 6. a day window after the full build: the sessions' test scoped again, the same rows
+    again = _run(defs, instance, dg.AssetSelection.assets(*FACTS, SESSIONS), tags=_window(D2, D2))
+    assert all(TOUCHED_SESSIONS in sql for sql in _compiled_tests(again, "unique_fct_sessions_user_session"))
+    assert _counts(settings) == c3

@@ -9,7 +9,8 @@
     unique_key='session_id',
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook="{{ delete_vanished_keys('session_id', 'first_day', 'last_day') }}",
+    post_hook=["{{ delete_vanished_keys('session_id', 'first_day', 'last_day') }}", "{{ mark_keyed_window() }}"],
+    meta={'tests_key': {'column': 'session_id', 'first_day': 'first_day', 'last_day': 'last_day'}},
 ) }}
 
 with

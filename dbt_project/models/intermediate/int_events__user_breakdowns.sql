@@ -14,7 +14,8 @@
     unique_key='user_id',
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook="{{ delete_vanished_keys('user_id', 'first_day', 'last_day') }}",
+    post_hook=["{{ delete_vanished_keys('user_id', 'first_day', 'last_day') }}", "{{ mark_keyed_window() }}"],
+    meta={'tests_key': {'column': 'user_id', 'first_day': 'first_day', 'last_day': 'last_day'}},
 ) }}
 
 with
