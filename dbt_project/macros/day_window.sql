@@ -99,7 +99,8 @@
     seen later (events usually come before the first purchase), or a catalogue loaded later,
     would leave older days with -1. These post-hooks re-resolve both keys over the whole table
     after every incremental build, touching only the rows whose key changed, so the table
-    always equals a full rebuild.
+    always equals a full rebuild. The stale keys are found among the table's distinct
+    (id, key) pairs first: usually none, and the UPDATE then joins nothing.
 -#}
 {% macro repair_event_customer_keys() -%}
     {{ return(adapter.dispatch('repair_event_customer_keys', 'ecom_platform')()) }}
@@ -110,12 +111,13 @@
         update {{ this }}
         set customer_key = resolved.customer_key
         from (
-            select users.user_id, coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key
-            from (select distinct user_id from {{ this }} where user_id is not null) as users
+            select distinct pairs.user_id, coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key
+            from (select distinct user_id, customer_key from {{ this }} where user_id is not null) as pairs
             left join (
                 select customer_id, customer_key from {{ ref('dim_customers') }} where customer_id is not null
             ) as customers
-                on users.user_id = customers.customer_id
+                on pairs.user_id = customers.customer_id
+            where pairs.customer_key <> coalesce(customers.customer_key, {{ unknown_key() }})
         ) as resolved
         where {{ this }}.user_id = resolved.user_id
           and {{ this }}.customer_key <> resolved.customer_key
@@ -133,8 +135,8 @@
         update {{ this }}
         set product_key = resolved.product_key
         from (
-            select items.product_id, coalesce(products.product_key, {{ unknown_key() }}) as product_key
-            from (select distinct product_id from {{ this }} where product_id is not null) as items
+            select distinct items.product_id, coalesce(products.product_key, {{ unknown_key() }}) as product_key
+            from (select distinct product_id, product_key from {{ this }} where product_id is not null) as items
             left join (
                 select product_id, min(product_key) as product_key
                 from {{ ref('dim_products') }}
@@ -142,6 +144,7 @@
                 group by product_id
             ) as products
                 on items.product_id = products.product_id
+            where items.product_key <> coalesce(products.product_key, {{ unknown_key() }})
         ) as resolved
         where {{ this }}.product_id = resolved.product_id
           and {{ this }}.product_key <> resolved.product_key

@@ -65,6 +65,16 @@
 {% macro default__hash64(columns) -%} hash({{ columns }}) {%- endmacro %}
 {% macro spark__hash64(columns) -%} xxhash64({{ columns }}) {%- endmacro %}
 
+{#- An aggregate: the n-th largest value of `column` in the group (its smallest when the group
+    has fewer than n values). Every row of a top-n ranked by `column` first has at least
+    that value, so a ranking can skip the rows below it. DuckDB keeps the n largest in one
+    hash aggregate (`max(x, n)`); Spark gives the group's smallest value (no row skipped). -#}
+{% macro nth_largest(column, n) -%}
+    {{ return(adapter.dispatch('nth_largest', 'ecom_platform')(column, n)) }}
+{%- endmacro %}
+{% macro default__nth_largest(column, n) -%} list_min(max({{ column }}, {{ n }})) {%- endmacro %}
+{% macro spark__nth_largest(column, n) -%} min({{ column }}) {%- endmacro %}
+
 {#- The first 15 hex digits of md5(text) as a BIGINT (60 bits, always positive): the same
     number on both engines (stable_key). -#}
 {% macro md5_bigint(text_expr) -%}

@@ -1,5 +1,8 @@
 -- The calendar span: whole years from the first to the last date found in the invoice
 -- lines and the events (the current year when both are empty).
+-- A table, not a view: its tests and the model that reads it would each re-run it over all history.
+{{ config(materialized='table') }}
+
 with
 
 -- one pass over each source (min and max together)

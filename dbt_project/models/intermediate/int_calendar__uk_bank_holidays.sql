@@ -6,6 +6,9 @@
 --   substitute weekdays when they fall on a weekend.
 -- One-off changes (moved or extra holidays, e.g. the 2011 Royal Wedding) come from the seed
 -- uk_bank_holiday_overrides (action add / remove).
+-- A table, not a view: its tests and the model that reads it would each re-run it over all history.
+{{ config(materialized='table') }}
+
 with
 
 date_range as (

@@ -1,5 +1,8 @@
 -- One row per customer id seen on any invoice line (after duplicates are dropped):
 -- first/last purchase, order counts and the customer's most frequent country.
+-- A table, not a view: its tests and the model that reads it would each re-run it over all history.
+{{ config(materialized='table') }}
+
 with
 
 lines as (

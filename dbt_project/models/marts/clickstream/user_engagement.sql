@@ -22,6 +22,31 @@ per_user as (
 
 ),
 
+-- the top n of a category or brand have at least its n-th largest interactions: only
+-- those users are ranked (a few rows per value, not every user)
+thresholds as (
+
+    select
+        dimension,
+        dimension_value,
+        {{ nth_largest('interactions', top_n) }} as min_interactions
+    from per_user
+    group by dimension, dimension_value
+
+),
+
+candidates as (
+
+    select per_user.*
+    from per_user
+    inner join thresholds
+        on
+            per_user.dimension = thresholds.dimension
+            and per_user.dimension_value = thresholds.dimension_value
+    where per_user.interactions >= thresholds.min_interactions
+
+),
+
 ranked as (
 
     select
@@ -31,7 +56,7 @@ ranked as (
             partition by dimension, dimension_value
             order by interactions desc, purchases desc, carts desc, user_id asc
         ) as bigint) as engagement_rank
-    from per_user
+    from candidates
 
 )
 
