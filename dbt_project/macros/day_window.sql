@@ -68,6 +68,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The window on a timestamp column (both bounds given): the same rows as
+    day_window_predicate on its day, in a form a scan can check against the table's zone maps. -#}
+{% macro day_window_time_predicate(time_column) -%}
+    {%- set start, end = day_window_bounds() -%}
+    ({{ time_column }} >= cast('{{ start }}' as timestamp) and {{ time_column }} < cast('{{ end }}' as timestamp))
+{%- endmacro %}
+
 {% macro day_window_filter(day_column) -%}
     {{ day_window_predicate(day_column) }}
 {%- endmacro %}

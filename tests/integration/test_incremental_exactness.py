@@ -3,7 +3,8 @@
 A small shop (seeded, 40 customers, 8 days) is built in full; then six landing-sensor
 refreshes are executed as the daemon would run them:
 
-1. a new day, with a session that started before midnight;
+1. a new day, with a session that started before midnight, and sessions derived from a
+   user's events without one (numbered over the user's history, one across midnight);
 2. a late transactions file for an old day, which moves customers' first orders;
 3. replaced files: the new day corrected (a line dropped, a quantity changed, a customer's
    only order removed; a session's event, a one-day visitor's every event and another
@@ -45,6 +46,7 @@ COUNTRIES = ["United Kingdom", "France", "Germany"]
 SKUS = [(f"SKU{i:03d}", 2000 + i, "kitchen" if i % 2 else "garden", round(1.25 + i * 0.75, 2)) for i in range(12)]
 CUSTOMERS_HEADER = "customer_id,full_name,email,birth_date,income,household_size,signup_date,channel,country"
 PRODUCTS_HEADER = "stock_code,product_id,description,category,brand,list_price"
+ANONYMOUS = 13070  # a user whose events come without a user_session
 
 
 def _country(customer: int) -> str:
@@ -84,6 +86,11 @@ def _day_events(day: str, rng: random.Random, users: list[int], tag: str = "") -
     for k, user in enumerate(users):
         out += _session(day, user, f"s{tag}-{day}-{user}", rng, 8 + k % 12, 5)
     return out
+
+
+def _without_session(day: str, times: list[str], user: int = ANONYMOUS) -> list[str]:
+    """Events without a user_session: their sessions are derived (a gap of 30 minutes)."""
+    return [f"{day} {t}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,{user}," for t in times]
 
 
 def _products(moved: str | None = None) -> list[str]:
@@ -143,6 +150,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         events = _day_events(day, rng, users)
         if day == DAYS[7]:  # a session that crosses midnight into day 9
             events += _session(day, 13005, "s-midnight", rng, 23, 50)
+        if day in (DAYS[6], DAYS[7]):  # derived sessions: 1 on day 7, 2 from day 8 23:50 (into day 9)
+            events += _without_session(day, ["10:00", "10:10"] if day == DAYS[6] else ["23:50"])
         write(landing, f"events/{day}.csv", EVENTS_HEADER, events)
 
     defs = build_defs(settings)
@@ -186,9 +195,21 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
     # visitor 13060 has events on day 9 only (the correction below removes them all)
     visitor = _session(DAYS[8], 13060, "s-visitor", rng, 12, 0)
-    events9 = _day_events(DAYS[8], rng, rng.sample(CUSTOMERS, 6)) + midnight + visitor
+    # the anonymous user's derived session 2 goes on past midnight, then sessions 3 and 4
+    anonymous9 = _without_session(DAYS[8], ["00:05", "09:00", "09:20", "11:00"])
+    events9 = _day_events(DAYS[8], rng, rng.sample(CUSTOMERS, 6)) + midnight + visitor + anonymous9
     write(landing, f"events/{DAYS[8]}.csv", EVENTS_HEADER, events9)
     request, result = refresh((DAYS[8], DAYS[8]), marts_windowed=True, with_checks=True)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        derived = con.execute(
+            "SELECT strftime(event_time, '%d %H:%M'), session_id FROM marts.fct_events "
+            f"WHERE user_id = {ANONYMOUS} ORDER BY event_time"
+        ).fetchall()
+    n = f"derived:{ANONYMOUS}:"
+    assert derived == [
+        ("07 10:00", n + "1"), ("07 10:10", n + "1"), ("08 23:50", n + "2"),
+        ("09 00:05", n + "2"), ("09 09:00", n + "3"), ("09 09:20", n + "3"), ("09 11:00", n + "4"),
+    ]  # fmt: skip
     assert dg.AssetKey(["ml", "churn_scores"]) not in request.asset_selection
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
@@ -215,7 +236,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # 3. day 9 corrected under the same names: a line dropped, a quantity changed, and the
     # only order of customer 31 on that day removed (its first order stays on day 2); in the
     # events, the midnight session loses one of its day-9 events, visitor 13060 (a user and
-    # a session with no other events) disappears
+    # a session with no other events) disappears, and so does a derived session's event
     corrected = [line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line]
     fields = corrected[0].split(",")
     fields[3] = str(int(fields[3]) + 10)
@@ -223,7 +244,11 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, corrected)
     # and a user with events on earlier days loses every event of day 9
     gone = next(u for u in sorted({int(e.split(",")[-2]) for e in events9}) if u in users_seen and u != 13005)
-    events9 = [e for e in events9 if e not in visitor and e != midnight[1] and int(e.split(",")[-2]) != gone]
+    events9 = [
+        e
+        for e in events9
+        if e not in visitor and e not in (midnight[1], anonymous9[2]) and int(e.split(",")[-2]) != gone
+    ]
     write(landing, f"events/{DAYS[8]}.csv", EVENTS_HEADER, events9)
     refresh((DAYS[8], DAYS[8]), marts_windowed=True)
 

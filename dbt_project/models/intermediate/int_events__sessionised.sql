@@ -1,6 +1,6 @@
 -- Events with a session: the shop's user_session when given, otherwise a session derived
 -- per user by an inactivity gap of var('session_gap_minutes') (default 30) minutes,
--- named 'derived:<user_id>:<n>'.
+-- named 'derived:<user_id>:<n>' (macros/sessions.sql, which fct_events' day window uses too).
 -- `events` is NOT MATERIALIZED: both branches read it, and DuckDB would otherwise copy
 -- every event into a materialised CTE before either branch starts; scanning the view
 -- twice (once filtered to the rows without a session) is much cheaper.
@@ -16,16 +16,10 @@ without_session as (
 
     select
         *,
-        case
-            when lag(event_time) over by_user is null then 1
-            when
-                event_time - lag(event_time) over by_user
-                > interval {{ var('session_gap_minutes', 30) | int }} minute then 1
-            else 0
-        end as starts_session
+        {{ starts_derived_session() }} as starts_session
     from events
     where user_session is null
-    window by_user as (partition by user_id order by event_time, _file_sha256, _row_number)
+    window by_user as ({{ derived_session_order() }})
 
 ),
 
@@ -33,12 +27,7 @@ derived as (
 
     select
         {{ star_except("starts_session") }},
-        'derived:' || cast(user_id as string) || ':'
-        || cast(sum(starts_session) over (
-            partition by user_id
-            order by event_time, _file_sha256, _row_number
-            rows between unbounded preceding and current row
-        ) as string) as session_id,
+        {{ derived_session_id() }} as session_id,
         true as is_derived_session
     from without_session
 

@@ -1,11 +1,13 @@
 {#-
     Incremental by day like fct_order_lines (day window, pre-hook delete, delete+insert on
     event_day). Derived sessions (events without a user_session) are numbered over each
-    user's whole history in int_events__sessionised, so a day built alone gets the same
-    session_id as a full build. The dimension keys of older days are re-resolved by the
+    user's whole history (macros/sessions.sql: the window's events plus the user's derived-
+    session events of the other days, already in this table), so a day built alone gets the
+    same session_id as a full build. The dimension keys of older days are re-resolved by the
     post-hooks (a customer or catalogue product that appears later), see day_window.sql.
     A window's build tests only its rows (meta tests_day_column, see macros/new_rows.sql).
 -#}
+-- depends_on: {{ ref('stg_shop__events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy=day_incremental_strategy(),
@@ -20,10 +22,17 @@
 
 with
 
+-- the window's events with their sessions: over the table built earlier, the window's own
+-- events and the derived-session history of their users (macros/sessions.sql); on a first
+-- build, a full one or Spark (which cannot read the table it overwrites), the view
 events as (
 
-    select * from {{ ref('int_events__sessionised') }}
-    where {{ day_window_filter('event_day') }}
+    {% if target.type != 'spark' and incremental_with_window() -%}
+        {{ sessionised_window_events() }}
+    {%- else -%}
+        select * from {{ ref('int_events__sessionised') }}
+        where {{ day_window_filter('event_day') }}
+    {%- endif %}
 
 ),
 
