@@ -26,18 +26,34 @@ customers as (
 
 ),
 
-ranked as (
+-- each user's most interactions per breakdown, then the first value (alphabetically) with
+-- that many: a ranking by interactions desc, value asc, without sorting every row
+most as (
 
     select
         user_id,
         breakdown,
-        breakdown_value,
-        interactions,
-        row_number() over (
-            partition by user_id, breakdown order by interactions desc, breakdown_value asc
-        ) as rank_in_user
+        max(interactions) as interactions
     from user_rows
     where breakdown in ('category', 'brand') and interactions > 0
+    group by user_id, breakdown
+
+),
+
+top_values as (
+
+    select
+        most.user_id,
+        most.breakdown,
+        most.interactions,
+        min(user_rows.breakdown_value) as breakdown_value
+    from most
+    inner join user_rows
+        on
+            most.user_id = user_rows.user_id
+            and most.breakdown = user_rows.breakdown
+            and most.interactions = user_rows.interactions
+    group by most.user_id, most.breakdown, most.interactions
 
 ),
 
@@ -67,7 +83,7 @@ select
 from users
 left join customers
     on users.user_id = customers.customer_id
-left join ranked as by_category
-    on users.user_id = by_category.user_id and by_category.breakdown = 'category' and by_category.rank_in_user = 1
-left join ranked as by_brand
-    on users.user_id = by_brand.user_id and by_brand.breakdown = 'brand' and by_brand.rank_in_user = 1
+left join top_values as by_category
+    on users.user_id = by_category.user_id and by_category.breakdown = 'category'
+left join top_values as by_brand
+    on users.user_id = by_brand.user_id and by_brand.breakdown = 'brand'
