@@ -19,7 +19,9 @@
 {%- set as_of = var('trending_as_of_date', none) %}
 with
 
-lines as (
+-- NOT MATERIALIZED: three parts read it, each only the last 2 x window_days days; DuckDB
+-- would otherwise copy every merchandise line first
+lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('fct_order_lines') }}
     where is_merchandise
