@@ -1,8 +1,10 @@
 """The generic test `unique_combination_of_columns` (dbt_project/macros/generic_tests) finds
-exactly the combinations that a plain GROUP BY over the values finds.
+exactly the combinations that a plain GROUP BY over the values finds, in both its forms: over
+a table (a relation: a hash first, then the values) and over a scoped subquery (one pass).
 
-The macro's body is rendered with Jinja as dbt renders it (`model` is the relation, the
-arguments are its keyword arguments) and run in DuckDB on small tables."""
+The macro's body is rendered with Jinja as dbt renders it (`model` is the relation, or the
+subquery get_where_subquery returns; the arguments are its keyword arguments) and run in
+DuckDB on small tables."""
 
 import re
 
@@ -21,6 +23,14 @@ PORTABLE = jinja2.Environment().from_string((DBT_PROJECT_DIR / "macros" / "porta
 class _DuckDB:
     def __getattr__(self, name: str):
         return getattr(PORTABLE, f"default__{name}")
+
+
+class Relation(str):
+    """What dbt passes for an unscoped model: a relation (it has an identifier)."""
+
+    @property
+    def identifier(self) -> str:
+        return str(self)
 
 
 def render(model: str, columns: list[str]) -> str:
@@ -45,6 +55,20 @@ def plain_group_by(con, model: str, columns: list[str]) -> list[tuple]:
     )
 
 
+@pytest.fixture(params=["relation", "subquery"])
+def as_model(request):
+    """The table `name` as the test's model: a relation, or a subquery over every row."""
+    if request.param == "relation":
+        return Relation
+    return lambda name: f"(select * from {name}) dbt_subquery"
+
+
+def test_a_relation_is_read_twice_by_hash_a_subquery_once():
+    assert "repeated_hashes" in render(Relation("lines"), ["a", "b"])
+    one_pass = render("(select * from lines) dbt_subquery", ["a", "b"])
+    assert "repeated_hashes" not in one_pass and one_pass.count("from (select * from lines)") == 1
+
+
 @pytest.fixture
 def con():
     c = duckdb.connect()
@@ -56,26 +80,26 @@ def con():
     c.close()
 
 
-def test_passes_when_every_combination_is_unique(con):
-    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == []
+def test_passes_when_every_combination_is_unique(con, as_model):
+    assert failures(con, as_model("lines"), ["_file_sha256", "_row_number"]) == []
 
 
-def test_reports_each_repeated_combination_with_its_count(con):
+def test_reports_each_repeated_combination_with_its_count(con, as_model):
     con.execute("insert into lines values ('sha-3', 42), ('sha-3', 42), ('sha-5', 0)")
     expected = [("sha-3", 42, 3), ("sha-5", 0, 2)]
-    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == expected
+    assert failures(con, as_model("lines"), ["_file_sha256", "_row_number"]) == expected
     assert plain_group_by(con, "lines", ["_file_sha256", "_row_number"]) == expected
 
 
-def test_same_value_in_one_column_only_is_not_a_repeat(con):
+def test_same_value_in_one_column_only_is_not_a_repeat(con, as_model):
     # ('sha-1', 1) and ('sha-2', 1) share a row number, not the combination
-    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == []
-    assert len(failures(con, "lines", ["_row_number"])) == 1000
+    assert failures(con, as_model("lines"), ["_file_sha256", "_row_number"]) == []
+    assert len(failures(con, as_model("lines"), ["_row_number"])) == 1000
 
 
-def test_nulls_group_together_as_in_group_by(con):
+def test_nulls_group_together_as_in_group_by(con, as_model):
     con.execute("insert into lines values (NULL, 1), (NULL, 1), (NULL, 2)")
-    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == [(None, 1, 2)]
+    assert failures(con, as_model("lines"), ["_file_sha256", "_row_number"]) == [(None, 1, 2)]
     assert plain_group_by(con, "lines", ["_file_sha256", "_row_number"]) == [(None, 1, 2)]
 
 
@@ -84,4 +108,4 @@ def test_model_given_as_a_filtered_subquery(con):
     con.execute("insert into lines values ('sha-3', 42)")
     model = "(select * from lines where _file_sha256 <> 'sha-3') dbt_subquery"
     assert failures(con, model, ["_file_sha256", "_row_number"]) == []
-    assert failures(con, "lines", ["_file_sha256", "_row_number"]) == [("sha-3", 42, 2)]
+    assert failures(con, Relation("lines"), ["_file_sha256", "_row_number"]) == [("sha-3", 42, 2)]
