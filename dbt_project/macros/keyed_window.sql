@@ -98,9 +98,12 @@
 {#- Post-hook: mark the table as rebuilt for the touched keys only in this dbt invocation
     (a DuckDB table comment), which the unique tests on the key read (key_rows_predicate,
     new_rows.sql). A first build, a --full-refresh or a build without a window leaves no
-    mark of this invocation, so those tests read every row. -#}
+    mark of this invocation, so those tests read every row. A model whose table comment is
+    its description (persist_docs relation, the marts) is never marked: dbt-duckdb writes
+    that comment before the post-hooks run, and the mark would replace it. -#}
 {% macro mark_keyed_window() -%}
-    {%- if target.type == 'duckdb' and incremental_with_window() -%}
+    {%- if target.type == 'duckdb' and incremental_with_window()
+          and not (config.get('persist_docs') or {}).get('relation') -%}
         comment on table {{ this }} is '{{ keyed_window_mark() }}'
     {%- else -%}
         select 1 as every_key_rebuilt

@@ -6,6 +6,7 @@ asserts exact row counts (in total and per day) and that a rebuilt day keeps its
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import dagster as dg
@@ -19,8 +20,10 @@ pytestmark = pytest.mark.integration
 
 D1, D2 = "2024-01-02", "2024-01-03"
 FACTS = [dg.AssetKey(["marts", "fct_order_lines"]), dg.AssetKey(["marts", "fct_events"])]
-SESSIONS = dg.AssetKey(["marts", "fct_sessions"])  # kept by key (macros/keyed_window.sql)
-TOUCHED_SESSIONS = "user_session in (select user_session from"  # its unique test scoped to them
+# kept by key (macros/keyed_window.sql): a state table, and a mart whose comment is its description
+STATE = dg.AssetKey(["intermediate", "int_events__session_breakdowns"])
+SESSIONS = dg.AssetKey(["marts", "fct_sessions"])
+TOUCHED_SESSIONS = "session_id in (select session_id from"  # the state's unique test scoped to them
 
 
 def _counts(settings) -> dict:
@@ -73,6 +76,11 @@ def _compiled_tests(result, pattern: str) -> list[str]:
     return [p.read_text() for p in paths]
 
 
+def _state_unique_tests(result) -> list[str]:
+    """The SQL of the state table's unique test (dbt names its file by a hash)."""
+    return [sql for sql in _compiled_tests(result, "unique_combination_of_columns_*") if "session_breakdowns" in sql]
+
+
 def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_path, monkeypatch, dbt_manifest):
     from ecom_platform.definitions import build_defs
 
@@ -85,7 +93,7 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     write(landing, "events/2024-01.csv", EVENTS_HEADER, [*event_lines(D1, 4), *event_lines(D2, 5, user=12002)])
     defs = build_defs(settings)
     instance = dg.DagsterInstance.ephemeral()
-    facts_and_upstream = dg.AssetSelection.assets(*FACTS, SESSIONS).upstream()
+    facts_and_upstream = dg.AssetSelection.assets(*FACTS, STATE, SESSIONS).upstream()
 
     # 1. day 1 (with everything upstream of the facts; the tables do not exist yet)
     first = _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
@@ -94,8 +102,8 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert c1["events_with_customer"] == 4
     # one dbt build for the staging views, the dimensions and the facts
     assert len(_dbt_commands(instance, first)) == 1
-    # fct_sessions was built whole (a first build): its unique test reads every row
-    assert not any(TOUCHED_SESSIONS in sql for sql in _compiled_tests(first, "unique_fct_sessions_user_session"))
+    # the state was built whole (a first build): its unique test reads every row
+    assert not any(TOUCHED_SESSIONS in sql for sql in _state_unique_tests(first))
 
     # 2. day 1 again: nothing changes, the same keys
     _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
@@ -104,16 +112,22 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
 
     # 3. day 2 (incremental: day 1 is kept as it was)
     third = _run(defs, instance, facts_and_upstream, tags=_window(D2, D2))
-    # fct_sessions recomputed day 2's sessions only: its unique test reads those sessions' rows
-    (scoped,) = _compiled_tests(third, "unique_fct_sessions_user_session")
-    assert TOUCHED_SESSIONS in scoped and "cast(ended_at as date) >= cast('2024-01-03' as date)" in scoped
+    # the state recomputed day 2's session only: its unique test reads that session's rows
+    (scoped,) = _state_unique_tests(third)
+    assert TOUCHED_SESSIONS in scoped and "last_day >= cast('2024-01-03' as date)" in scoped
     rows_read = re.search(r"from \((select \* from .*?)\) dbt_subquery", scoped, re.S).group(1)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        read = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE cast(ended_at AS date) = '{D2}') FROM ({rows_read})"
-        ).fetchone()
-        every = con.execute("SELECT count(*) FROM marts.fct_sessions").fetchone()[0]
-    assert read == (1, 1) and every == 2  # day 2's one session of two
+        read = con.execute(f"SELECT count(*), count(DISTINCT session_id), min(last_day) FROM ({rows_read})").fetchone()
+        every = con.execute("SELECT count(*) FROM intermediate.int_events__session_breakdowns").fetchone()[0]
+        # fct_sessions (a mart) is not marked: its unique test reads every row, and its
+        # table comment is still its description
+        comment = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'fct_sessions'"
+        ).fetchone()[0]
+    # day 2's one session of two (a row per breakdown value: overall, category, brand)
+    assert read == (3, 1, dt.date(2024, 1, 3)) and every == 6
+    assert comment.startswith("Grain: one session")
+    assert not any("in (select" in sql for sql in _compiled_tests(third, "unique_fct_sessions_user_session"))
     c3 = _counts(settings)
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])
@@ -149,6 +163,6 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert not any("event_day >=" in sql for sql in _compiled_tests(full, "unique_fct_events_event_key"))
 
     # 6. a day window after the full build: the sessions' test scoped again, the same rows
-    again = _run(defs, instance, dg.AssetSelection.assets(*FACTS, SESSIONS), tags=_window(D2, D2))
-    assert all(TOUCHED_SESSIONS in sql for sql in _compiled_tests(again, "unique_fct_sessions_user_session"))
+    again = _run(defs, instance, dg.AssetSelection.assets(*FACTS, STATE), tags=_window(D2, D2))
+    assert all(TOUCHED_SESSIONS in sql for sql in _state_unique_tests(again))
     assert _counts(settings) == c3
