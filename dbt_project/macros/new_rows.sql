@@ -12,7 +12,7 @@
 
     The same for the day window (`window_rows_predicate`): a model whose config names
     `meta: {tests_day_column: <day column>}` (the daily facts and int_retail__order_lines,
-    rebuilt by day) has its row tests (not_null, accepted_values, expression_is_true) and
+    rebuilt by day) has its row tests (not_null, not_null_columns, accepted_values, expression_is_true) and
     its unique tests read only the window's rows when a day window is set: the rows outside
     it are the ones an earlier build wrote and tested, unchanged since, and their unique key
     is computed from the raw row's file sha256 and row number, so a row of the window cannot
@@ -96,7 +96,7 @@
         {%- do return(none) -%}
     {%- endif -%}
     {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
-    {%- if test_name not in ['not_null', 'accepted_values', 'expression_is_true', 'unique'] -%}
+    {%- if test_name not in ['not_null', 'not_null_columns', 'accepted_values', 'expression_is_true', 'unique'] -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- set node = model_of_relation(relation) -%}

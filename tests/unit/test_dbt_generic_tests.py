@@ -1,6 +1,7 @@
-"""The generic test `unique_combination_of_columns` (dbt_project/macros/generic_tests) finds
-exactly the combinations that a plain GROUP BY over the values finds, in both its forms: over
-a table (a relation: a hash first, then the values) and over a scoped subquery (one pass).
+"""The generic tests written in dbt_project/macros/generic_tests. `unique_combination_of_columns`
+finds exactly the combinations that a plain GROUP BY over the values finds, in both its forms:
+over a table (a relation: a hash first, then the values) and over a scoped subquery (one pass).
+`not_null_columns` names each column holding NULLs with their count.
 
 The macro's body is rendered with Jinja as dbt renders it (`model` is the relation, or the
 subquery get_where_subquery returns; the arguments are its keyword arguments) and run in
@@ -14,7 +15,7 @@ import pytest
 
 from ecom_platform.config import DBT_PROJECT_DIR
 
-MACRO = DBT_PROJECT_DIR / "macros" / "generic_tests" / "unique_combination_of_columns.sql"
+GENERIC_TESTS = DBT_PROJECT_DIR / "macros" / "generic_tests"
 # The project's engine macros (macros/portable.sql) as the DuckDB build renders them: each
 # `ecom_platform.<name>` call resolves to its `default__<name>` form, as adapter.dispatch does.
 PORTABLE = jinja2.Environment().from_string((DBT_PROJECT_DIR / "macros" / "portable.sql").read_text()).module
@@ -33,15 +34,16 @@ class Relation(str):
         return str(self)
 
 
+def render_test(name: str, **arguments) -> str:
+    """The body of the generic test `name` (macros/generic_tests/<name>.sql), rendered."""
+    path = GENERIC_TESTS / f"{name}.sql"
+    body = re.search(rf"{{%\s*test {name}\(.*?\)\s*%}}(.*){{%\s*endtest\s*%}}", path.read_text(), re.S)
+    assert body, f"{path}: no test block"
+    return jinja2.Environment().from_string(body.group(1)).render(ecom_platform=_DuckDB(), **arguments)
+
+
 def render(model: str, columns: list[str]) -> str:
-    text = MACRO.read_text()
-    body = re.search(r"{%\s*test unique_combination_of_columns\(.*?\)\s*%}(.*){%\s*endtest\s*%}", text, re.S)
-    assert body, f"{MACRO}: no test block"
-    return (
-        jinja2.Environment()
-        .from_string(body.group(1))
-        .render(model=model, combination_of_columns=columns, ecom_platform=_DuckDB())
-    )
+    return render_test("unique_combination_of_columns", model=model, combination_of_columns=columns)
 
 
 def failures(con, model: str, columns: list[str]) -> list[tuple]:
@@ -109,3 +111,16 @@ def test_model_given_as_a_filtered_subquery(con):
     model = "(select * from lines where _file_sha256 <> 'sha-3') dbt_subquery"
     assert failures(con, model, ["_file_sha256", "_row_number"]) == []
     assert failures(con, Relation("lines"), ["_file_sha256", "_row_number"]) == [("sha-3", 42, 2)]
+
+
+def test_not_null_columns_names_each_column_with_nulls_and_their_count(con):
+    con.execute("create table people (id integer, name varchar, city varchar)")
+    sql = render_test("not_null_columns", model="people", columns=["id", "name", "city"])
+    assert con.execute(sql).fetchall() == []  # an empty table passes
+    con.execute("insert into people values (1, 'a', 'x'), (2, NULL, NULL), (3, NULL, 'y'), (NULL, 'b', 'z')")
+    assert sorted(con.execute(sql).fetchall()) == [("city", 1), ("id", 1), ("name", 2)]
+    # one column: the same as dbt's not_null, as a count
+    assert con.execute(render_test("not_null_columns", model="people", columns=["name"])).fetchall() == [("name", 2)]
+    # a scoped model (a subquery) reads only its rows
+    scoped = "(select * from people where id <= 1) dbt_subquery"
+    assert con.execute(render_test("not_null_columns", model=scoped, columns=["id", "name"])).fetchall() == []
