@@ -7,8 +7,8 @@ refreshes are executed as the daemon would run them:
    user's events without one (numbered over the user's history, one across midnight);
 2. a late transactions file for an old day, which moves customers' first orders;
 3. replaced files: the new day corrected (a line dropped, a quantity changed, a customer's
-   only order removed; a session's event, a one-day visitor's every event and another
-   user's every event of that day removed);
+   only order removed, with the only sale of a product; a session's event, a one-day
+   visitor's every event and another user's every event of that day removed);
 4. a cancellation of an old invoice, on a new day;
 5. late events for an old day;
 6. a products file that moves a product to another category (the marts' every day moves).
@@ -191,6 +191,10 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # 1. a new day; the midnight session continues into it
     day9 = _day_transactions(DAYS[8], rng, rng.sample(CUSTOMERS[:30], 5) + [CUSTOMERS[30]], "509")
     day9.append(day9[2])  # an exact duplicate line in the new file: counted once
+    # a product sold on day 9 only, in customer 31's order (the correction below removes it)
+    only9 = next(line for line in day9 if f",{CUSTOMERS[30]}," in line).split(",")
+    only9[1:3] = ["SKU099", "SKU099 item"]
+    day9.append(",".join(only9))
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
     # visitor 13060 has events on day 9 only (the correction below removes them all)
@@ -211,6 +215,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         ("09 00:05", n + "2"), ("09 09:00", n + "3"), ("09 09:20", n + "3"), ("09 11:00", n + "4"),
     ]  # fmt: skip
     assert dg.AssetKey(["ml", "churn_scores"]) not in request.asset_selection
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        sold_once = con.execute("SELECT orders FROM marts.product_bestsellers WHERE stock_code = 'SKU099'").fetchall()
+    assert sold_once == [(1,)]
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
     (command,) = commands  # one dbt build: staging to the BI layer
@@ -299,6 +306,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         assert midnight_session[0][0] >= 3 and str(midnight_session[0][1]) == DAYS[8]
         assert q("SELECT count(*) FROM marts.fct_sessions WHERE user_session = 's-visitor'") == [(0,)]
         assert q("SELECT count(*) FROM intermediate.int_events__user_breakdowns WHERE user_id = 13060") == [(0,)]
+        assert q("SELECT count(*) FROM intermediate.int_products__sales_totals WHERE stock_code = 'SKU099'") == [(0,)]
         assert q("SELECT count(*) FROM marts.kpi_sales_category_daily WHERE category = 'toys'")[0][0] > 0
         assert (
             q(f"SELECT sum(new_customers) FROM marts.kpi_sales_country_daily WHERE sales_day = DATE '{DAYS[1]}'")[0][0]

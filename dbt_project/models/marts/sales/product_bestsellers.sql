@@ -1,11 +1,12 @@
 -- One row per merchandise stock code ever sold: all-time net revenue and net units
 -- (cancellations negative) with a rank on each (1 = best; ties broken by stock code).
+-- The totals are kept by product (int_products__sales_totals, recomputed for the products a
+-- refresh touches); the ranks are computed here over every product.
 with
 
-lines as (
+totals as (
 
-    select * from {{ ref('fct_order_lines') }}
-    where is_merchandise
+    select * from {{ ref('int_products__sales_totals') }}
 
 ),
 
@@ -15,20 +16,6 @@ products as (
         product_key,
         description
     from {{ ref('dim_products') }}
-
-),
-
-totals as (
-
-    select
-        product_key,
-        stock_code,
-        sum(net_amount) as revenue,
-        sum(quantity) as units,
-        count(distinct invoice) filter (where not is_cancellation) as orders,
-        count(distinct customer_id) filter (where not is_cancellation) as customers
-    from lines
-    group by product_key, stock_code
 
 )
 
