@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def dbt_manifest(_isolated_dagster_home) -> Path:
             if not path.exists() or path.stat().st_mtime < newest:
                 prepare(config.get_settings())
     return path
+
+
+def dbt_data_tests(manifest: Path) -> set[str]:
+    """The names of the dbt project's data tests: each is a Dagster asset check of that name."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {n["name"] for n in nodes if n["resource_type"] == "test"}
 
 
 def use_environment(monkeypatch, root: Path, **extra: str) -> config.Settings:
