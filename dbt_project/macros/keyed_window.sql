@@ -1,11 +1,10 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
-    and fct_sessions, which read fct_events only, and the per-product sales state
-    (int_products__sales_totals, int_products__sales_profile), which reads the invoice lines
-    only (fct_order_lines, int_retail__order_lines). Whenever their source, rebuilt by day,
-    is rebuilt for a day window (a landing-sensor run: incremental_with_window(),
+    and fct_sessions, which read fct_events only, and the per-product sales totals
+    (int_products__sales_totals), which read fct_order_lines only. Whenever their source, a
+    daily fact, is rebuilt for a day window (a landing-sensor run: incremental_with_window(),
     day_window.sql) they recompute only the "touched" keys (a user, a session, a product),
-    whatever the run's files (a catalogue file changes none of their sources):
+    whatever the run's files (a catalogue file changes neither fact):
 
       - the keys with an event in the window (new, extended, or corrected ones), and
       - the keys whose existing rows overlap the window (their first .. last event day): a
@@ -156,7 +155,3 @@
 {#- fct_sessions' first and last event day (its rows hold times, not days). -#}
 {% macro session_first_day() -%} cast(started_at as date) {%- endmacro %}
 {% macro session_last_day() -%} cast(ended_at as date) {%- endmacro %}
-
-{#- int_products__sales_profile's first and last sale day (its rows hold times). -#}
-{% macro sales_profile_first_day() -%} cast(first_sold_at as date) {%- endmacro %}
-{% macro sales_profile_last_day() -%} cast(last_sold_at as date) {%- endmacro %}

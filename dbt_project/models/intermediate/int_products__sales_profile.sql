@@ -2,31 +2,14 @@
 -- frequent one over lines, ties broken alphabetically), how many distinct descriptions
 -- occur, the median unit price of sold lines (non-cancelled, price > 0) and the first/last
 -- sale.
--- Incremental by stock code (macros/keyed_window.sql): a landing-sensor run recomputes only
--- the stock codes with a line in the window or whose first .. last sale overlaps it.
-{{ config(
-    materialized=keyed_incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='stock_code',
-    on_schema_change='fail',
-    pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook=[
-        "{{ delete_vanished_keys('stock_code', sales_profile_first_day(), sales_profile_last_day(), source=ref('int_retail__order_lines'), day_column='invoice_day') }}",
-        "{{ mark_keyed_window() }}",
-    ],
-    meta={'tests_key': {
-        'column': 'stock_code', 'first_day': sales_profile_first_day(), 'last_day': sales_profile_last_day(),
-    }},
-) }}
+-- A table, not a view: its tests and the model that reads it would each re-run it over all history.
+{{ config(materialized='table') }}
 
 with
 
 lines as (
 
-    {{ keyed_window_events(
-        'stock_code', sales_profile_first_day(), sales_profile_last_day(),
-        source=ref('int_retail__order_lines'), day_column='invoice_day'
-    ) }}
+    select * from {{ ref('int_retail__order_lines') }}
 
 ),
 
