@@ -22,9 +22,8 @@
 
     The key-maintained models (keyed_window.sql) likewise: a model whose config names
     `meta: {tests_key: {column, first_day, last_day}}` has its unique tests that include
-    that key column (unique, unique_combination_of_columns) and its not-null test
-    (not_null_columns) read only the rows of the keys whose rows overlap the window
-    (`key_rows_predicate`), when the model marked itself in
+    that key column (unique, unique_combination_of_columns) read only the rows of the keys
+    whose rows overlap the window (`key_rows_predicate`), when the model marked itself in
     this dbt invocation as rebuilt for those keys only (post-hook mark_keyed_window: not on
     a first build, a --full-refresh, or Spark, where every key is rebuilt). A windowed build
     replaces every row of a touched key (delete+insert on the key), so two rows sharing
@@ -109,8 +108,9 @@
     {%- do return(none if predicate == 'true' else predicate) -%}
 {%- endmacro %}
 
-{#- the tests a key window scopes: the unique tests whose columns include the key, and the
-    not-null test (a row test) -#}
+{#- the unique tests a key window scopes, when their columns include the key (a row test
+    such as not_null_columns reads every row: a scan of a few columns costs less than the
+    semi-join on the touched keys, 0.33 s against 0.57 s at scale 10) -#}
 {% macro key_rows_predicate(relation) -%}
     {%- if not execute or relation.identifier is not defined or target.type != 'duckdb' -%}
         {%- do return(none) -%}
@@ -121,14 +121,12 @@
         {%- set columns = [kwargs.get('column_name')] -%}
     {%- elif test.get('name') == 'unique_combination_of_columns' -%}
         {%- set columns = kwargs.get('combination_of_columns') or [] -%}
-    {%- elif test.get('name') == 'not_null_columns' -%}
-        {%- set columns = none -%}
     {%- else -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- set node = model_of_relation(relation) -%}
     {%- set key = (node.config.meta or {}).get('tests_key') if node is not none else none -%}
-    {%- if not key or (columns is not none and key.column not in columns) or not keyed_window_marked(relation) -%}
+    {%- if not key or key.column not in columns or not keyed_window_marked(relation) -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- do return(
