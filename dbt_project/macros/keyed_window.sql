@@ -15,8 +15,8 @@
     session crossing midnight keeps its events of the day before), so the work follows the
     new data; for users the whole history of the touched users is read (a semi-join: the
     users active on a new day are a small part of all users), and for products every line of
-    the touched products (those sold on a new day hold about half of all lines at scale 10,
-    read once instead of every line twice). delete+insert on the key
+    the touched products (those sold on a new day hold about half of all lines at scale
+    10). delete+insert on the key
     replaces the key's rows. A touched key left without any event has no new row: the
     post-hook delete_vanished_keys deletes its old ones.
 

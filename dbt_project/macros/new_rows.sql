@@ -12,11 +12,12 @@
 
     The same for the day window (`window_rows_predicate`): a model whose config names
     `meta: {tests_day_column: <day column>}` (the daily facts and int_retail__order_lines,
-    rebuilt by day) has its row tests (not_null, not_null_columns, accepted_values, expression_is_true) and
-    its unique tests read only the window's rows when a day window is set: the rows outside
-    it are the ones an earlier build wrote and tested, unchanged since, and their unique key
-    is computed from the raw row's file sha256 and row number, so a row of the window cannot
-    share it with a row of another day (one raw row has one day). Tests that compare with
+    rebuilt by day) has its row tests (not_null, not_null_columns, accepted_values,
+    expression_is_true) and its unique tests read only the window's rows when a day window
+    is set: the rows outside it are the ones an earlier build wrote and tested, unchanged
+    since, and their unique key is computed from the raw row's file sha256 and row number,
+    so a row of the window cannot share it with a row of another day (one raw row has one
+    day). Tests that compare with
     another model (relationships) still read every row: a dimension rebuilt this run could
     lose a key an old row uses. A build without a window tests every row.
 
