@@ -57,6 +57,19 @@ QUALIFIERS = {
     "income": ("lower income", "higher income"),
     "household_size": ("smaller households", "larger households"),
 }
+# a cluster between two others of its name that already took both ends of a feature
+QUALIFIER_MIDDLE = {
+    "recency_days": "mid recency",
+    "frequency": "mid frequency",
+    "monetary": "mid spend",
+    "avg_order_value": "mid-size baskets",
+    "tenure_days": "mid tenure",
+    "avg_unit_price": "mid-priced items",
+    "n_products": "mid product range",
+    "age": "middle-aged",
+    "income": "middle income",
+    "household_size": "mid-size households",
+}
 
 
 @dataclass
@@ -207,7 +220,8 @@ def name_clusters(
     Clusters sharing a name are told apart by what separates them (:func:`_qualify`):
     each gets, in brackets, its standing on the feature where it differs most from the
     others of that name, e.g. "High-value loyal (more recent)" / "High-value loyal (less
-    recent)". Only clusters with identical centroids fall back to a number ("#2").
+    recent)", or "(mid recency)" for a third between them. Only clusters with identical
+    centroids fall back to a number ("#2").
     """
     z = z_centroids.reindex(columns=sorted(set(z_centroids.columns) | set(BEHAVIOUR))).fillna(0.0)
     scores = pd.DataFrame(index=z.index)
@@ -263,8 +277,11 @@ def _qualify(zg: np.ndarray, feats: list[str], min_gap: float = 1e-6) -> list[st
     name): for each cluster, its deviation from the mean of the others on every feature;
     the largest deviations are taken greedily, each qualifier ("more recent", "higher
     spend", ...) at most once and one per cluster, so two clusters get the two ends of
-    the feature on which they differ most. A cluster whose every usable deviation is below
-    ``min_gap`` (identical centroids) gets "#n", its position among those of that name."""
+    the feature on which they differ most. A cluster left without one (both ends taken, e.g.
+    three clusters apart on recency only) takes the middle of the feature on which the
+    clusters of that name spread most ("mid recency"). A cluster left without any (identical
+    centroids, closer than ``min_gap`` on every feature, or more clusters than qualifiers)
+    gets "#n", its position among those of that name."""
     n = len(zg)
     others = (zg.sum(axis=0, keepdims=True) - zg) / max(n - 1, 1)
     dev = zg - others
@@ -283,6 +300,14 @@ def _qualify(zg: np.ndarray, feats: list[str], min_gap: float = 1e-6) -> list[st
             continue
         out[i] = q
         used.add(q)
+    spread = zg.max(axis=0) - zg.min(axis=0) if n else np.zeros(len(feats))
+    for i in (i for i in range(n) if out[i] is None):
+        for j in sorted(range(len(feats)), key=lambda j: (-spread[j], j)):
+            q = QUALIFIER_MIDDLE[feats[j]]
+            if spread[j] >= min_gap and q not in used:
+                out[i] = q
+                used.add(q)
+                break
     return [q if q is not None else f"#{i + 1}" for i, q in enumerate(out)]
 
 

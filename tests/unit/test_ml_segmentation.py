@@ -191,6 +191,14 @@ def test_names_are_unique_and_qualified_for_every_k_the_config_allows(seed):
             assert not any("#" in n or n[-1].isdigit() for n in names), names
 
 
+def test_a_third_cluster_between_two_of_its_name_takes_the_middle_of_their_feature():
+    # three "New" clusters apart on recency only: the two ends, then the middle
+    z = pd.DataFrame(
+        {"recency_days": [0.0, -0.03, 0.03], "tenure_days": [-2.0, -2.0, -2.0], "frequency": [-1.0, -1.0, -1.0]}
+    )
+    assert name_clusters(z) == ["New (mid recency)", "New (more recent)", "New (less recent)"]
+
+
 def test_only_identical_centroids_fall_back_to_a_number():
     z = pd.DataFrame({"recency_days": [-1.0, -1.0], "frequency": [2.0, 2.0], "monetary": [2.0, 2.0]})
     assert name_clusters(z) == ["High-value loyal (#1)", "High-value loyal (#2)"]
