@@ -300,7 +300,7 @@ def _qualify(zg: np.ndarray, feats: list[str], min_gap: float = 1e-6) -> list[st
             continue
         out[i] = q
         used.add(q)
-    spread = zg.max(axis=0) - zg.min(axis=0) if n else np.zeros(len(feats))
+    spread = zg.max(axis=0) - zg.min(axis=0)
     for i in (i for i in range(n) if out[i] is None):
         for j in sorted(range(len(feats)), key=lambda j: (-spread[j], j)):
             q = QUALIFIER_MIDDLE[feats[j]]
