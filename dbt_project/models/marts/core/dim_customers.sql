@@ -5,7 +5,7 @@ with
 
 history as (
 
-    select * from {{ ref('int_customers__order_history') }}
+    select * from {{ ref('int_customers__sales_totals') }}
 
 ),
 

@@ -1,6 +1,7 @@
 -- One row per customer with at least one non-cancelled invoice: RFM exactly as defined in
 -- docs/rfm.md ("RFM, defined once"):
---   over lines with a customer id, after exact duplicate lines are dropped (fct_order_lines);
+--   over lines with a customer id, after exact duplicate lines are dropped (fct_order_lines,
+--   summed per customer in int_customers__sales_totals);
 --   snapshot date = the day after the last invoice date, or var('rfm_snapshot_date');
 --     with an earlier snapshot date, lines on or after it are ignored (RFM "as of" that day);
 --   recency_days = snapshot date - date of the last non-cancelled invoice;
@@ -14,53 +15,62 @@
 {%- set snapshot_date = var('rfm_snapshot_date', none) %}
 with
 
-customer_lines as (
+{% if snapshot_date -%}
+    -- "as of" an earlier day: from the lines before it
+    customer_lines as (
 
-    select
-        customer_id,
-        invoice,
-        invoice_day,
-        is_cancellation,
-        net_amount
-    from {{ ref('fct_order_lines') }}
-    where customer_id is not null
+        select
+            customer_id,
+            invoice,
+            invoice_day,
+            is_cancellation,
+            net_amount
+        from {{ ref('fct_order_lines') }}
+        where customer_id is not null and invoice_day < cast('{{ snapshot_date }}' as date)
 
-),
+    ),
 
-snapshot as (
+    per_customer as (
 
-    {% if snapshot_date -%}
-        select cast('{{ snapshot_date }}' as date) as snapshot_date
-    {%- else -%}
-        select cast(max(invoice_day) + 1 as date) as snapshot_date
+        select
+            customer_id,
+            cast('{{ snapshot_date }}' as date) as snapshot_date,
+            max(invoice_day) filter (where not is_cancellation) as last_purchase_day,
+            count(distinct invoice) filter (where not is_cancellation) as frequency,
+            sum(net_amount) as monetary
         from customer_lines
-    {%- endif %}
+        group by customer_id
 
-),
+    ),
+{%- else %}
+    -- the same figures over all lines, from the per-customer state (kept by customer, so a
+    -- new day re-reads only its customers' lines)
+    totals as (
 
-lines as (
+        select * from {{ ref('int_customers__sales_totals') }}
 
-    select
-        customer_lines.*,
-        snapshot.snapshot_date
-    from customer_lines
-    cross join snapshot
-    where customer_lines.invoice_day < snapshot.snapshot_date
+    ),
 
-),
+    latest as (
 
-per_customer as (
+        select cast(max(last_day) + 1 as date) as snapshot_date
+        from totals
 
-    select
-        customer_id,
-        any_value(snapshot_date) as snapshot_date,
-        max(invoice_day) filter (where not is_cancellation) as last_purchase_day,
-        count(distinct invoice) filter (where not is_cancellation) as frequency,
-        sum(net_amount) as monetary
-    from lines
-    group by customer_id
+    ),
 
-),
+    per_customer as (
+
+        select
+            totals.customer_id,
+            snapshot.snapshot_date,
+            cast(totals.last_order_at as date) as last_purchase_day,
+            totals.n_orders as frequency,
+            totals.net_amount as monetary
+        from totals
+        cross join latest as snapshot
+
+    ),
+{%- endif %}
 
 measured as (
 

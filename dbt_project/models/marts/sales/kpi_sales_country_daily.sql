@@ -6,7 +6,8 @@
 --                   days and countries, unlike unique_customers)
 -- Incremental (macros/mart_window.sql): a landing-sensor run recomputes the window's days
 -- and the days whose new_customers moved (a late or corrected file can move a customer's
--- first order to another day); first orders are taken over the whole history.
+-- first order to another day); first orders come from int_customers__sales_totals, kept
+-- by customer over the whole history.
 {{ config(
     materialized='incremental',
     incremental_strategy=day_incremental_strategy(),
@@ -25,26 +26,15 @@ lines as (
 
 ),
 
-first_orders as (
-
-    select
-        customer_id,
-        min(invoice_day) as first_day,
-        min_by(country, invoice_date) as first_country
-    from lines
-    where not is_cancellation and customer_id is not null
-    group by customer_id
-
-),
-
 new_customers as (
 
     select
-        first_day as invoice_day,
-        first_country as country,
+        first_merchandise_day as invoice_day,
+        first_merchandise_country as country,
         count(*) as new_customers
-    from first_orders
-    group by first_day, first_country
+    from {{ ref('int_customers__sales_totals') }}
+    where first_merchandise_day is not null
+    group by first_merchandise_day, first_merchandise_country
 
 ),
 
