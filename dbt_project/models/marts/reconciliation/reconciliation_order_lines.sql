@@ -7,36 +7,43 @@
 --   4 difference    source_total - sum(exclusions) - target_total: must be zero lines,
 --                   zero units and 0.000 amount (tests/reconciliation)
 -- amount = sum of quantity x price, exact DECIMAL.
+-- Summed from int_retail__daily_reconciliation (per invoice day, kept by day in a
+-- landing-sensor run), which counts raw and its duplicates from the source table.
 with
+
+days as (
+
+    select * from {{ ref('int_retail__daily_reconciliation') }}
+
+),
 
 raw_lines as (
 
     select
-        count(*) as n_lines,
-        coalesce(sum(quantity), 0) as quantity,
-        coalesce(sum(cast(quantity * price as decimal(18, 3))), 0) as amount
-    from {{ source('raw', 'transactions') }}
+        coalesce(sum(raw_lines), 0) as n_lines,
+        coalesce(sum(raw_quantity), 0) as quantity,
+        coalesce(sum(raw_amount), 0) as amount
+    from days
 
 ),
 
 duplicate_lines as (
 
     select
-        count(*) as n_lines,
-        coalesce(sum(quantity), 0) as quantity,
-        coalesce(sum(line_amount), 0) as amount
-    from {{ ref('stg_retail__transactions') }}
-    where is_duplicate
+        coalesce(sum(duplicate_lines), 0) as n_lines,
+        coalesce(sum(duplicate_quantity), 0) as quantity,
+        coalesce(sum(duplicate_amount), 0) as amount
+    from days
 
 ),
 
 fct_lines as (
 
     select
-        count(*) as n_lines,
-        coalesce(sum(quantity), 0) as quantity,
-        coalesce(sum(net_amount), 0) as amount
-    from {{ ref('fct_order_lines') }}
+        coalesce(sum(fct_lines), 0) as n_lines,
+        coalesce(sum(fct_quantity), 0) as quantity,
+        coalesce(sum(fct_amount), 0) as amount
+    from days
 
 ),
 
