@@ -12,6 +12,9 @@
 --   scores by ntile(5): R over (recency_days desc, customer_id asc) so 5 = most recent,
 --   F over (frequency asc, customer_id asc), M over (monetary asc, customer_id asc);
 --   rfm_code = R, F and M as three digits; segment from the seed rfm_segment_map.
+-- depends_on: {{ ref('fct_order_lines') }}
+{#- (read only with rfm_snapshot_date: a dependency whatever the vars at parse time, so a
+    build, and the unit test that sets it, always find the table) #}
 {%- set snapshot_date = var('rfm_snapshot_date', none) %}
 with
 
