@@ -1,26 +1,25 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
-    and fct_sessions, which read fct_events only; the per-product sales totals
-    (int_products__sales_totals) and fct_orders (per invoice), which read fct_order_lines
-    only; the per-customer totals (int_customers__sales_totals), which read
-    int_retail__order_lines only. Whenever their source, a daily fact, is rebuilt for a day
-    window (a landing-sensor run: incremental_with_window(), day_window.sql) they recompute
-    only the "touched" keys (a user, a session, a product, an invoice, a customer),
-    whatever the run's files (a catalogue file changes none of their sources):
+    and fct_sessions, which read fct_events only, the per-product sales totals
+    (int_products__sales_totals), which read fct_order_lines only, and the per-customer
+    totals (int_customers__sales_totals), which read int_retail__order_lines only. Whenever
+    their source, a daily fact, is rebuilt for a day window (a landing-sensor run:
+    incremental_with_window(), day_window.sql) they recompute only the "touched" keys (a
+    user, a session, a product, a customer), whatever the run's files (a catalogue file
+    changes none of their sources):
 
       - the keys with an event in the window (new, extended, or corrected ones), and
       - the keys whose existing rows overlap the window (their first .. last event day): a
         key whose events in the window were removed or moved by a corrected file.
 
-    A touched key is recomputed from all its rows in the source. For sessions and invoices,
-    which are short, only the rows from the first day a touched key starts on are read (a
-    session or invoice crossing midnight keeps its rows of the day before), so the work
-    follows the new data; for users and customers the whole history of the touched ones is
-    read (a semi-join: those active on a new day are a small part of all), and for products
-    every line of the touched products (those sold on a new day hold about half of all
-    lines at scale 10). delete+insert on the key replaces the key's rows. A touched key
-    left without any row has no new row: the post-hook delete_vanished_keys deletes its old
-    ones.
+    A touched key is recomputed from all its rows in the source. For sessions, which are
+    short, only the events from the first day a touched session starts on are read (a
+    session crossing midnight keeps its events of the day before), so the work follows the
+    new data; for users and customers the whole history of the touched ones is read (a
+    semi-join: those active on a new day are a small part of all), and for products every
+    line of the touched products (those sold on a new day hold about half of all lines at
+    scale 10). delete+insert on the key replaces the key's rows. A touched key left without
+    any event has no new row: the post-hook delete_vanished_keys deletes its old ones.
 
     Without a window, an incremental build (a plain `dbt build` on existing tables) deletes
     every row first (pre-hook delete_all_unless_windowed) and recomputes every key. On Spark

@@ -1,27 +1,10 @@
 -- One row per invoice: its lines rolled up. An invoice's customer, country and date are
 -- those of its lines (the earliest timestamp when a few invoices span two minutes).
--- Incremental by invoice (macros/keyed_window.sql): a landing-sensor run recomputes only the
--- invoices with a line in the window or dated the day before it (an invoice crossing
--- midnight has lines on two days), from all their lines.
-{{ config(
-    materialized=keyed_incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='invoice',
-    on_schema_change='fail',
-    pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook=[
-        "{{ delete_vanished_keys('invoice', 'invoice_day', 'invoice_day + 1', source=ref('fct_order_lines'), day_column='invoice_day') }}",
-    ],
-) }}
-
 with
 
 lines as (
 
-    {{ keyed_window_events(
-        'invoice', 'invoice_day', 'invoice_day + 1', from_first_day=true,
-        source=ref('fct_order_lines'), day_column='invoice_day'
-    ) }}
+    select * from {{ ref('fct_order_lines') }}
 
 )
 
