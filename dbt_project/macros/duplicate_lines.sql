@@ -5,3 +5,13 @@
 {% macro line_business_columns() -%}
     {{- return(['invoice', 'stock_code', 'description', 'quantity', 'invoice_date', 'unit_price', 'customer_id', 'country']) -}}
 {%- endmacro %}
+
+{#- The same columns as raw.transactions holds them, trimmed as the staging view trims them:
+    what the raw-side duplicate counts group by (int_retail__daily_reconciliation and the
+    test assert_fct_order_lines_reconcile_with_raw, both independent of staging). -#}
+{% macro raw_line_business_columns() -%}
+    {{- return([
+        'trim(invoice)', 'trim(stock_code)', "nullif(trim(description), '')", 'quantity',
+        'invoice_date', 'price', 'customer_id', "nullif(trim(country), '')",
+    ]) -}}
+{%- endmacro %}

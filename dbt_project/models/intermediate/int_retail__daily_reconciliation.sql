@@ -34,9 +34,7 @@ raw_groups as (
         cast(quantity * price as decimal(18, 3)) as line_amount
     from {{ source('raw', 'transactions') }}
     where {{ day_window_filter('cast(invoice_date as date)') }}
-    group by
-        trim(invoice), trim(stock_code), nullif(trim(description), ''), quantity,
-        invoice_date, price, customer_id, nullif(trim(country), '')
+    group by {{ raw_line_business_columns() | join(', ') }}
 
 ),
 
