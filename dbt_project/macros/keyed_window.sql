@@ -89,16 +89,20 @@
 {%- endmacro %}
 
 {#- Post-hook: delete the rows of touched keys that have no event left. A row overlapping the
-    window either was just recomputed (its key has events within its first .. last day) or
-    belongs to a key whose every event is gone. -#}
+    window either was just recomputed or belongs to a key whose every event is gone. A
+    recomputed row ends on its key's last event day, on or after the window's start (it
+    overlaps the window), so only the source's rows from that day on are probed: a literal
+    bound the scan checks against the table's zone maps instead of reading every day. -#}
 {% macro delete_vanished_keys(key, first_day, last_day, model_key=none, source=none, day_column='event_day') -%}
     {%- if incremental_with_window() -%}
+        {%- set start = day_window_bounds()[0] -%}
         delete from {{ this }} as kept
         where {{ rows_overlapping_window(first_day, last_day) }}
           and not exists (
               select 1
               from {{ keyed_source(source) }} as events
               where events.{{ key }} = kept.{{ model_key or key }}
+                and events.{{ day_column }} >= cast('{{ start }}' as date)
                 and events.{{ day_column }} between {{ first_day }} and {{ last_day }}
           )
     {%- else -%}
