@@ -7,7 +7,9 @@
 
 with
 
-lines as (
+-- NOT MATERIALIZED: read twice (descriptions, sales), each needing a few columns; DuckDB
+-- would otherwise copy every line with all its columns first
+lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('int_retail__order_lines') }}
 

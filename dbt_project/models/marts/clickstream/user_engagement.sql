@@ -6,7 +6,8 @@ with
 
 -- the clickstream state (keyed_window.sql): one row per user and category or brand ('brand'
 -- rows count the events that have a brand; a row counting none is left out)
-per_user as (
+-- NOT MATERIALIZED: read twice; DuckDB would otherwise copy every user's rows first
+per_user as {{ cte_not_materialized() }} (
 
     select
         breakdown as dimension,

@@ -5,7 +5,9 @@ with
 
 -- the clickstream state (keyed_window.sql): one row per user and breakdown value ('brand'
 -- rows count the events that have a brand; a row counting none is no brand of the user)
-user_rows as (
+-- NOT MATERIALIZED: read three times, each needing other columns and rows; DuckDB would
+-- otherwise copy the whole state first
+user_rows as {{ cte_not_materialized() }} (
 
     select
         user_id,

@@ -19,7 +19,9 @@
 
 with
 
-lines as (
+-- NOT MATERIALIZED: read twice (the window's days, then the affected days); DuckDB would
+-- otherwise copy every merchandise line first
+lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('fct_order_lines') }}
     where is_merchandise
