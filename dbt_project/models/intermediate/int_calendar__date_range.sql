@@ -17,9 +17,12 @@ bounds as (
             max(invoice_day) as max_day
         from {{ ref('stg_retail__transactions') }}
         union all
+        -- the day of the first and last event time: the same days as min/max(event_day),
+        -- but DuckDB answers a plain column's min/max from the table's statistics
+        -- instead of reading every event
         select
-            min(event_day),
-            max(event_day)
+            cast(min(event_time) as date),
+            cast(max(event_time) as date)
         from {{ ref('stg_shop__events') }}
     ) as days
 
