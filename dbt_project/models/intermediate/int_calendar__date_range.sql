@@ -18,8 +18,7 @@ bounds as (
         from {{ ref('stg_retail__transactions') }}
         union all
         -- the day of the first and last event time: the same days as min/max(event_day),
-        -- but DuckDB answers a plain column's min/max from the table's statistics
-        -- instead of reading every event
+        -- but over the plain column DuckDB need not cast every event first
         select
             cast(min(event_time) as date),
             cast(max(event_time) as date)
