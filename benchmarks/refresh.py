@@ -503,19 +503,17 @@ def main(argv: list[str] | None = None) -> int:
     if second.run_requests:
         _say("baseline: the sensor adopted the existing files (their run is the full rebuild above)")
 
-    # 3. drop the day
+    # 3. drop the day. The looks below come back to back, but a real sensor's looks are
+    # `interval` seconds apart: the look that requests the run sees the files at least that
+    # old. Dated now, they would look like a copy still in progress and make the ingestion
+    # wait its settle time (lib/stability.py), which a run requested by a real sensor never does.
+    dropped_at = time.time() - interval
     for source, f in held["files"].items():
         src = Path(f["path"])
         tmp = landing / source / (src.name + ".part")
         shutil.copy(src, tmp)
+        os.utime(tmp, (dropped_at, dropped_at))
         tmp.replace(landing / source / src.name)
-    # The looks below come back to back, but a real sensor's looks are `interval` seconds
-    # apart: the look that requests the run sees the files at least that old. Dated now,
-    # they would look like a copy still in progress and make the ingestion wait its settle
-    # time (lib/stability.py), which a run requested by a real sensor never does.
-    dropped_at = time.time() - interval
-    for source, f in held["files"].items():
-        os.utime(landing / source / Path(f["path"]).name, (dropped_at, dropped_at))
     ticks, request, t_tick = 0, None, None
     while request is None and ticks < 5:
         ticks += 1

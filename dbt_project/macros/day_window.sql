@@ -68,11 +68,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The window on a timestamp column (both bounds given): the same rows as
-    day_window_predicate on its day, in a form a scan can check against the table's zone maps. -#}
+{#- The window on a timestamp column: the same rows as day_window_predicate on its day
+    (`true` without a window), in a form a scan can check against the table's zone maps,
+    also through a view (a day is a cast DuckDB does not push into the scan). -#}
 {% macro day_window_time_predicate(time_column) -%}
     {%- set start, end = day_window_bounds() -%}
-    ({{ time_column }} >= cast('{{ start }}' as timestamp) and {{ time_column }} < cast('{{ end }}' as timestamp))
+    {%- if start or end -%}
+        ({{ time_column }} >= {{ "cast('" ~ start ~ "' as timestamp)" if start else "timestamp '0001-01-01'" }}
+         and {{ time_column }} < {{ "cast('" ~ end ~ "' as timestamp)" if end else "timestamp '9999-12-31'" }})
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro day_window_filter(day_column) -%}

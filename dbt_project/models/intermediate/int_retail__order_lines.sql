@@ -57,14 +57,8 @@ with
                 -- (file sha256, row number) as one sortable string: the sha has a fixed length
                 _file_sha256 || ':' || lpad(cast(_row_number as string), 12, '0') as copy_order
             from {{ ref('stg_retail__transactions') }}
-            {%- set start, end = day_window_bounds() %}
-            where
-                {{ day_window_filter('invoice_day') }}
-                {%- if start and end %}
-                    -- the same rows by their time: a range the raw table's scan checks
-                    -- against its zone maps (DuckDB does not push the day, a cast, into it)
-                    and {{ day_window_time_predicate('invoice_date') }}
-                {%- endif %}
+            -- the window's days by their time, which reaches the raw table's scan
+            where {{ day_window_time_predicate('invoice_date') }}
         ) as window_lines
         group by {{ line_business_columns() | join(', ') }}
 
