@@ -88,6 +88,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- ORDER BY the key when every key is built (a first build, a --full-refresh, a build
+    without a window; DuckDB only): the table's rows then lie in key order, so each row
+    group's statistics span a narrow range of keys, and a windowed build's probes by key
+    (dbt's delete of the touched keys, the unique test's semi-join, the touched keys' first
+    day) skip the row groups that hold none of them. A windowed build appends its keys at the
+    end, a few row groups per day that are read in full. For a state with many rows per
+    key and keys of no order of their own (the session state: 15M rows, random session
+    ids), where those probes read every row. -#}
+{% macro order_by_key_unless_windowed(key) -%}
+    {%- if target.type == 'duckdb' and not incremental_with_window() -%}
+        order by {{ key }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Post-hook: delete the rows of touched keys that have no event left. A row overlapping the
     window either was just recomputed or belongs to a key whose every event is gone. A
     recomputed row ends on its key's last event day, on or after the window's start (it

@@ -68,3 +68,4 @@ select
     max(last_day) as last_day
 from long
 group by session_id, breakdown, breakdown_value
+{{ order_by_key_unless_windowed('session_id') }}
