@@ -1,22 +1,23 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
     and fct_sessions, which read fct_events only, the per-product sales totals
-    (int_products__sales_totals), which read fct_order_lines only, and the per-customer
-    totals (int_customers__sales_totals), which read int_retail__order_lines only. Whenever
-    their source, a daily fact, is rebuilt for a day window (a landing-sensor run:
-    incremental_with_window(), day_window.sql) they recompute only the "touched" keys (a
-    user, a session, a product, a customer), whatever the run's files (a catalogue file
-    changes none of their sources):
+    (int_products__sales_totals) and the invoices (fct_orders), which read fct_order_lines
+    only, and the per-customer totals (int_customers__sales_totals), which read
+    int_retail__order_lines only. Whenever their source, a daily fact, is rebuilt for a day
+    window (a landing-sensor run: incremental_with_window(), day_window.sql) they recompute
+    only the "touched" keys (a user, a session, an invoice, a product, a customer), whatever
+    the run's files (a catalogue file changes none of their sources):
 
       - the keys with an event in the window (new, extended, or corrected ones), and
       - the keys whose existing rows overlap the window (their first .. last event day): a
         key whose events in the window were removed or moved by a corrected file.
 
-    A touched key is recomputed from all its rows in the source. For sessions, which are
-    short, only the events from the first day a touched session starts on are read (a
-    session crossing midnight keeps its events of the day before), so the work follows the
-    new data; for users and customers the whole history of the touched ones is read (a
-    semi-join: those active on a new day are a small part of all), and for products every
+    A touched key is recomputed from all its rows in the source. For sessions and invoices,
+    which are short, only the source's rows from the first day a touched key starts on are
+    read (a session or an invoice crossing midnight keeps its rows of the day before), so
+    the work follows the new data; for users and customers the whole history of the
+    touched ones is read (a semi-join: those active on a new day are a small part of all),
+    and for products every
     line of the touched products (those sold on a new day hold about half of all lines at
     scale 10). delete+insert on the key replaces the key's rows. A touched key left without
     any event has no new row: the post-hook delete_vanished_keys deletes its old ones.
@@ -62,21 +63,51 @@
 {%- endmacro %}
 
 {#- SELECT of the touched keys' events: all of them, or (from_first_day) those from the first
-    day any touched key has an event on (the window's start, or an earlier first day). -#}
+    day any touched key has an event on (the window's start, or an earlier first day). That
+    day is queried when the model is compiled, just before it runs, and written as a literal
+    date: the source's scan then skips the row groups of earlier days from their statistics
+    (a subquery's value is not pushed into the scan, so it read every day). -#}
 {% macro touched_key_events(key, first_day, last_day, from_first_day, model_key, source=none, day_column='event_day') -%}
-    {%- set start = day_window_bounds()[0] -%}
     select events.*
     from {{ keyed_source(source) }} as events
     inner join ({{ touched_keys(key, first_day, last_day, model_key, source, day_column) }}) as touched
         on events.{{ key }} = touched.touched_key
     {%- if from_first_day %}
-    where events.{{ day_column }} >= (
-        select least(cast('{{ start }}' as date), coalesce(min({{ first_day }}), cast('{{ start }}' as date)))
-        from {{ this }} as rows_of_touched
-        inner join ({{ touched_keys(key, first_day, last_day, model_key, source, day_column) }}) as touched
-            on rows_of_touched.{{ model_key }} = touched.touched_key
-    )
+    where events.{{ day_column }} >= cast('{{ touched_keys_first_day(key, first_day, last_day, model_key, source, day_column) }}' as date)
     {%- endif %}
+{%- endmacro %}
+
+{#- The first day of the touched keys' rows in {{ this }}, or the window's start if earlier
+    (an ISO date); the window's start while dbt parses. -#}
+{% macro touched_keys_first_day(key, first_day, last_day, model_key, source=none, day_column='event_day') -%}
+    {%- set start = day_window_bounds()[0] -%}
+    {%- if not execute -%}
+        {{- return(start) -}}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select cast(least(cast('" ~ start ~ "' as date), coalesce(min(" ~ first_day ~ "), cast('" ~ start ~ "' as date))) as varchar)"
+        ~ " from " ~ this ~ " as rows_of_touched inner join ("
+        ~ touched_keys(key, first_day, last_day, model_key, source, day_column)
+        ~ ") as touched on rows_of_touched." ~ model_key ~ " = touched.touched_key") -%}
+    {{- return(found.rows[0][0]) -}}
+{%- endmacro %}
+
+{#- A keyed model's last-day column as its rows are read: NULL (a row from before
+    ensure_state_column added the column) as no end. -#}
+{% macro state_last_day(column) -%}
+    coalesce({{ column }}, cast('9999-12-31' as date))
+{%- endmacro %}
+
+{#- Add a column a newer version of a keyed model keeps to a table an older one built
+    (DuckDB; a first build creates it with every column, Spark rebuilds the table). Called
+    from the model's body, so it runs when dbt compiles the model, just before running it:
+    the touched keys' first day is queried then too, and reads the column. The old rows get
+    NULL, which state_last_day reads as "overlapping every window", so the next windowed
+    build recomputes them. -#}
+{% macro ensure_state_column(column, data_type) -%}
+    {%- if execute and this is not none and is_incremental() and target.type == 'duckdb' -%}
+        {%- do run_query("alter table " ~ this ~ " add column if not exists " ~ column ~ " " ~ data_type) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The model's input: the source (fct_events), or in a windowed run the touched keys' rows. -#}

@@ -3,12 +3,14 @@
 A small shop (seeded, 40 customers, 8 days) is built in full; then six landing-sensor
 refreshes are executed as the daemon would run them:
 
-1. a new day, with a session that started before midnight, and sessions derived from a
-   user's events without one (numbered over the user's history, one across midnight);
+1. a new day, with a session and an invoice that started before midnight, and sessions
+   derived from a user's events without one (numbered over the user's history, one across
+   midnight);
 2. a late transactions file for an old day, which moves customers' first orders;
 3. replaced files: the new day corrected (a line dropped, a quantity changed, a customer's
-   only order removed, with the only sale of a product; a session's event, a one-day
-   visitor's every event and another user's every event of that day removed);
+   only order removed, with the only sale of a product, the day's line of an invoice begun
+   before midnight; a session's event, a one-day visitor's every event and another user's
+   every event of that day removed);
 4. a cancellation of an old invoice, on a new day;
 5. late events for an old day;
 6. a products file that moves a product to another category (the marts' every day moves).
@@ -47,6 +49,7 @@ SKUS = [(f"SKU{i:03d}", 2000 + i, "kitchen" if i % 2 else "garden", round(1.25 +
 CUSTOMERS_HEADER = "customer_id,full_name,email,birth_date,income,household_size,signup_date,channel,country"
 PRODUCTS_HEADER = "stock_code,product_id,description,category,brand,list_price"
 ANONYMOUS = 13070  # a user whose events come without a user_session
+MIDNIGHT_INVOICE = "599001,{code},{code} item,2,{day} {time}:00,2.75,13001,France"
 
 
 def _country(customer: int) -> str:
@@ -144,6 +147,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     for i, day in enumerate(DAYS[:8]):
         buyers = rng.sample(CUSTOMERS[:30], 6) + ([CUSTOMERS[34]] if day == DAYS[7] else [])
         day_lines[day] = _day_transactions(day, rng, buyers, f"5{i + 1:02d}")
+        if day == DAYS[7]:  # an invoice that crosses midnight: its second line is on day 9
+            day_lines[day].append(MIDNIGHT_INVOICE.format(day=day, time="23:59", code="SKU002"))
         write(landing, f"transactions/{day}.csv", TRANSACTIONS_HEADER, day_lines[day])
         users = rng.sample(CUSTOMERS, 8)
         users_seen.update(users)
@@ -195,6 +200,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     only9 = next(line for line in day9 if f",{CUSTOMERS[30]}," in line).split(",")
     only9[1:3] = ["SKU099", "SKU099 item"]
     day9.append(",".join(only9))
+    after_midnight = MIDNIGHT_INVOICE.format(day=DAYS[8], time="00:01", code="SKU003")
+    day9.append(after_midnight)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
     # visitor 13060 has events on day 9 only (the correction below removes them all)
@@ -229,6 +236,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     with duckdb.connect(str(settings.bi_dir / "ecom_bi.duckdb"), read_only=True) as con:
         bi_days = {str(r[0]) for r in con.execute("SELECT sales_date FROM bi.sales_daily").fetchall()}
     assert DAYS[8] in bi_days and DAYS[9] not in bi_days
+    midnight_invoice = "SELECT n_lines, CAST(invoice_day AS VARCHAR), CAST(last_line_day AS VARCHAR) FROM marts.fct_orders WHERE invoice = '599001'"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute(midnight_invoice).fetchall() == [(2, DAYS[7], DAYS[8])]
 
     # 2. a late file for day 2: customers 32..33 buy for the first time, and the first orders
     # of customer 31 (day 9) and customer 35 (day 8, a day no later refresh touches) move to
@@ -244,7 +254,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # only order of customer 31 on that day removed (its first order stays on day 2); in the
     # events, the midnight session loses one of its day-9 events, visitor 13060 (a user and
     # a session with no other events) disappears, and so does a derived session's event
-    corrected = [line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line]
+    corrected = [line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line and line != after_midnight]
     fields = corrected[0].split(",")
     fields[3] = str(int(fields[3]) + 10)
     corrected[0] = ",".join(fields)
@@ -258,6 +268,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     ]
     write(landing, f"events/{DAYS[8]}.csv", EVENTS_HEADER, events9)
     refresh((DAYS[8], DAYS[8]), marts_windowed=True)
+    # the invoice that crossed midnight lost its day-9 line: its day-8 row is recomputed
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute(midnight_invoice).fetchall() == [(1, DAYS[7], DAYS[7])]
 
     # 4. day 10 with the cancellation of a day-1 invoice (every line, negative quantities)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:

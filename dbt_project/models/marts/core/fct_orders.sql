@@ -1,10 +1,29 @@
 -- One row per invoice: its lines rolled up. An invoice's customer, country and date are
 -- those of its lines (the earliest timestamp when a few invoices span two minutes).
+-- Incremental by invoice (macros/keyed_window.sql): a landing-sensor run recomputes only the
+-- invoices with a line in the window or whose first .. last line day overlaps it, from
+-- their lines since the earliest first day among them (a literal date, so the scan of the
+-- lines skips the days before it). The post-hook names this table's columns `kept.`:
+-- fct_order_lines has an invoice_day too.
+{{ config(
+    materialized=keyed_incremental_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='invoice',
+    on_schema_change='fail',
+    pre_hook="{{ delete_all_unless_windowed() }}",
+    post_hook="{{ delete_vanished_keys('invoice', 'kept.invoice_day', state_last_day('kept.last_line_day'), source=ref('fct_order_lines'), day_column='invoice_day') }}",
+) }}
+{#- a table built before last_line_day existed gets it (NULL: recomputed by the next window) -#}
+{%- do ensure_state_column('last_line_day', 'date') %}
+
 with
 
 lines as (
 
-    select * from {{ ref('fct_order_lines') }}
+    {{ keyed_window_events(
+        'invoice', 'invoice_day', state_last_day('last_line_day'), from_first_day=true,
+        source=ref('fct_order_lines'), day_column='invoice_day'
+    ) }}
 
 )
 
@@ -23,6 +42,9 @@ select
     cast(coalesce(sum(net_amount) filter (where is_merchandise), 0) as decimal(18, 3))
         as merchandise_amount,
     bool_or(is_cancellation) as is_cancellation,
-    bool_or(is_merchandise) as has_merchandise
+    bool_or(is_merchandise) as has_merchandise,
+    -- the day of the invoice's last line (most invoices: invoice_day), which the incremental
+    -- build reads to find the invoices a window touches
+    cast(max(invoice_date) as date) as last_line_day
 from lines
 group by invoice
