@@ -8,8 +8,9 @@ With ``--scales``, each scale is measured in a child process of its own (its own
 ``<work>/scale<S>``), and ``<out>/refresh-latest.json`` (plus a timestamped copy) gets one
 entry per scale: ``scale``, ``full_rebuild_s``, ``new_day_s`` (from the sensor's tick to the
 BI copy showing the day), ``fixed_s`` (what the new day costs whatever its data),
-``new_rows`` (the held-out day's transactions and events), ``dbt_work_s`` and the child's
-whole result under ``detail``.
+``new_rows`` (the held-out day's transactions and events), ``dbt_work_s``, ``new_day_cpu_s``
+(the refresh's CPU seconds, this process and dbt's: steadier than elapsed time when the
+machine is busy, so it shows smaller changes) and the child's whole result under ``detail``.
 
 What it does, on its own warehouse under ``--work`` (default ``<data>/bench_refresh``):
 
@@ -39,6 +40,7 @@ import gzip
 import io
 import json
 import os  # load average and file times only (settings come from ecom_platform.config)
+import resource
 import shutil
 import subprocess
 import sys
@@ -235,7 +237,16 @@ def _failures(result) -> list[str]:
     ]
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) so far: this process, and its finished subprocesses (dbt)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def execute(defs, instance, keys, check_keys, tags, name: str):
+    """Run ``keys`` in process; returns the result, its seconds and its CPU seconds (this
+    process: Dagster, ingestion, the BI copy; subprocesses: dbt). CPU time moves less than
+    elapsed time with what else the machine does, so it shows smaller changes."""
     import dagster as dg
 
     selection = dg.AssetSelection.assets(*keys).without_checks()
@@ -245,7 +256,7 @@ def execute(defs, instance, keys, check_keys, tags, name: str):
     from ecom_platform.config import get_settings
 
     log = get_settings().data_dir / f"{name}.log"
-    t0 = time.perf_counter()
+    t0, (own0, sub0) = time.perf_counter(), _cpu_seconds()
     with open(log, "w") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         result = job.execute_in_process(
             instance=instance,
@@ -253,7 +264,8 @@ def execute(defs, instance, keys, check_keys, tags, name: str):
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
-    return result, time.perf_counter() - t0
+    seconds, (own1, sub1) = time.perf_counter() - t0, _cpu_seconds()
+    return result, seconds, {"in_process": round(own1 - own0, 2), "subprocesses": round(sub1 - sub0, 2)}
 
 
 def warehouse_state(path: Path, day: str) -> dict:
@@ -346,6 +358,7 @@ def summary_entry(scale: float, result: dict) -> dict:
         "fixed_s": ro["fixed_s"],
         "new_rows": sum(result["held_out_rows"].values()),
         "dbt_work_s": round(sum(r["dbt_work_s"] or 0 for r in ro["dbt_steps"].values()), 2),
+        "new_day_cpu_s": round(sum(result["refresh_cpu_s"].values()), 2),
         "tables_updated": result["tables_updated"],
         "detail": result,
     }
@@ -394,12 +407,13 @@ def run_scales(scales: list[float], args) -> int:
     (out_dir / f"refresh-{datetime.now():%Y%m%dT%H%M%S}.json").write_text(text)
     _say("")
     _say(
-        f"{'scale':>6} {'full rebuild (s)':>17} {'new day (s)':>12} {'fixed (s)':>10} {'dbt work (s)':>13} {'new rows':>10}"
+        f"{'scale':>6} {'full rebuild (s)':>17} {'new day (s)':>12} {'fixed (s)':>10} {'dbt work (s)':>13} "
+        f"{'new day CPU (s)':>16} {'new rows':>10}"
     )
     for e in entries:
         _say(
             f"{e['scale']:>6g} {e['full_rebuild_s']:>17.1f} {e['new_day_s']:>12.1f} {e['fixed_s']:>10.1f} "
-            f"{e['dbt_work_s']:>13.1f} {e['new_rows']:>10,}"
+            f"{e['dbt_work_s']:>13.1f} {e['new_day_cpu_s']:>16.1f} {e['new_rows']:>10,}"
         )
     if "new_day_ratio_last_to_first" in report:
         _say(
@@ -478,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     full_keys = [k for k in sel.resolve(graph) if graph.get(k).is_executable]
     full_checks = list(sel.resolve_checks(graph))
     _say(f"full rebuild: {len(full_keys)} assets, {len(full_checks)} checks ...")
-    full, full_s = execute(defs, instance, full_keys, full_checks, {}, "bench_full_rebuild")
+    full, full_s, full_cpu = execute(defs, instance, full_keys, full_checks, {}, "bench_full_rebuild")
     if _failures(full):
         _say("full rebuild failed:\n" + "\n".join(_failures(full)))
         return 1
@@ -530,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         f"sensor: run requested at look {ticks} (key {request.run_key[:60]}...), "
         f"{len(request.asset_selection)} assets, window {request.tags.get(DAYS_TAG)}"
     )
-    refresh, refresh_s = execute(
+    refresh, refresh_s, refresh_cpu = execute(
         defs, instance, request.asset_selection, request.asset_check_keys, dict(request.tags), "bench_refresh"
     )
     t_done = time.perf_counter()
@@ -562,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "full_rebuild_s": round(full_s, 1),
         "refresh_run_s": round(refresh_s, 1),
+        "full_rebuild_cpu_s": full_cpu,
+        "refresh_cpu_s": refresh_cpu,
         "steps_full": full_steps,
         "steps_refresh": refresh_steps,
         "overheads_full": full_overheads,
@@ -600,6 +616,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{k} {r['before_dbt_s']}/{r['dbt_start_s']}/{r['after_dbt_s']}s" for k, r in ro["dbt_steps"].items()
         )
         + f". dbt's own work (models and tests): {work:.1f}s"
+    )
+    _say(
+        f"CPU seconds: new day {refresh_cpu['in_process']}s in process + {refresh_cpu['subprocesses']}s in dbt; "
+        f"full rebuild {full_cpu['in_process']}s + {full_cpu['subprocesses']}s"
     )
     _say("")
     _say(

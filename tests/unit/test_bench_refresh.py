@@ -37,6 +37,7 @@ def test_a_scale_s_summary_keeps_the_figures_the_issue_asks_for():
             "fixed_s": 7.5,
             "dbt_steps": {"dbt_models": {"dbt_work_s": 6.25}, "dbt_incremental_models": {"dbt_work_s": None}},
         },
+        "refresh_cpu_s": {"in_process": 4.5, "subprocesses": 21.25},
         "tables_updated": True,
     }
     entry = summary_entry(10.0, result)
@@ -47,6 +48,7 @@ def test_a_scale_s_summary_keeps_the_figures_the_issue_asks_for():
         "fixed_s": 7.5,
         "new_rows": 11692,
         "dbt_work_s": 6.25,
+        "new_day_cpu_s": 25.75,
         "tables_updated": True,
     }
     assert entry["detail"] is result
