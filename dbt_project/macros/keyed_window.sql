@@ -1,6 +1,7 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session)
-    and fct_sessions, which read fct_events only, the per-product sales totals
+    and fct_sessions, which read fct_events only, each user's top category and brand
+    (int_events__user_tops), which reads the user state only, the per-product sales totals
     (int_products__sales_totals) and the invoices (fct_orders), which read fct_order_lines
     only, and the per-customer totals (int_customers__sales_totals), which read
     int_retail__order_lines only. Whenever their source, a daily fact, is rebuilt for a day
@@ -29,7 +30,8 @@
     Arguments: `key` is the key column's name in the source, `model_key` in the model (the
     same unless given); `first_day` / `last_day` are expressions over the model's row giving
     its first and last day in the source; `source` and `day_column` name the source and its
-    day column (fct_events and event_day unless given).
+    day column (fct_events and event_day unless given), or for a source whose rows span days
+    its [first day, last day] columns (user_top_category_brand's state over the users' one).
 -#}
 {% macro keyed_incremental_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
@@ -55,9 +57,24 @@
     {{- return(source if source is not none else ref('fct_events')) -}}
 {%- endmacro %}
 
+{#- The source's rows a window touches: those of its days, or, for a source whose rows span
+    days (a state table: `day_column` given as [first_day, last_day]), those overlapping it. -#}
+{% macro source_rows_in_window(day_column) -%}
+    {%- if day_column is string -%}
+        {{ day_window_predicate(day_column) }}
+    {%- else -%}
+        {{ rows_overlapping_window(day_column[0], day_column[1]) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The source's day column, or the last day of a source whose rows span days. -#}
+{% macro source_day(day_column) -%}
+    {{- day_column if day_column is string else day_column[1] -}}
+{%- endmacro %}
+
 {#- SELECT of the touched keys (column touched_key). -#}
 {% macro touched_keys(key, first_day, last_day, model_key, source=none, day_column='event_day') -%}
-    select {{ key }} as touched_key from {{ keyed_source(source) }} where {{ day_window_predicate(day_column) }}
+    select {{ key }} as touched_key from {{ keyed_source(source) }} where {{ source_rows_in_window(day_column) }}
     union
     select {{ model_key }} from {{ this }} where {{ rows_overlapping_window(first_day, last_day) }}
 {%- endmacro %}
@@ -73,7 +90,7 @@
     inner join ({{ touched_keys(key, first_day, last_day, model_key, source, day_column) }}) as touched
         on events.{{ key }} = touched.touched_key
     {%- if from_first_day %}
-    where events.{{ day_column }} >= cast('{{ touched_keys_first_day(key, first_day, last_day, model_key, source, day_column) }}' as date)
+    where events.{{ source_day(day_column) }} >= cast('{{ touched_keys_first_day(key, first_day, last_day, model_key, source, day_column) }}' as date)
     {%- endif %}
 {%- endmacro %}
 
@@ -137,7 +154,9 @@
     window either was just recomputed or belongs to a key whose every event is gone. A
     recomputed row ends on its key's last event day, on or after the window's start (it
     overlaps the window), so only the source's rows from that day on are probed: a literal
-    bound the scan checks against the table's zone maps instead of reading every day. -#}
+    bound the scan checks against the table's zone maps instead of reading every day. When
+    the source has columns named like `first_day` / `last_day`, pass them as `kept.<name>`
+    (the table's row), or the probe reads the source's. -#}
 {% macro delete_vanished_keys(key, first_day, last_day, model_key=none, source=none, day_column='event_day') -%}
     {%- if incremental_with_window() -%}
         {%- set start = day_window_bounds()[0] -%}
@@ -147,8 +166,8 @@
               select 1
               from {{ keyed_source(source) }} as events
               where events.{{ key }} = kept.{{ model_key or key }}
-                and events.{{ day_column }} >= cast('{{ start }}' as date)
-                and events.{{ day_column }} between {{ first_day }} and {{ last_day }}
+                and events.{{ source_day(day_column) }} >= cast('{{ start }}' as date)
+                and events.{{ source_day(day_column) }} between {{ first_day }} and {{ last_day }}
           )
     {%- else -%}
         select 1 as nothing_to_delete
