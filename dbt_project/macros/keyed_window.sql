@@ -18,10 +18,10 @@
     read (a session or an invoice crossing midnight keeps its rows of the day before), so
     the work follows the new data; for users and customers the whole history of the
     touched ones is read (a semi-join: those active on a new day are a small part of all),
-    and for products every
-    line of the touched products (those sold on a new day hold about half of all lines at
-    scale 10). delete+insert on the key replaces the key's rows. A touched key left without
-    any event has no new row: the post-hook delete_vanished_keys deletes its old ones.
+    and for products every line of the touched products (those sold on a new day hold about
+    half of all lines at scale 10). delete+insert on the key replaces the key's rows. A
+    touched key left without any event has no new row: the post-hook delete_vanished_keys
+    deletes its old ones.
 
     Without a window, an incremental build (a plain `dbt build` on existing tables) deletes
     every row first (pre-hook delete_all_unless_windowed) and recomputes every key. On Spark
@@ -31,7 +31,7 @@
     same unless given); `first_day` / `last_day` are expressions over the model's row giving
     its first and last day in the source; `source` and `day_column` name the source and its
     day column (fct_events and event_day unless given), or for a source whose rows span days
-    its [first day, last day] columns (user_top_category_brand's state over the users' one).
+    its [first day, last day] columns (int_events__user_tops, over the user state).
 -#}
 {% macro keyed_incremental_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
