@@ -49,7 +49,7 @@ SKUS = [(f"SKU{i:03d}", 2000 + i, "kitchen" if i % 2 else "garden", round(1.25 +
 CUSTOMERS_HEADER = "customer_id,full_name,email,birth_date,income,household_size,signup_date,channel,country"
 PRODUCTS_HEADER = "stock_code,product_id,description,category,brand,list_price"
 ANONYMOUS = 13070  # a user whose events come without a user_session
-MIDNIGHT_INVOICE = "599001,{code},{code} item,2,{day} {time}:00,2.75,13001,France"
+MIDNIGHT_INVOICE = "599001,{code},{code} item,2,{day} {time}:00,2.75,{customer},{country}"
 
 
 def _country(customer: int) -> str:
@@ -148,7 +148,11 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         buyers = rng.sample(CUSTOMERS[:30], 6) + ([CUSTOMERS[34]] if day == DAYS[7] else [])
         day_lines[day] = _day_transactions(day, rng, buyers, f"5{i + 1:02d}")
         if day == DAYS[7]:  # an invoice that crosses midnight: its second line is on day 9
-            day_lines[day].append(MIDNIGHT_INVOICE.format(day=day, time="23:59", code="SKU002"))
+            day_lines[day].append(
+                MIDNIGHT_INVOICE.format(
+                    day=day, time="23:59", code="SKU002", customer=CUSTOMERS[0], country=_country(CUSTOMERS[0])
+                )
+            )
         write(landing, f"transactions/{day}.csv", TRANSACTIONS_HEADER, day_lines[day])
         users = rng.sample(CUSTOMERS, 8)
         users_seen.update(users)
@@ -200,7 +204,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     only9 = next(line for line in day9 if f",{CUSTOMERS[30]}," in line).split(",")
     only9[1:3] = ["SKU099", "SKU099 item"]
     day9.append(",".join(only9))
-    after_midnight = MIDNIGHT_INVOICE.format(day=DAYS[8], time="00:01", code="SKU003")
+    after_midnight = MIDNIGHT_INVOICE.format(
+        day=DAYS[8], time="00:01", code="SKU003", customer=CUSTOMERS[0], country=_country(CUSTOMERS[0])
+    )
     day9.append(after_midnight)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
