@@ -59,23 +59,23 @@
 {%- endmacro %}
 
 {% macro day_window_predicate(day_column) -%}
-    {%- set start, end = day_window_bounds() -%}
-    {%- if start or end -%}
-        ({{ day_column }} >= {{ "cast('" ~ start ~ "' as date)" if start else "date '0001-01-01'" }}
-         and {{ day_column }} < {{ "cast('" ~ end ~ "' as date)" if end else "date '9999-12-31'" }})
-    {%- else -%}
-        true
-    {%- endif -%}
+    {{ day_window_range(day_column, 'date') }}
 {%- endmacro %}
 
 {#- The window on a timestamp column: the same rows as day_window_predicate on its day
     (`true` without a window), in a form a scan can check against the table's zone maps,
     also through a view (a day is a cast DuckDB does not push into the scan). -#}
 {% macro day_window_time_predicate(time_column) -%}
+    {{ day_window_range(time_column, 'timestamp') }}
+{%- endmacro %}
+
+{#- start <= column < end for a column of `data_type` (date or timestamp), an open bound
+    when one is not given; `true` without a window. -#}
+{% macro day_window_range(column, data_type) -%}
     {%- set start, end = day_window_bounds() -%}
     {%- if start or end -%}
-        ({{ time_column }} >= {{ "cast('" ~ start ~ "' as timestamp)" if start else "timestamp '0001-01-01'" }}
-         and {{ time_column }} < {{ "cast('" ~ end ~ "' as timestamp)" if end else "timestamp '9999-12-31'" }})
+        ({{ column }} >= {{ "cast('" ~ start ~ "' as " ~ data_type ~ ")" if start else data_type ~ " '0001-01-01'" }}
+         and {{ column }} < {{ "cast('" ~ end ~ "' as " ~ data_type ~ ")" if end else data_type ~ " '9999-12-31'" }})
     {%- else -%}
         true
     {%- endif -%}
