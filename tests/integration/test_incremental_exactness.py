@@ -11,7 +11,7 @@ refreshes are executed as the daemon would run them:
    only order removed, with the only sale of a product, the day's line of an invoice begun
    before midnight; a session's event, a one-day visitor's every event and another user's
    every event of that day removed);
-4. a cancellation of an old invoice, on a new day;
+4. a cancellation of an old invoice, on a new day (with events of users seen before);
 5. late events for an old day;
 6. a products file that moves a product to another category (the marts' every day moves).
 
@@ -22,7 +22,10 @@ rows as a multiset (EXCEPT ALL both ways), so money is equal to the cent.
 
 The first refresh runs exactly as the sensor asks, with its checks: three dbt steps, only
 the new day, no re-parse, no unit tests, every planned check evaluated and passed, the BI
-copy showing the day. The others leave dbt's data tests out (they change no table). Last,
+copy showing the day. The others leave dbt's data tests out (they change no table). After
+each new day (1 and 4), the per-product sales totals and the users' overall clickstream rows
+are also compared with the facts added up at that point, since a later refresh that
+recomputes a key would hide an error of the appending path. Last,
 a staging test in a sensor run reads only the rows that run ingested, and outside a sensor
 run every row.
 """
@@ -178,6 +181,36 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     _execute(defs, instance, everything, {})
     cursor = tick(tick(None).cursor).cursor  # the sensor adopts what the full build loaded
 
+    def states_add_up():
+        """The per-product sales totals and the users' overall clickstream rows equal the
+        facts added up now (a later refresh may recompute a key and hide an error)."""
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+            totals = "SELECT product_key, revenue, units, orders, customers, first_day, last_day FROM {}"
+            direct = (
+                "(SELECT product_key, sum(net_amount) AS revenue, sum(quantity) AS units, "
+                "count(DISTINCT invoice) FILTER (WHERE NOT is_cancellation) AS orders, "
+                "count(DISTINCT customer_id) FILTER (WHERE NOT is_cancellation) AS customers, "
+                "min(invoice_day) AS first_day, max(invoice_day) AS last_day "
+                "FROM marts.fct_order_lines WHERE is_merchandise GROUP BY product_key)"
+            )
+            kept = totals.format("intermediate.int_products__sales_totals")
+            assert q(f"{kept} EXCEPT ALL {totals.format(direct)}") == []
+            assert q(f"{totals.format(direct)} EXCEPT ALL {kept}") == []
+            overall = (
+                "SELECT user_id, interactions, views, carts, purchases, purchase_revenue, first_day, last_day FROM {}"
+            )
+            users = (
+                "(SELECT user_id, count(*) AS interactions, count(*) FILTER (WHERE event_type = 'view') AS views, "
+                "count(*) FILTER (WHERE event_type = 'cart') AS carts, "
+                "count(*) FILTER (WHERE event_type = 'purchase') AS purchases, "
+                "coalesce(sum(price) FILTER (WHERE event_type = 'purchase'), 0) AS purchase_revenue, "
+                "min(event_day) AS first_day, max(event_day) AS last_day FROM marts.fct_events GROUP BY user_id)"
+            )
+            state = overall.format("intermediate.int_events__user_breakdowns WHERE breakdown = 'overall'")
+            assert q(f"{state} EXCEPT ALL {overall.format(users)}") == []
+            assert q(f"{overall.format(users)} EXCEPT ALL {state}") == []
+
     def refresh(expect_range: tuple[str, str] | None, marts_windowed: bool, with_checks: bool = False):
         nonlocal cursor
         first = tick(cursor)
@@ -204,8 +237,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     only9 = next(line for line in day9 if f",{CUSTOMERS[30]}," in line).split(",")
     only9[1:3] = ["SKU099", "SKU099 item"]
     day9.append(",".join(only9))
+    # (the same product as its day-8 line: counted once in the product's orders and customers)
     after_midnight = MIDNIGHT_INVOICE.format(
-        day=DAYS[8], time="00:01", code="SKU003", customer=CUSTOMERS[0], country=_country(CUSTOMERS[0])
+        day=DAYS[8], time="00:01", code="SKU002", customer=CUSTOMERS[0], country=_country(CUSTOMERS[0])
     )
     day9.append(after_midnight)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
@@ -231,6 +265,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         sold_once = con.execute("SELECT orders FROM marts.product_bestsellers WHERE stock_code = 'SKU099'").fetchall()
     assert sold_once == [(1,)]
+    states_add_up()  # a new day: the states' appending path
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
     (command,) = commands  # one dbt build: staging to the BI layer
@@ -292,7 +327,10 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     ]
     day10 = _day_transactions(DAYS[9], rng, rng.sample(CUSTOMERS, 4), "510") + cancellation
     write(landing, f"transactions/{DAYS[9]}.csv", TRANSACTIONS_HEADER, day10)
+    # and events of users seen before (their user state grows by this day's)
+    write(landing, f"events/{DAYS[9]}.csv", EVENTS_HEADER, _day_events(DAYS[9], rng, sorted(users_seen)[:4]))
     refresh((DAYS[9], DAYS[9]), marts_windowed=True)
+    states_add_up()
 
     # 5. late events for day 3: a session of a new visitor and more of an existing one
     write(
