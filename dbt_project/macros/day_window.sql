@@ -111,59 +111,86 @@
     day built incrementally uses the dimensions as they are at that time; a customer first
     seen later (events usually come before the first purchase), or a catalogue loaded later,
     would leave older days with -1. These post-hooks re-resolve both keys over the whole table
-    after every incremental build, touching only the rows whose key changed, so the table
-    always equals a full rebuild. The stale keys are found among the table's distinct
-    (id, key) pairs first: usually none, and the UPDATE then joins nothing.
+    after every windowed build, touching only the rows whose key changed, so the table always
+    equals a full rebuild.
+
+    The stale keys are found without reading every event: the table dbt_state.fct_events__<key
+    column>s keeps, for each id the events have (user_id, product_id), the key they carry
+    (after each build every event of an id carries the same one). A windowed build adds the
+    window's new ids, compares each id's key with the dimension's, and updates the events
+    and the kept key of those that differ (usually a few new customers). An id whose events
+    are all gone stays: a key kept for nothing is only compared. A build of every day (a
+    first build, --full-refresh, no window) resolves every key as it inserts, and rebuilds the
+    kept keys from the table; so does a windowed build that finds no kept keys (an upgrade).
+    The kept keys are written in the model's transaction: a build that dies leaves neither.
 -#}
 {% macro repair_event_customer_keys() -%}
     {{ return(adapter.dispatch('repair_event_customer_keys', 'ecom_platform')()) }}
 {%- endmacro %}
 
 {% macro default__repair_event_customer_keys() -%}
-    {%- if is_incremental() -%}
-        update {{ this }}
-        set customer_key = resolved.customer_key
-        from (
-            select distinct pairs.user_id, coalesce(customers.customer_key, {{ unknown_key() }}) as customer_key
-            from (select distinct user_id, customer_key from {{ this }} where user_id is not null) as pairs
-            left join (
-                select customer_id, customer_key from {{ ref('dim_customers') }} where customer_id is not null
-            ) as customers
-                on pairs.user_id = customers.customer_id
-            where pairs.customer_key <> coalesce(customers.customer_key, {{ unknown_key() }})
-        ) as resolved
-        where {{ this }}.user_id = resolved.user_id
-          and {{ this }}.customer_key <> resolved.customer_key
-    {%- else -%}
-        select 1 as keys_resolved_by_the_full_build
-    {%- endif -%}
+    {{ repair_event_keys(
+        'user_id', 'customer_key',
+        'select customer_id as id, customer_key as resolved_key from ' ~ ref('dim_customers')
+        ~ ' where customer_id is not null'
+    ) }}
 {%- endmacro %}
 
 {% macro repair_event_product_keys() -%}
     {{ return(adapter.dispatch('repair_event_product_keys', 'ecom_platform')()) }}
 {%- endmacro %}
 
+{#- one product per catalogue product_id: the first stock code, as fct_events picks it -#}
 {% macro default__repair_event_product_keys() -%}
-    {%- if is_incremental() -%}
-        update {{ this }}
-        set product_key = resolved.product_key
-        from (
-            select distinct items.product_id, coalesce(products.product_key, {{ unknown_key() }}) as product_key
-            from (select distinct product_id, product_key from {{ this }} where product_id is not null) as items
-            left join (
-                select product_id, min(product_key) as product_key
-                from {{ ref('dim_products') }}
-                where product_id is not null
-                group by product_id
-            ) as products
-                on items.product_id = products.product_id
-            where items.product_key <> coalesce(products.product_key, {{ unknown_key() }})
-        ) as resolved
-        where {{ this }}.product_id = resolved.product_id
-          and {{ this }}.product_key <> resolved.product_key
-    {%- else -%}
-        select 1 as keys_resolved_by_the_full_build
+    {{ repair_event_keys(
+        'product_id', 'product_key',
+        'select product_id as id, min(product_key) as resolved_key from ' ~ ref('dim_products')
+        ~ ' where product_id is not null group by product_id'
+    ) }}
+{%- endmacro %}
+
+{#- Re-resolve {{ this }}.`key_column` from `id_column` through `dimension`, a SELECT of
+    (id, resolved_key); an id the dimension lacks resolves to the unknown member. -#}
+{% macro repair_event_keys(id_column, key_column, dimension) -%}
+    {%- if not execute -%}
+        {{- return('select 1 as keys_resolved_when_run') -}}
     {%- endif -%}
+    {%- set kept = api.Relation.create(
+        database=this.database, schema='dbt_state', identifier=this.identifier ~ '__' ~ key_column ~ 's') -%}
+    {%- set stale = this.identifier ~ '__stale_' ~ key_column ~ 's' -%}
+    {%- set rebuilt -%}
+        create or replace table {{ kept }} as
+        select distinct {{ id_column }} as id, {{ key_column }} as kept_key
+        from {{ this }}
+        where {{ id_column }} is not null
+    {%- endset -%}
+    {%- do run_query('create schema if not exists ' ~ kept.include(identifier=false)) -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = '" ~ kept.database
+        ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier ~ "'") -%}
+    {%- if not incremental_with_window() or found.rows[0][0] == 0 -%}
+        {#- an upgrade's first windowed build: the pairs as they are, repaired below -#}
+        {%- if not incremental_with_window() -%}
+            {{- return(rebuilt) -}}
+        {%- endif -%}
+        {%- do run_query(rebuilt) -%}
+    {%- else -%}
+        {%- do run_query(
+            'insert into ' ~ kept ~ ' select distinct ' ~ id_column ~ ', ' ~ key_column ~ ' from ' ~ this
+            ~ ' where ' ~ day_window_predicate('event_day') ~ ' and ' ~ id_column ~ ' is not null'
+            ~ ' except select id, kept_key from ' ~ kept) -%}
+    {%- endif -%}
+    {%- do run_query(
+        'create or replace temporary table ' ~ stale ~ ' as select distinct kept.id, coalesce(dimension.resolved_key, '
+        ~ unknown_key() ~ ') as resolved_key from ' ~ kept ~ ' as kept left join (' ~ dimension ~ ') as dimension'
+        ~ ' on kept.id = dimension.id where kept.kept_key <> coalesce(dimension.resolved_key, ' ~ unknown_key() ~ ')') -%}
+    {%- do run_query('delete from ' ~ kept ~ ' where id in (select id from ' ~ stale ~ ')') -%}
+    {%- do run_query('insert into ' ~ kept ~ ' select id, resolved_key from ' ~ stale) -%}
+    update {{ this }}
+    set {{ key_column }} = stale.resolved_key
+    from {{ stale }} as stale
+    where {{ this }}.{{ id_column }} = stale.id
+      and {{ this }}.{{ key_column }} <> stale.resolved_key
 {%- endmacro %}
 
 {#-

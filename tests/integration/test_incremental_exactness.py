@@ -3,13 +3,15 @@
 A small shop (seeded, 40 customers, 8 days) is built in full; then six landing-sensor
 refreshes are executed as the daemon would run them:
 
-1. a new day, with a session and an invoice that started before midnight, and sessions
+1. a new day, with a session and an invoice that started before midnight, sessions
    derived from a user's events without one (numbered over the user's history, one across
-   midnight);
+   midnight), and that user's first purchase (every earlier event of theirs now points to
+   the customer);
 2. a late transactions file for an old day, which moves customers' first orders;
 3. replaced files: the new day corrected (a line dropped, a quantity changed, a customer's
    only order removed, with the only sale of a product, the day's line of an invoice begun
-   before midnight; a session's event, a one-day visitor's every event and another user's
+   before midnight, the anonymous user's purchase, whose events point to the unknown
+   customer again; a session's event, a one-day visitor's every event and another user's
    every event of that day removed);
 4. a cancellation of an old invoice, on a new day (with events of users seen before);
 5. late events for an old day;
@@ -211,6 +213,17 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
             assert q(f"{state} EXCEPT ALL {overall.format(users)}") == []
             assert q(f"{overall.format(users)} EXCEPT ALL {state}") == []
 
+    def anonymous_keys():
+        """What the anonymous user's events point to: their customer, the unknown one."""
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            rows = con.execute(
+                "SELECT DISTINCT CASE WHEN e.customer_key = c.customer_key THEN 'customer' "
+                "WHEN e.customer_key = -1 THEN 'unknown' ELSE 'other' END FROM marts.fct_events AS e "
+                "LEFT JOIN marts.dim_customers AS c ON c.customer_id = e.user_id "
+                f"WHERE e.user_id = {ANONYMOUS}"
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def refresh(expect_range: tuple[str, str] | None, marts_windowed: bool, with_checks: bool = False):
         nonlocal cursor
         first = tick(cursor)
@@ -242,6 +255,10 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         day=DAYS[8], time="00:01", code="SKU002", customer=CUSTOMERS[0], country=_country(CUSTOMERS[0])
     )
     day9.append(after_midnight)
+    # the anonymous visitor's first purchase: a customer now, every earlier event of theirs
+    # gets the customer key (the correction below takes it back, day 10 buys again)
+    visitor_buys = f"509900,SKU004,SKU004 item,1,{DAYS[8]} 15:00:00,4.25,{ANONYMOUS},United Kingdom"
+    day9.append(visitor_buys)
     write(landing, f"transactions/{DAYS[8]}.csv", TRANSACTIONS_HEADER, day9)
     midnight = [f"{DAYS[8]} 00:{m:02d}:00 UTC,view,2001,77,kitchen.tools,acme,2.00,13005,s-midnight" for m in (5, 20)]
     # visitor 13060 has events on day 9 only (the correction below removes them all)
@@ -266,6 +283,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         sold_once = con.execute("SELECT orders FROM marts.product_bestsellers WHERE stock_code = 'SKU099'").fetchall()
     assert sold_once == [(1,)]
     states_add_up()  # a new day: the states' appending path
+    assert anonymous_keys() == {"customer"}
     messages = [e.message for e in instance.all_logs(result.run_id) if e.message]
     commands = [m for m in messages if "Running dbt command" in m]
     (command,) = commands  # one dbt build: staging to the BI layer
@@ -295,7 +313,9 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # only order of customer 31 on that day removed (its first order stays on day 2); in the
     # events, the midnight session loses one of its day-9 events, visitor 13060 (a user and
     # a session with no other events) disappears, and so does a derived session's event
-    corrected = [line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line and line != after_midnight]
+    corrected = [
+        line for line in day9[1:] if f",{CUSTOMERS[30]}," not in line and line not in (after_midnight, visitor_buys)
+    ]
     fields = corrected[0].split(",")
     fields[3] = str(int(fields[3]) + 10)
     corrected[0] = ",".join(fields)
@@ -312,6 +332,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     # the invoice that crossed midnight lost its day-9 line: its day-8 row is recomputed
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute(midnight_invoice).fetchall() == [(1, DAYS[7], DAYS[7])]
+    assert anonymous_keys() == {"unknown"}  # no purchase left: the unknown customer again
 
     # 4. day 10 with the cancellation of a day-1 invoice (every line, negative quantities)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -326,6 +347,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         if inv == invoice
     ]
     day10 = _day_transactions(DAYS[9], rng, rng.sample(CUSTOMERS, 4), "510") + cancellation
+    day10.append(visitor_buys.replace("509900", "510900").replace(DAYS[8], DAYS[9]))
     write(landing, f"transactions/{DAYS[9]}.csv", TRANSACTIONS_HEADER, day10)
     # and events of users seen before (their user state grows by this day's)
     write(landing, f"events/{DAYS[9]}.csv", EVENTS_HEADER, _day_events(DAYS[9], rng, sorted(users_seen)[:4]))
