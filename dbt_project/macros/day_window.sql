@@ -120,8 +120,9 @@
     window's new ids, compares each id's key with the dimension's, and updates the events
     and the kept key of those that differ (usually a few new customers). An id whose events
     are all gone stays: a key kept for nothing is only compared. A build of every day (a
-    first build, --full-refresh, no window) resolves every key as it inserts, and rebuilds the
-    kept keys from the table; so does a windowed build that finds no kept keys (an upgrade).
+    first build, --full-refresh, no window bound) resolves every key as it inserts, and
+    rebuilds the kept keys from the table; a windowed build that finds no kept keys (an
+    upgrade) rebuilds them as the events are and then repairs as above.
     The kept keys are written in the model's transaction: a build that dies leaves neither.
 -#}
 {% macro repair_event_customer_keys() -%}
@@ -168,11 +169,11 @@
     {%- set found = run_query(
         "select count(*) from duckdb_tables() where database_name = '" ~ kept.database
         ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier ~ "'") -%}
-    {%- if not incremental_with_window() or found.rows[0][0] == 0 -%}
+    {%- if not is_incremental() or not day_window_given() -%}
+        {#- every day was just inserted, with today's keys -#}
+        {{- return(rebuilt) -}}
+    {%- elif found.rows[0][0] == 0 -%}
         {#- an upgrade's first windowed build: the pairs as they are, repaired below -#}
-        {%- if not incremental_with_window() -%}
-            {{- return(rebuilt) -}}
-        {%- endif -%}
         {%- do run_query(rebuilt) -%}
     {%- else -%}
         {%- do run_query(

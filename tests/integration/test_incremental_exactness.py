@@ -187,7 +187,11 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
         """The per-product sales totals and the users' overall clickstream rows equal the
         facts added up now (a later refresh may recompute a key and hide an error)."""
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+            def same_rows(a, b):
+                assert con.execute(f"{a} EXCEPT ALL {b}").fetchall() == []
+                assert con.execute(f"{b} EXCEPT ALL {a}").fetchall() == []
+
             totals = "SELECT product_key, revenue, units, orders, customers, first_day, last_day FROM {}"
             direct = (
                 "(SELECT product_key, sum(net_amount) AS revenue, sum(quantity) AS units, "
@@ -196,9 +200,7 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
                 "min(invoice_day) AS first_day, max(invoice_day) AS last_day "
                 "FROM marts.fct_order_lines WHERE is_merchandise GROUP BY product_key)"
             )
-            kept = totals.format("intermediate.int_products__sales_totals")
-            assert q(f"{kept} EXCEPT ALL {totals.format(direct)}") == []
-            assert q(f"{totals.format(direct)} EXCEPT ALL {kept}") == []
+            same_rows(totals.format("intermediate.int_products__sales_totals"), totals.format(direct))
             overall = (
                 "SELECT user_id, interactions, views, carts, purchases, purchase_revenue, first_day, last_day FROM {}"
             )
@@ -209,9 +211,10 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
                 "coalesce(sum(price) FILTER (WHERE event_type = 'purchase'), 0) AS purchase_revenue, "
                 "min(event_day) AS first_day, max(event_day) AS last_day FROM marts.fct_events GROUP BY user_id)"
             )
-            state = overall.format("intermediate.int_events__user_breakdowns WHERE breakdown = 'overall'")
-            assert q(f"{state} EXCEPT ALL {overall.format(users)}") == []
-            assert q(f"{overall.format(users)} EXCEPT ALL {state}") == []
+            same_rows(
+                overall.format("intermediate.int_events__user_breakdowns WHERE breakdown = 'overall'"),
+                overall.format(users),
+            )
 
     def anonymous_keys():
         """What the anonymous user's events point to: their customer, the unknown one."""
