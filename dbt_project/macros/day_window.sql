@@ -166,13 +166,14 @@
         where {{ id_column }} is not null
     {%- endset -%}
     {%- do run_query('create schema if not exists ' ~ kept.include(identifier=false)) -%}
-    {%- set found = run_query(
-        "select count(*) from duckdb_tables() where database_name = '" ~ kept.database
-        ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier ~ "'") -%}
     {%- if not is_incremental() or not day_window_given() -%}
         {#- every day was just inserted, with today's keys -#}
         {{- return(rebuilt) -}}
-    {%- elif found.rows[0][0] == 0 -%}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = '" ~ kept.database
+        ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier ~ "'") -%}
+    {%- if found.rows[0][0] == 0 -%}
         {#- an upgrade's first windowed build: the pairs as they are, repaired below -#}
         {%- do run_query(rebuilt) -%}
     {%- else -%}

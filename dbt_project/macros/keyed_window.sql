@@ -22,9 +22,8 @@
     half of all lines at scale 10). Two models whose measures add up, the user state and
     the product totals, skip that read when the window only appends days
     (keyed_window_appends): they add the window's rows to their touched keys' rows instead.
-    delete+insert on the key replaces the key's rows. A
-    touched key left without any event has no new row: the post-hook delete_vanished_keys
-    deletes its old ones.
+    delete+insert on the key replaces the key's rows. A touched key left without any event
+    has no new row: the post-hook delete_vanished_keys deletes its old ones.
 
     Without a window, an incremental build (a plain `dbt build` on existing tables) deletes
     every row first (pre-hook delete_all_unless_windowed) and recomputes every key. On Spark
@@ -174,12 +173,12 @@
 {%- endmacro %}
 
 {#- Post-hook: delete the rows of touched keys that have no event left. A row overlapping the
-    window either was just recomputed or belongs to a key whose every event is gone. A
-    recomputed row ends on its key's last event day, on or after the window's start (it
-    overlaps the window), so only the source's rows from that day on are probed: a literal
-    bound the scan checks against the table's zone maps instead of reading every day. When
-    the source has columns named like `first_day` / `last_day`, pass them as `kept.<name>`
-    (the table's row), or the probe reads the source's. -#}
+    window either was just recomputed or belongs to a key whose every event is gone (a key
+    whose row overlaps the window is touched, so recomputed from all its events if it has
+    any). A recomputed row ends on its key's last event day, on or after the window's start
+    (it overlaps the window), so the probe asks for any event of the key from that day on: a
+    literal bound the scan checks against the table's zone maps instead of reading every
+    day. -#}
 {% macro delete_vanished_keys(key, first_day, last_day, model_key=none, source=none, day_column='event_day') -%}
     {%- if incremental_with_window() -%}
         {%- set start = day_window_bounds()[0] -%}
@@ -190,7 +189,6 @@
               from {{ keyed_source(source) }} as events
               where events.{{ key }} = kept.{{ model_key or key }}
                 and events.{{ source_day(day_column) }} >= cast('{{ start }}' as date)
-                and events.{{ source_day(day_column) }} between {{ first_day }} and {{ last_day }}
           )
     {%- else -%}
         select 1 as nothing_to_delete

@@ -5,8 +5,6 @@
 -- day. user_top_category_brand publishes it with the user's customer key.
 -- Incremental by user (macros/keyed_window.sql): a landing-sensor run recomputes the users
 -- whose state rows overlap its window (those the state recomputed) or whose row here does.
--- The post-hook names this table's columns `kept.`: the state has a first_day and a
--- last_day too.
 {{ config(
     materialized=keyed_incremental_materialization(),
     incremental_strategy='delete+insert',
@@ -14,7 +12,7 @@
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
     post_hook=[
-        "{{ delete_vanished_keys('user_id', 'kept.first_day', 'kept.last_day', source=ref('int_events__user_breakdowns'), day_column=['first_day', 'last_day']) }}",
+        "{{ delete_vanished_keys('user_id', 'first_day', 'last_day', source=ref('int_events__user_breakdowns'), day_column=['first_day', 'last_day']) }}",
         "{{ mark_keyed_window() }}",
     ],
     meta={'tests_key': {'column': 'user_id', 'first_day': 'first_day', 'last_day': 'last_day'}},

@@ -3,15 +3,14 @@
 -- Incremental by invoice (macros/keyed_window.sql): a landing-sensor run recomputes only the
 -- invoices with a line in the window or whose first .. last line day overlaps it, from
 -- their lines since the earliest first day among them (a literal date, so the scan of the
--- lines skips the days before it). The post-hook names this table's columns `kept.`:
--- fct_order_lines has an invoice_day too.
+-- lines skips the days before it).
 {{ config(
     materialized=keyed_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='invoice',
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook="{{ delete_vanished_keys('invoice', 'kept.invoice_day', state_last_day('kept.last_line_day'), source=ref('fct_order_lines'), day_column='invoice_day') }}",
+    post_hook="{{ delete_vanished_keys('invoice', 'invoice_day', state_last_day('last_line_day'), source=ref('fct_order_lines'), day_column='invoice_day') }}",
 ) }}
 {#- a table built before last_line_day existed gets it (NULL: recomputed by the next window) -#}
 {%- do ensure_state_column('last_line_day', 'date') %}
