@@ -1,6 +1,6 @@
 {#-
-    Key-maintained incremental models: the clickstream state tables (per user, per session)
-    and fct_sessions, which read fct_events only, each user's top category and brand
+    Key-maintained incremental models: the clickstream state tables (per user, per session,
+    per product's event prices) and fct_sessions, which read fct_events only, each user's top category and brand
     (int_events__user_tops), which reads the user state only, the per-product sales totals
     (int_products__sales_totals) and the invoices (fct_orders), which read fct_order_lines
     only, and the per-customer totals (int_customers__sales_totals), which read
@@ -18,10 +18,11 @@
     read (a session or an invoice crossing midnight keeps its rows of the day before), so
     the work follows the new data; for users and customers the whole history of the
     touched ones is read (a semi-join: those active on a new day are a small part of all),
-    and for products every line of the touched products (those sold on a new day hold about
-    half of all lines at scale 10). Two models whose measures add up, the user state and
-    the product totals, skip that read when the window only appends days
-    (keyed_window_appends): they add the window's rows to their touched keys' rows instead.
+    and for products every line or event of the touched products (those sold on a new day
+    hold about half of all lines at scale 10). Three models whose measures add up, the user
+    state, the products' event prices and the product totals, skip that read when the
+    window only appends days (keyed_window_appends): they add the window's rows to their
+    touched keys' rows instead.
     delete+insert on the key replaces the key's rows. A touched key left without any event
     has no new row: the post-hook delete_vanished_keys deletes its old ones.
 

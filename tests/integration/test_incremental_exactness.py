@@ -184,8 +184,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     cursor = tick(tick(None).cursor).cursor  # the sensor adopts what the full build loaded
 
     def states_add_up():
-        """The per-product sales totals and the users' overall clickstream rows equal the
-        facts added up now (a later refresh may recompute a key and hide an error)."""
+        """The per-product sales totals, the users' overall clickstream rows and the products'
+        event prices equal the facts added up now (a later refresh may recompute a key and hide an error)."""
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
 
             def same_rows(a, b):
@@ -214,6 +214,12 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
             same_rows(
                 overall.format("intermediate.int_events__user_breakdowns WHERE breakdown = 'overall'"),
                 overall.format(users),
+            )
+            same_rows(
+                "SELECT product_id, category, price, n_events, first_day, last_day "
+                "FROM intermediate.int_events__product_prices",
+                "SELECT product_id, category, price, count(*), min(event_day), max(event_day) "
+                "FROM marts.fct_events GROUP BY ALL",
             )
 
     def anonymous_keys():

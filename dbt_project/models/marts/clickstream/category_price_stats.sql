@@ -4,22 +4,24 @@
 --
 -- The median is taken from each product's price distribution (events per distinct price)
 -- rather than from every event: median() over the raw events keeps every price of every
--- product (157M at scale 50, where it spilled tens of GB). The middle one or two values
--- are found by cumulative counts and averaged exactly. The category's quartiles and mean are
--- computed in DECIMAL and integer arithmetic and rounded half a cent up, so they are the
--- same on every engine (percentile_cont and avg over DOUBLE round differently on each).
+-- product (157M at scale 50, where it spilled tens of GB). That distribution is kept by
+-- product in int_events__product_prices, so a refresh reads it, not every event. The
+-- middle one or two values are found by cumulative counts and averaged exactly. The
+-- category's quartiles and mean are computed in DECIMAL and integer arithmetic and rounded
+-- half a cent up, so they are the same on every engine (percentile_cont and avg over DOUBLE
+-- round differently on each).
 with
 
+-- events per (category, product, price), kept by product (int_events__product_prices)
 price_counts as (
 
     select
         category,
         product_id,
         price,
-        count(*) as n
-    from {{ ref('fct_events') }}
+        n_events as n
+    from {{ ref('int_events__product_prices') }}
     where price is not null
-    group by category, product_id, price
 
 ),
 
