@@ -150,14 +150,28 @@
     ) }}
 {%- endmacro %}
 
+{#- Where repair_event_keys keeps, for `relation`'s `key_column`, the key each id's rows
+    carry (dbt_state.<table>__<key_column>s). -#}
+{% macro kept_keys_relation(relation, key_column) -%}
+    {{- return(api.Relation.create(
+        database=relation.database, schema='dbt_state', identifier=relation.identifier ~ '__' ~ key_column ~ 's')) -}}
+{%- endmacro %}
+
+{#- `relation` is a table of the DuckDB file (queried: dbt's cache does not hold dbt_state). -#}
+{% macro duckdb_table_exists(relation) -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = '" ~ relation.database
+        ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}
+    {{- return(found.rows[0][0] == 1) -}}
+{%- endmacro %}
+
 {#- Re-resolve {{ this }}.`key_column` from `id_column` through `dimension`, a SELECT of
     (id, resolved_key); an id the dimension lacks resolves to the unknown member. -#}
 {% macro repair_event_keys(id_column, key_column, dimension) -%}
     {%- if not execute -%}
         {{- return('select 1 as keys_resolved_when_run') -}}
     {%- endif -%}
-    {%- set kept = api.Relation.create(
-        database=this.database, schema='dbt_state', identifier=this.identifier ~ '__' ~ key_column ~ 's') -%}
+    {%- set kept = kept_keys_relation(this, key_column) -%}
     {%- set stale = this.identifier ~ '__stale_' ~ key_column ~ 's' -%}
     {%- set rebuilt -%}
         create or replace table {{ kept }} as
@@ -170,10 +184,7 @@
         {#- every day was just inserted, with today's keys -#}
         {{- return(rebuilt) -}}
     {%- endif -%}
-    {%- set found = run_query(
-        "select count(*) from duckdb_tables() where database_name = '" ~ kept.database
-        ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier ~ "'") -%}
-    {%- if found.rows[0][0] == 0 -%}
+    {%- if not duckdb_table_exists(kept) -%}
         {#- an upgrade's first windowed build: the pairs as they are, repaired below -#}
         {%- do run_query(rebuilt) -%}
     {%- else -%}

@@ -19,7 +19,8 @@
     so a row of the window cannot share it with a row of another day (one raw row has one
     day). Tests that compare with
     another model (relationships) still read every row: a dimension rebuilt this run could
-    lose a key an old row uses. A build without a window tests every row.
+    lose a key an old row uses (but for fct_events' two keys kept in dbt_state:
+    generic_tests/relationships.sql). A build without a window tests every row.
 
     The key-maintained models (keyed_window.sql) likewise: a model whose config names
     `meta: {tests_key: {column, first_day, last_day}}` has its unique tests that include

@@ -149,11 +149,13 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     messages = " ".join(e.message for e in instance.all_logs(ranged.run_id) if e.message)
     assert "day window 2024-01-02 .. 2024-01-04 (end exclusive)" in messages
     assert _counts(settings) == c3
-    # the facts' row and unique tests read the window's rows; relationships every row
+    # the facts' row and unique tests read the window's rows; relationships every row, but
+    # for fct_events' two keys kept in dbt_state (step 6)
     window = "event_day >= cast('2024-01-02' as date)"
     assert all(window in sql for sql in _compiled_tests(ranged, "unique_fct_events_event_key"))
     assert all(window in sql for sql in _compiled_tests(ranged, "not_null_columns_fct_events"))
-    assert not any("event_day >=" in sql for sql in _compiled_tests(ranged, "relationships_fct_events_*"))
+    assert not any("invoice_day >=" in sql for sql in _compiled_tests(ranged, "relationships_fct_order_lines_*"))
+    assert all("dbt_state" in sql for sql in _compiled_tests(ranged, "relationships_fct_events_*"))
 
     # 5. a run without a day window rebuilds the facts in full (--full-refresh): same rows
     full = _run(defs, instance, dg.AssetSelection.assets(*FACTS))
@@ -166,3 +168,20 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     again = _run(defs, instance, dg.AssetSelection.assets(*FACTS, STATE), tags=_window(D2, D2))
     assert all(TOUCHED_SESSIONS in sql for sql in _state_unique_tests(again))
     assert _counts(settings) == c3
+
+    # fct_events' customer and product keys: their relationships tests look up the window's
+    # rows' keys and the kept ones (dbt_state), which stand for the older rows
+    kept = [sql for sql in _compiled_tests(again, "relationships_fct_events_*") if "dbt_state" in sql]
+    assert len(kept) == 2 and all("event_day >= cast('2024-01-03' as date)" in sql for sql in kept)
+    (customer_test,) = [sql for sql in kept if "fct_events__customer_keys" in sql]
+    # a day-1 customer's key gone from the dimension, in the events and the kept keys alike
+    # (what the post-hook's repair would have mended): the test finds the user's events
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        (user,) = con.execute(
+            "SELECT min(user_id) FROM marts.fct_events WHERE event_day = ? AND customer_key <> -1", [D1]
+        ).fetchone()
+        con.execute("UPDATE marts.fct_events SET customer_key = 424242 WHERE user_id = ?", [user])
+        con.execute("UPDATE dbt_state.fct_events__customer_keys SET kept_key = 424242 WHERE id = ?", [user])
+        (events,) = con.execute("SELECT count(*) FROM marts.fct_events WHERE user_id = ?", [user]).fetchone()
+        failures = con.execute(customer_test).fetchone()[0]  # dbt's failure count
+    assert failures == events > 0

@@ -5,7 +5,9 @@
     session events of the other days, already in this table), so a day built alone gets the
     same session_id as a full build. The dimension keys of older days are re-resolved by the
     post-hooks (a customer or catalogue product that appears later), see day_window.sql.
-    A window's build tests only its rows (meta tests_day_column, see macros/new_rows.sql).
+    A window's build tests only its rows (meta tests_day_column, see macros/new_rows.sql),
+    and its two keys' relationships tests its rows' keys and the kept ones (tests_kept_keys,
+    macros/generic_tests/relationships.sql).
 -#}
 -- depends_on: {{ ref('stg_shop__events') }}
 {{ config(
@@ -14,7 +16,7 @@
     partition_by=day_partition_by('event_day'),
     unique_key='event_day',
     on_schema_change='fail',
-    meta={'tests_day_column': 'event_day'},
+    meta={'tests_day_column': 'event_day', 'tests_kept_keys': ['customer_key', 'product_key']},
     tags=['partitioned_daily'],
     pre_hook="{{ delete_day_window('event_day') }}",
     post_hook=["{{ repair_event_customer_keys() }}", "{{ repair_event_product_keys() }}"],
