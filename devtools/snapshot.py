@@ -48,7 +48,7 @@ VOLATILE = {
     ("staging.stg_ingestion__ingest_log", "started_at"),
     ("staging.stg_ingestion__ingest_log", "finished_at"),
 }
-# ops: the failure log of this machine's runs; dbt_state: fct_events' kept keys, internal
+# ops: the failure log of this machine's runs; dbt_state: what windowed builds keep, internal
 SKIPPED_SCHEMAS = ("information_schema", "pg_catalog", "ops", "dbt_state")
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 

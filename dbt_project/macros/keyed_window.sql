@@ -197,30 +197,42 @@
 {%- endmacro %}
 
 {#- Post-hook: mark the table as rebuilt for the touched keys only in this dbt invocation
-    (a DuckDB table comment), which the unique tests on the key read (key_rows_predicate,
+    (a row of dbt_state.keyed_window_marks, emptied when the invocation starts:
+    reset_keyed_window_marks), which the unique tests on the key read (key_rows_predicate,
     new_rows.sql). A first build, a --full-refresh or a build without a window leaves no
-    mark of this invocation, so those tests read every row. A model whose table comment is
-    its description (persist_docs relation, the marts) is never marked: dbt-duckdb writes
-    that comment before the post-hooks run, and the mark would replace it. -#}
+    mark, so those tests read every row. A row of a table of its own, not the table's
+    comment: a mart's comment is its description for BI tools (persist_docs). Appends only:
+    two models' post-hooks may run at once. -#}
 {% macro mark_keyed_window() -%}
-    {%- if target.type == 'duckdb' and incremental_with_window()
-          and not (config.get('persist_docs') or {}).get('relation') -%}
-        comment on table {{ this }} is '{{ keyed_window_mark() }}'
+    {%- if target.type == 'duckdb' and incremental_with_window() -%}
+        insert into {{ keyed_window_marks() }} values ('{{ this.schema }}.{{ this.identifier }}', '{{ invocation_id }}')
     {%- else -%}
         select 1 as every_key_rebuilt
     {%- endif -%}
 {%- endmacro %}
 
-{% macro keyed_window_mark() -%}
-    keys in the day window rebuilt by dbt invocation {{ invocation_id }}
+{% macro keyed_window_marks() -%}
+    {{- return(api.Relation.create(database=target.database, schema='dbt_state', identifier='keyed_window_marks')) -}}
+{%- endmacro %}
+
+{#- on-run-start (DuckDB): an empty marks table for this invocation. -#}
+{% macro reset_keyed_window_marks() -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- do run_query('create schema if not exists ' ~ keyed_window_marks().include(identifier=false)) -%}
+        {%- do run_query('create or replace table ' ~ keyed_window_marks() ~ ' (table_name varchar, invocation_id varchar)') -%}
+    {%- endif -%}
+    {{- return('') -}}
 {%- endmacro %}
 
 {#- `relation` carries this invocation's mark (DuckDB). -#}
 {% macro keyed_window_marked(relation) -%}
+    {%- if not duckdb_table_exists(keyed_window_marks()) -%}
+        {{- return(false) -}}
+    {%- endif -%}
     {%- set found = run_query(
-        "select comment from duckdb_tables() where database_name = '" ~ relation.database
-        ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}
-    {{- return(found.rows | length == 1 and found.rows[0][0] == keyed_window_mark()) -}}
+        "select count(*) from " ~ keyed_window_marks() ~ " where table_name = '" ~ relation.schema
+        ~ "." ~ relation.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "'") -%}
+    {{- return(found.rows[0][0] > 0) -}}
 {%- endmacro %}
 
 {#- The furthest funnel stage an event reaches: 3 purchase, 2 cart, 1 view; NULL for the

@@ -104,6 +104,7 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     assert len(_dbt_commands(instance, first)) == 1
     # the state was built whole (a first build): its unique test reads every row
     assert not any(TOUCHED_SESSIONS in sql for sql in _state_unique_tests(first))
+    assert not any("in (select" in sql for sql in _compiled_tests(first, "unique_fct_sessions_user_session"))
 
     # 2. day 1 again: nothing changes, the same keys
     _run(defs, instance, facts_and_upstream, tags=_window(D1, D1))
@@ -119,15 +120,17 @@ def test_one_day_window_the_same_again_the_next_a_range_and_a_full_build(tmp_pat
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         read = con.execute(f"SELECT count(*), count(DISTINCT session_id), min(last_day) FROM ({rows_read})").fetchone()
         every = con.execute("SELECT count(*) FROM intermediate.int_events__session_breakdowns").fetchone()[0]
-        # fct_sessions (a mart) is not marked: its unique test reads every row, and its
-        # table comment is still its description
+        # fct_sessions (a mart) is marked too, in dbt_state: its unique test reads day 2's
+        # session, and its table comment is still its description
         comment = con.execute(
             "SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'fct_sessions'"
         ).fetchone()[0]
     # day 2's one session of two (a row per breakdown value: overall, category, brand)
     assert read == (3, 1, dt.date(2024, 1, 3)) and every == 6
     assert comment.startswith("Grain: one session")
-    assert not any("in (select" in sql for sql in _compiled_tests(third, "unique_fct_sessions_user_session"))
+    (sessions_unique,) = _compiled_tests(third, "unique_fct_sessions_user_session")
+    assert "user_session in (select user_session from" in sessions_unique
+    assert "ended_at as date) >= cast('2024-01-03' as date)" in sessions_unique
     c3 = _counts(settings)
     assert (c3["lines"], c3["events"]) == ({D1: 3, D2: 2}, {D1: 4, D2: 5})
     assert set(c1["line_keys"]) < set(c3["line_keys"])

@@ -10,7 +10,11 @@
     unique_key='invoice',
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook="{{ delete_vanished_keys('invoice', 'invoice_day', state_last_day('last_line_day'), source=ref('fct_order_lines'), day_column='invoice_day') }}",
+    post_hook=[
+        "{{ delete_vanished_keys('invoice', 'invoice_day', state_last_day('last_line_day'), source=ref('fct_order_lines'), day_column='invoice_day') }}",
+        "{{ mark_keyed_window() }}",
+    ],
+    meta={'tests_key': {'column': 'invoice', 'first_day': 'invoice_day', 'last_day': state_last_day('last_line_day')}},
 ) }}
 {#- a table built before last_line_day existed gets it (NULL: recomputed by the next window) -#}
 {%- do ensure_state_column('last_line_day', 'date') %}

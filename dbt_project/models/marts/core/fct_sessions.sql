@@ -9,7 +9,11 @@
     unique_key='user_session',
     on_schema_change='fail',
     pre_hook="{{ delete_all_unless_windowed() }}",
-    post_hook="{{ delete_vanished_keys('session_id', session_first_day(), session_last_day(), 'user_session') }}",
+    post_hook=[
+        "{{ delete_vanished_keys('session_id', session_first_day(), session_last_day(), 'user_session') }}",
+        "{{ mark_keyed_window() }}",
+    ],
+    meta={'tests_key': {'column': 'user_session', 'first_day': session_first_day(), 'last_day': session_last_day()}},
 ) }}
 
 with
