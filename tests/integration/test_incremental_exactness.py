@@ -184,8 +184,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     cursor = tick(tick(None).cursor).cursor  # the sensor adopts what the full build loaded
 
     def states_add_up():
-        """The per-product sales totals, the users' overall clickstream rows and the products'
-        event prices equal the facts added up now (a later refresh may recompute a key and hide an error)."""
+        """The per-product sales totals, the users' overall clickstream rows, the products'
+        event prices and the stock codes' line prices equal the facts added up now (a later refresh may recompute a key and hide an error)."""
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
 
             def same_rows(a, b):
@@ -220,6 +220,13 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
                 "FROM intermediate.int_events__product_prices",
                 "SELECT product_id, category, price, count(*), min(event_day), max(event_day) "
                 "FROM marts.fct_events GROUP BY ALL",
+            )
+            same_rows(
+                "SELECT stock_code, description, unit_price, is_sale, n_lines, is_merchandise, first_sold_at, "
+                "last_sold_at, first_day, last_day FROM intermediate.int_products__line_prices",
+                "SELECT stock_code, description, unit_price, NOT is_cancellation AND unit_price > 0, count(*), "
+                "bool_and(is_merchandise), min(invoice_date), max(invoice_date), min(invoice_day), max(invoice_day) "
+                "FROM intermediate.int_retail__order_lines GROUP BY ALL",
             )
 
     def anonymous_keys():

@@ -1,17 +1,16 @@
 -- One row per stock code seen on invoice lines: the canonical description (the most
 -- frequent one over lines, ties broken alphabetically), how many distinct descriptions
 -- occur, the median unit price of sold lines (non-cancelled, price > 0) and the first/last
--- sale.
--- A table, not a view: its tests and the model that reads it would each re-run it over all history.
+-- sale. From the lines counted by stock code, description and price
+-- (int_products__line_prices), kept by stock code, not from every line.
+-- A table, not a view: its tests and the model that reads it would each re-run it.
 {{ config(materialized='table') }}
 
 with
 
--- NOT MATERIALIZED: read twice (descriptions, sales), each needing a few columns; DuckDB
--- would otherwise copy every line with all its columns first
-lines as {{ cte_not_materialized() }} (
+line_prices as (
 
-    select * from {{ ref('int_retail__order_lines') }}
+    select * from {{ ref('int_products__line_prices') }}
 
 ),
 
@@ -20,14 +19,13 @@ description_counts as (
     select
         stock_code,
         description,
-        count(*) as n_lines
-    from lines
+        sum(n_lines) as n_lines
+    from line_prices
     where description is not null
     group by stock_code, description
 
 ),
 
--- the distinct descriptions counted from their groups (not a count distinct over every line)
 descriptions as (
 
     select
@@ -51,15 +49,73 @@ canonical as (
 
 ),
 
+-- the median of the sold lines' prices from their counts: the values at 0-based positions
+-- (n - 1) div 2 and n div 2 of the sorted prices (one value when n is odd)
+price_counts as (
+
+    select
+        stock_code,
+        unit_price,
+        sum(n_lines) as n
+    from line_prices
+    where is_sale
+    group by stock_code, unit_price
+
+),
+
+ranked as (
+
+    select
+        stock_code,
+        unit_price,
+        n,
+        sum(n) over (
+            partition by stock_code order by unit_price
+            rows between unbounded preceding and current row
+        ) as n_through,
+        sum(n) over (partition by stock_code) as n_sold
+    from price_counts
+
+),
+
+middle as (
+
+    select
+        stock_code,
+        min(unit_price) as lower_price,
+        max(unit_price) as upper_price
+    from ranked
+    where
+        (n_through - n <= {{ int_div('n_sold - 1', '2') }} and {{ int_div('n_sold - 1', '2') }} < n_through)
+        or (n_through - n <= {{ int_div('n_sold', '2') }} and {{ int_div('n_sold', '2') }} < n_through)
+    group by stock_code
+
+),
+
+-- halfway between the two, in thousandths rounded down: what DuckDB's median() of the lines
+-- gave (1.001 and 1.004 give 1.002)
+medians as (
+
+    select
+        stock_code,
+        cast(
+            (
+                cast(lower_price * 1000 as bigint)
+                + {{ int_div('cast(upper_price * 1000 as bigint) - cast(lower_price * 1000 as bigint)', '2') }}
+            ) * 0.001 as decimal(18, 3)
+        ) as median_unit_price
+    from middle
+
+),
+
 sales as (
 
     select
         stock_code,
         bool_and(is_merchandise) as is_merchandise,
-        median(unit_price) filter (where not is_cancellation and unit_price > 0) as median_unit_price,
-        min(invoice_date) as first_sold_at,
-        max(invoice_date) as last_sold_at
-    from lines
+        min(first_sold_at) as first_sold_at,
+        max(last_sold_at) as last_sold_at
+    from line_prices
     group by stock_code
 
 )
@@ -69,7 +125,7 @@ select
     canonical.description,
     coalesce(descriptions.n_descriptions, 0) as n_descriptions,
     sales.is_merchandise,
-    cast(sales.median_unit_price as decimal(18, 3)) as median_unit_price,
+    medians.median_unit_price,
     sales.first_sold_at,
     sales.last_sold_at
 from sales
@@ -79,3 +135,5 @@ left join canonical
     on
         sales.stock_code = canonical.stock_code
         and canonical.description_rank = 1
+left join medians
+    on sales.stock_code = medians.stock_code
