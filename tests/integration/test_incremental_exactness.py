@@ -42,6 +42,7 @@ import duckdb
 import pytest
 
 from devtools.engine_parity import compare
+from ecom_platform.config import DBT_PROJECT_DIR
 from tests.conftest import step_failures, use_environment
 from tests.shop_files import EVENTS_HEADER, TRANSACTIONS_HEADER, write
 
@@ -314,6 +315,22 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
     midnight_invoice = "SELECT n_lines, CAST(invoice_day AS VARCHAR), CAST(last_line_day AS VARCHAR) FROM marts.fct_orders WHERE invoice = '599001'"
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute(midnight_invoice).fetchall() == [(2, DAYS[7], DAYS[8])]
+    # fct_orders' reconciliation with its lines checked the invoices the window touched; on
+    # a copy where one of them is a penny off, the same SQL finds it
+    (reconciles,) = (DBT_PROJECT_DIR / "target").glob(
+        f"dbt_models-{result.run_id[:7]}-*/run/**/assert_fct_orders_net_equals_sum_of_lines.sql"
+    )
+    sql = reconciles.read_text()
+    assert "where invoice in (select touched.invoice from touched)" in sql
+    planted = tmp_path / "planted" / settings.warehouse_path.name  # the same catalog name
+    planted.parent.mkdir()
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("CHECKPOINT")
+    shutil.copy(settings.warehouse_path, planted)
+    with duckdb.connect(str(planted)) as con:
+        assert con.execute(sql).fetchone()[0] == 0
+        con.execute("UPDATE marts.fct_orders SET net_amount = net_amount + 0.01 WHERE invoice = '599001'")
+        assert con.execute(sql).fetchone()[0] == 1  # dbt's failure count
 
     # 2. a late file for day 2: customers 32..33 buy for the first time, and the first orders
     # of customer 31 (day 9) and customer 35 (day 8, a day no later refresh touches) move to
