@@ -1,13 +1,15 @@
 {#-
     Key-maintained incremental models: the clickstream state tables (per user, per session,
-    per product's event prices) and fct_sessions, which read fct_events only, each user's top category and brand
-    (int_events__user_tops), which reads the user state only, the per-product sales totals
-    (int_products__sales_totals) and the invoices (fct_orders), which read fct_order_lines
-    only, and the per-customer totals (int_customers__sales_totals), which read
-    int_retail__order_lines only. Whenever their source, a daily fact, is rebuilt for a day
-    window (a landing-sensor run: incremental_with_window(), day_window.sql) they recompute
-    only the "touched" keys (a user, a session, an invoice, a product, a customer), whatever
-    the run's files (a catalogue file changes none of their sources):
+    per product's event prices) and fct_sessions, which read fct_events only, each user's
+    top category and brand (int_events__user_tops), which reads the user state only, the
+    per-product sales totals (int_products__sales_totals) and the invoices (fct_orders),
+    which read fct_order_lines only, and the per-customer totals
+    (int_customers__sales_totals) and the stock codes' line prices
+    (int_products__line_prices), which read int_retail__order_lines only. Whenever their
+    source, a daily fact, is rebuilt for a day window (a landing-sensor run:
+    incremental_with_window(), day_window.sql) they recompute only the "touched" keys (a
+    user, a session, an invoice, a product, a customer, a stock code), whatever the run's
+    files (a catalogue file changes none of their sources):
 
       - the keys with an event in the window (new, extended, or corrected ones), and
       - the keys whose existing rows overlap the window (their first .. last event day): a
@@ -19,10 +21,10 @@
     the work follows the new data; for users and customers the whole history of the
     touched ones is read (a semi-join: those active on a new day are a small part of all),
     and for products every line or event of the touched products (those sold on a new day
-    hold about half of all lines at scale 10). Three models whose measures add up, the user
-    state, the products' event prices and the product totals, skip that read when the
-    window only appends days (keyed_window_appends): they add the window's rows to their
-    touched keys' rows instead.
+    hold about half of all lines at scale 10). Four models whose measures add up, the user
+    state, the products' event prices, the product totals and the stock codes' line prices,
+    skip that read when the window only appends days (keyed_window_appends): they add the
+    window's rows to their touched keys' rows instead.
     delete+insert on the key replaces the key's rows. A touched key left without any event
     has no new row: the post-hook delete_vanished_keys deletes its old ones.
 

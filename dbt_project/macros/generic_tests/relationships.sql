@@ -10,9 +10,10 @@
     repair_event_keys, day_window.sql) in a build with a day window: then the window's rows'
     keys and the kept keys. The kept keys are the key each id's rows carry, which the
     model's post-hook compared with the dimensions just rebuilt and repaired with its rows
-    (in the model's transaction), so they stand for every row outside the window: a key the
-    dimension lost is looked up the same. That reads a few hundred thousand kept keys
-    instead of 31.7M events' keys (scale 10). Without a window, every row's key is read.
+    (in the model's transaction), so they stand for every row outside the window: a key of
+    old rows that the dimension lost would be among them. That reads a few hundred thousand
+    kept keys instead of 31.7M events' keys (scale 10). Without a window, every row's key
+    is read.
 -#}
 {% macro duckdb__test_relationships(model, column_name, to, field) -%}
 
