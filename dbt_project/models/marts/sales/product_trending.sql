@@ -75,9 +75,8 @@ by_product as (
 ),
 
 -- the current period's non-cancelled units by product, invoice and customer: the orders,
--- the customers and the buyers are counted from these (a few per product and invoice, not
--- every line; a distinct count per product over the lines, and a buyer key built as text,
--- took three times as long at scale 10)
+-- the customers and the buyers are counted from these rows (filtered distinct counts over
+-- the period's lines and a buyer key built as text took three times as long at scale 10)
 current_sales as (
 
     select
