@@ -161,6 +161,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The input of a model that may append (keyed_window_appends): the source's rows in the
+    window when `appends`, else keyed_window_events. -#}
+{% macro keyed_window_input(appends, key, first_day, last_day, source=none, day_column='event_day') -%}
+    {%- if appends -%}
+        select * from {{ keyed_source(source) }} where {{ day_window_predicate(day_column) }}
+    {%- else -%}
+        {{ keyed_window_events(key, first_day, last_day, source=source, day_column=day_column) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- ORDER BY the key when every key is built (a first build, a --full-refresh, a build
     without a window; DuckDB only): the table's rows then lie in key order, so each row
     group's statistics span a narrow range of keys, and a windowed build's probes by key

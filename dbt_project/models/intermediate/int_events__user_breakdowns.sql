@@ -26,12 +26,7 @@ with
 
 events as (
 
-    {% if appends -%}
-        select * from {{ ref('fct_events') }}
-        where {{ day_window_predicate('event_day') }}
-    {%- else -%}
-        {{ keyed_window_events('user_id', 'first_day', 'last_day') }}
-    {%- endif %}
+    {{ keyed_window_input(appends, 'user_id', 'first_day', 'last_day') }}
 
 ),
 

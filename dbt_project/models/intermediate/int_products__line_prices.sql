@@ -25,14 +25,9 @@ with
 
 lines as (
 
-    {% if appends -%}
-        select * from {{ ref('int_retail__order_lines') }}
-        where {{ day_window_predicate('invoice_day') }}
-    {%- else -%}
-        {{ keyed_window_events(
-            'stock_code', 'first_day', 'last_day', source=ref('int_retail__order_lines'), day_column='invoice_day'
-        ) }}
-    {%- endif %}
+    {{ keyed_window_input(
+        appends, 'stock_code', 'first_day', 'last_day', source=ref('int_retail__order_lines'), day_column='invoice_day'
+    ) }}
 
 ),
 
