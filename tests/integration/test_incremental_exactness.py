@@ -186,7 +186,8 @@ def test_six_refreshes_equal_a_full_rebuild(tmp_path, monkeypatch, dbt_manifest)
 
     def states_add_up():
         """The per-product sales totals, the users' overall clickstream rows, the products'
-        event prices and the stock codes' line prices equal the facts added up now (a later refresh may recompute a key and hide an error)."""
+        event prices and the stock codes' line prices equal the facts added up now (a later
+        refresh may recompute a key and hide an error)."""
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
 
             def same_rows(a, b):
