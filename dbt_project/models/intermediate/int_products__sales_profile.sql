@@ -49,8 +49,7 @@ canonical as (
 
 ),
 
--- the median of the sold lines' prices from their counts: the values at 0-based positions
--- (n - 1) div 2 and n div 2 of the sorted prices (one value when n is odd)
+-- the median of the sold lines' prices from their counts (middle_values)
 price_counts as (
 
     select
@@ -63,32 +62,9 @@ price_counts as (
 
 ),
 
-ranked as (
-
-    select
-        stock_code,
-        unit_price,
-        n,
-        sum(n) over (
-            partition by stock_code order by unit_price
-            rows between unbounded preceding and current row
-        ) as n_through,
-        sum(n) over (partition by stock_code) as n_sold
-    from price_counts
-
-),
-
 middle as (
 
-    select
-        stock_code,
-        min(unit_price) as lower_price,
-        max(unit_price) as upper_price
-    from ranked
-    where
-        (n_through - n <= {{ int_div('n_sold - 1', '2') }} and {{ int_div('n_sold - 1', '2') }} < n_through)
-        or (n_through - n <= {{ int_div('n_sold', '2') }} and {{ int_div('n_sold', '2') }} < n_through)
-    group by stock_code
+    {{ middle_values('price_counts', ['stock_code'], 'unit_price', 'n') }}
 
 ),
 
@@ -100,8 +76,8 @@ medians as (
         stock_code,
         cast(
             (
-                cast(lower_price * 1000 as bigint)
-                + {{ int_div('cast(upper_price * 1000 as bigint) - cast(lower_price * 1000 as bigint)', '2') }}
+                cast(lower_value * 1000 as bigint)
+                + {{ int_div('cast(upper_value * 1000 as bigint) - cast(lower_value * 1000 as bigint)', '2') }}
             ) * 0.001 as decimal(18, 3)
         ) as median_unit_price
     from middle

@@ -6,10 +6,10 @@
 -- rather than from every event: median() over the raw events keeps every price of every
 -- product (157M at scale 50, where it spilled tens of GB). That distribution is kept by
 -- product in int_events__product_prices, so a refresh reads it, not every event. The
--- middle one or two values are found by cumulative counts and averaged exactly. The
--- category's quartiles and mean are computed in DECIMAL and integer arithmetic and rounded
--- half a cent up, so they are the same on every engine (percentile_cont and avg over DOUBLE
--- round differently on each).
+-- middle one or two values are found by cumulative counts (middle_values) and averaged
+-- exactly. The category's quartiles and mean are computed in DECIMAL and integer arithmetic
+-- and rounded half a cent up, so they are the same on every engine (percentile_cont and avg
+-- over DOUBLE round differently on each).
 with
 
 -- events per (category, product, price), kept by product (int_events__product_prices)
@@ -25,55 +25,16 @@ price_counts as (
 
 ),
 
-ranked as (
-
-    select
-        category,
-        product_id,
-        price,
-        n,
-        sum(n) over (
-            partition by category, product_id order by price
-            rows between unbounded preceding and current row
-        ) as n_through,
-        sum(n) over (partition by category, product_id) as n_events
-    from price_counts
-
-),
-
--- the value at 0-based position (n_events - 1) div 2 and the one at n_events div 2 of the
--- product's sorted prices (the same value when n_events is odd)
-middle as (
-
-    select
-        category,
-        product_id,
-        n_events,
-        price
-    from ranked
-    where n_through - n <= {{ int_div('n_events - 1', '2') }} and {{ int_div('n_events - 1', '2') }} < n_through
-    union all
-    select
-        category,
-        product_id,
-        n_events,
-        price
-    from ranked
-    where n_through - n <= {{ int_div('n_events', '2') }} and {{ int_div('n_events', '2') }} < n_through
-
-),
-
+-- the product's median price exactly: half the sum of its middle two prices (the middle one
+-- twice when the count is odd), a DECIMAL with one more decimal, the same on every engine
 product_prices as (
 
-    -- the product's median price exactly: half the sum of its middle two prices (or twice the
-    -- middle one), a DECIMAL with one more decimal, the same on every engine
     select
         category,
         product_id,
-        sum(price) * 0.5 as product_price,
-        any_value(n_events) as n_events
-    from middle
-    group by category, product_id
+        (lower_value + upper_value) * 0.5 as product_price,
+        n_values as n_events
+    from ({{ middle_values('price_counts', ['category', 'product_id'], 'price', 'n') }}) as middle
 
 ),
 
