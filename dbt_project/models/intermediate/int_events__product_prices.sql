@@ -35,7 +35,7 @@ price_rows as (
         product_id,
         category,
         price,
-        count(*) as n_events,
+        cast(count(*) as bigint) as n_events,
         min(event_day) as first_day,
         max(event_day) as last_day
     from events
@@ -70,13 +70,6 @@ price_rows as (
 
 {%- else %}
 
-    select
-        product_id,
-        category,
-        price,
-        cast(n_events as bigint) as n_events,
-        first_day,
-        last_day
-    from price_rows
+    select * from price_rows
 
 {%- endif %}

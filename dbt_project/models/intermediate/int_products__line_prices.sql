@@ -39,7 +39,7 @@ price_rows as (
         description,
         unit_price,
         not is_cancellation and unit_price > 0 as is_sale,
-        count(*) as n_lines,
+        cast(count(*) as bigint) as n_lines,
         bool_and(is_merchandise) as is_merchandise,
         min(invoice_date) as first_sold_at,
         max(invoice_date) as last_sold_at,
@@ -85,17 +85,6 @@ price_rows as (
 
 {%- else %}
 
-    select
-        stock_code,
-        description,
-        unit_price,
-        is_sale,
-        cast(n_lines as bigint) as n_lines,
-        is_merchandise,
-        first_sold_at,
-        last_sold_at,
-        first_day,
-        last_day
-    from price_rows
+    select * from price_rows
 
 {%- endif %}
